@@ -1,0 +1,50 @@
+"""KSeF invoice numbers: format and CRC-8 checksum (API-NOTES section 7)."""
+
+import re
+
+_KSEF_RE = re.compile(
+    r"^([1-9](\d[1-9]|[1-9]\d)\d{7})-(20[2-9][0-9]|2[1-9]\d{2}|[3-9]\d{3})"
+    r"(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])-([0-9A-F]{6})-?([0-9A-F]{6})-([0-9A-F]{2})$"
+)
+
+
+def crc8(data, poly=0x07, init=0x00):
+    """CRC-8/SMBUS: polynomial 0x07, init 0, MSB first, no reflection, no final XOR."""
+    crc = init
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = ((crc << 1) ^ poly) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
+    return crc
+
+
+def checksum(first32):
+    """Two uppercase hex digits of the CRC-8 over the first 32 characters."""
+    return "%02X" % crc8(first32.encode("ascii"))
+
+
+def is_valid_ksef_number(value):
+    """True for a 35-character KSeF 2.0 number with a correct checksum.
+
+    36-character KSeF 1.0 numbers pass the format check only (no checksum rule is
+    published for them).
+    """
+    if not isinstance(value, str) or not _KSEF_RE.match(value):
+        return False
+    if len(value) == 36:
+        return True
+    return len(value) == 35 and checksum(value[:32]) == value[33:]
+
+
+def make_ksef_number(nip, day, technical_hex):
+    """Build a KSeF number from the seller NIP, a ``date`` and 12 hex characters."""
+    technical = technical_hex.upper()
+    if len(technical) != 12 or not re.match(r"^[0-9A-F]{12}$", technical):
+        raise ValueError("technical part must be 12 hex characters")
+    first32 = "%s-%s-%s" % (nip, day.strftime("%Y%m%d"), technical)
+    return "%s-%s" % (first32, checksum(first32))
+
+
+def ksef_number_nip(value):
+    """The seller NIP embedded in a KSeF number."""
+    return value.split("-", 1)[0]
