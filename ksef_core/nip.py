@@ -22,7 +22,7 @@ def nip_checksum_ok(nip):
     """True when a 10-digit string has a valid NIP check digit (not all zeros)."""
     if not _NIP_RE.match(nip or "") or nip == "0000000000":
         return False
-    total = sum(int(d) * w for d, w in zip(nip[:9], _WEIGHTS))
+    total = sum(int(d) * w for d, w in zip(nip[:9], _WEIGHTS, strict=True))
     check = total % 11
     return check != 10 and check == int(nip[9])
 

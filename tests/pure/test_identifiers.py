@@ -35,7 +35,12 @@ def test_valid_nip_forms(value):
 
 @pytest.mark.parametrize(
     ("value", "code"),
-    [("", "nip_missing"), ("12345", "nip_format"), ("5265877636", "nip_checksum"), ("0000000000", "nip_checksum")],
+    [
+        ("", "nip_missing"),
+        ("12345", "nip_format"),
+        ("5265877636", "nip_checksum"),
+        ("0000000000", "nip_checksum"),
+    ],
 )
 def test_invalid_nip_messages(value, code):
     with pytest.raises(InputError) as info:

@@ -1,0 +1,26 @@
+{
+    "name": "Poland - KSeF 2.0 e-Invoicing",
+    "version": "19.0.1.0.0",
+    "category": "Accounting/Localizations/EDI",
+    "summary": "Send invoices to and import supplier invoices from KSeF 2.0 (FA(3))",
+    "description": """
+Connects Odoo invoicing to KSeF 2.0, the Polish National e-Invoice System:
+sending customer invoices as FA(3), importing supplier invoices as vendor
+bills, per-company credentials (KSeF token or certificate), QR codes and
+offline modes. All KSeF logic lives in the pure-Python ``ksef_core`` package.
+""",
+    "author": "l10n_pl_ksef contributors",
+    "website": "https://github.com/l10n-pl-ksef/l10n_pl_ksef",
+    "license": "LGPL-3",
+    "depends": ["account"],
+    "external_dependencies": {
+        "python": ["cryptography", "lxml", "requests", "qrcode", "werkzeug"],
+    },
+    "data": [
+        "security/ir.model.access.csv",
+        "views/res_config_settings_views.xml",
+    ],
+    "installable": True,
+    "application": False,
+    "auto_install": False,
+}

@@ -1,0 +1,3 @@
+from . import l10n_pl_ksef_secret_mixin
+from . import res_company
+from . import res_config_settings

@@ -1,0 +1,60 @@
+import logging
+import os
+
+from odoo import api, models
+from odoo.exceptions import UserError
+from odoo.tools import config
+
+from ..ksef_core import secretbox
+from ..ksef_core.errors import KsefError
+
+_logger = logging.getLogger(__name__)
+
+#: Name of the server configuration option holding the encryption key (odoo.conf).
+CONFIG_KEY = "l10n_pl_ksef_encryption_key"
+
+
+class L10nPlKsefSecretMixin(models.AbstractModel):
+    """Encryption at rest for KSeF credentials.
+
+    The key comes from the server configuration option ``l10n_pl_ksef_encryption_key``
+    (recommended: the same value on every server of a deployment). Without it, a
+    per-database key file is created once in Odoo's data directory
+    (``<data_dir>/l10n_pl_ksef/<database uuid>.key``, mode 0600). Either way the key is
+    never stored in the database, so a stolen dump does not reveal the secrets.
+    """
+
+    _name = "l10n_pl_ksef.secret.mixin"
+    _description = "KSeF secret storage"
+
+    @api.model
+    def _l10n_pl_ksef_encryption_key(self):
+        key = config.get(CONFIG_KEY)
+        if key:
+            return key
+        db_uuid = self.env["ir.config_parameter"].sudo().get_param("database.uuid") or self.env.cr.dbname
+        folder = os.path.join(config["data_dir"], "l10n_pl_ksef")
+        path = os.path.join(folder, "%s.key" % db_uuid)
+        if not os.path.exists(path):
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secretbox.generate_key())
+            _logger.info("KSeF: created the credentials encryption key file for this database.")
+        with open(path, encoding="ascii") as handle:
+            return handle.read().strip()
+
+    @api.model
+    def _l10n_pl_ksef_encrypt(self, secret):
+        if not secret:
+            return False
+        return secretbox.encrypt(self._l10n_pl_ksef_encryption_key(), secret)
+
+    @api.model
+    def _l10n_pl_ksef_decrypt(self, stored, as_text=True):
+        if not stored:
+            return False
+        try:
+            return secretbox.decrypt(self._l10n_pl_ksef_encryption_key(), stored, as_text=as_text)
+        except KsefError as exc:
+            raise UserError(exc.bilingual()) from None

@@ -1,0 +1,252 @@
+#!/usr/bin/env bash
+# The one test command of l10n_pl_ksef (README, .ci/run).
+#
+#  1. prepares its own virtualenv with the runtime libraries at Odoo 19's Python 3.11 pins
+#     plus the test and lint tools (requirements-test.txt);
+#  2. lint: ruff and pylint-odoo's mandatory checks;
+#  3. the pure-Python tests (tests/pure, no Odoo needed);
+#  4. when Odoo 19 is present (ODOO_SRC, default /opt/odoo/19.0): starts PostgreSQL if needed,
+#     installs the addon into two throwaway databases (with and without l10n_pl), runs every
+#     Odoo test of the addon in each, and drops the databases;
+#  5. prints the counts as its last lines.
+# Exit status: non-zero when lint fails, a test fails, or Odoo is present but its tests could not run.
+#
+# Environment: ODOO_SRC (Odoo 19 source tree with odoo-bin), ODOO_PYTHON (its Python),
+# KSEF_TEST_VENV (virtualenv for the pure tests), KSEF_SKIP_LINT=1, KSEF_ODOO_TIMEOUT (seconds per database).
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/l10n_pl_ksef
+VENV=${KSEF_TEST_VENV:-$CACHE/venv}
+ODOO_SRC=${ODOO_SRC:-/opt/odoo/19.0}
+ODOO_TIMEOUT=${KSEF_ODOO_TIMEOUT:-720}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/l10n_pl_ksef_tests.XXXXXX")
+DATABASES=()
+FAILURES=()
+SUMMARY=()
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+TOTAL_SKIPPED=0
+
+say() { printf '\n== %s\n' "$*"; }
+
+cleanup() {
+    for db in "${DATABASES[@]}"; do
+        dropdb --if-exists "$db" >/dev/null 2>&1 || true
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# --------------------------------------------------------------------------- virtualenv
+pick_python() {
+    for candidate in python3.11 python3; do
+        if command -v "$candidate" >/dev/null 2>&1; then
+            command -v "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+prepare_venv() {
+    local want have python
+    want=$(sha256sum "$ROOT/requirements-test.txt" | cut -d' ' -f1)
+    have=$(cat "$VENV/.requirements.sha256" 2>/dev/null || true)
+    if [ "$want" = "$have" ] && [ -x "$VENV/bin/python" ]; then
+        return 0
+    fi
+    python=$(pick_python) || { echo "No python3 found on PATH." >&2; return 1; }
+    say "Preparing the test virtualenv in $VENV ($("$python" --version 2>&1))"
+    rm -rf "$VENV"
+    mkdir -p "$(dirname "$VENV")"
+    "$python" -m venv "$VENV" || return 1
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+        -r "$ROOT/requirements-test.txt" 2>&1 | grep -v "^WARNING: Location 'file:"
+    [ "${PIPESTATUS[0]}" -eq 0 ] || return 1
+    echo "$want" > "$VENV/.requirements.sha256"
+}
+
+# --------------------------------------------------------------------------- lint
+run_lint() {
+    say "Lint: ruff"
+    local ok=0
+    (cd "$ROOT" && "$VENV/bin/ruff" check --no-cache .) || ok=1
+    say "Lint: pylint-odoo (mandatory checks)"
+    mkdir -p "$WORK/lint"
+    ln -s "$ROOT" "$WORK/lint/l10n_pl_ksef"
+    (cd "$WORK/lint" && "$VENV/bin/pylint" --rcfile="$ROOT/.pylintrc-mandatory" l10n_pl_ksef) || ok=1
+    if [ $ok -eq 0 ]; then
+        SUMMARY+=("Lint: ruff and pylint-odoo clean")
+    else
+        SUMMARY+=("Lint: FAILED (see above)")
+        FAILURES+=("lint")
+    fi
+}
+
+# --------------------------------------------------------------------------- pure tests
+junit_counts() {  # prints "passed failed skipped" from a JUnit XML file
+    "$VENV/bin/python" - "$1" <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+tests = sum(int(s.get("tests", 0)) for s in suites)
+failed = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+skipped = sum(int(s.get("skipped", 0)) for s in suites)
+print(tests - failed - skipped, failed, skipped)
+PY
+}
+
+run_pure_tests() {
+    say "Pure-Python tests (no Odoo)"
+    local rc
+    # tests/pure/pytest.ini makes tests/pure the rootdir, so pytest never imports the Odoo
+    # test package tests/__init__.py.
+    (cd "$ROOT" && "$VENV/bin/python" -m pytest -q --junitxml="$WORK/pure.xml" tests/pure)
+    rc=$?
+    if [ $rc -eq 5 ] || [ ! -s "$WORK/pure.xml" ]; then
+        SUMMARY+=("Pure tests: none collected (pytest exit $rc)")
+        FAILURES+=("pure tests not collected")
+        return
+    fi
+    read -r passed failed skipped < <(junit_counts "$WORK/pure.xml")
+    TOTAL_PASSED=$((TOTAL_PASSED + passed)); TOTAL_FAILED=$((TOTAL_FAILED + failed))
+    TOTAL_SKIPPED=$((TOTAL_SKIPPED + skipped))
+    SUMMARY+=("Pure tests: $passed passed, $failed failed, $skipped skipped")
+    if [ $rc -ne 0 ]; then
+        FAILURES+=("pure tests (pytest exit $rc)")
+    fi
+}
+
+# --------------------------------------------------------------------------- Odoo tests
+find_odoo_python() {
+    local candidate
+    for candidate in "${ODOO_PYTHON:-}" /opt/odoo/venv/bin/python "$ODOO_SRC/.venv/bin/python" \
+        "$ODOO_SRC/venv/bin/python" python3; do
+        [ -n "$candidate" ] || continue
+        command -v "$candidate" >/dev/null 2>&1 || continue
+        if (cd "$ODOO_SRC" && "$candidate" -c "import odoo.release, psycopg2, werkzeug" >/dev/null 2>&1); then
+            command -v "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+ensure_postgres() {
+    if pg_isready -q >/dev/null 2>&1; then
+        return 0
+    fi
+    if command -v pg_ctlcluster >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        local version
+        version=$(pg_lsclusters -h 2>/dev/null | awk 'NR==1 {print $1}')
+        echo "Starting PostgreSQL cluster ${version:-15}/main"
+        pg_ctlcluster "${version:-15}" main start || return 1
+        for _ in $(seq 1 30); do pg_isready -q && break; sleep 1; done
+    fi
+    pg_isready -q || return 1
+    if [ "$(id -u)" = 0 ] && ! psql -d postgres -Atc "select 1" >/dev/null 2>&1; then
+        su postgres -c "createuser -s $(id -un)" >/dev/null 2>&1 || true
+    fi
+    psql -d postgres -Atc "select 1" >/dev/null 2>&1
+}
+
+# run_odoo_db LABEL MODULES: install MODULES in a fresh database and run the addon's tests.
+run_odoo_db() {
+    local label=$1 modules=$2 db log rc port line failed errors total
+    db="ksef_test_$$_${label//[^a-z0-9]/_}"
+    log="$WORK/odoo_${db}.log"
+    DATABASES+=("$db")
+    port=$("$VENV/bin/python" -c "import socket;s=socket.socket();s.bind(('127.0.0.1',0));print(s.getsockname()[1])")
+    say "Odoo tests ($label): installing $modules into database $db"
+    (cd "$ODOO_SRC" && timeout "$ODOO_TIMEOUT" "$ODOO_PY" odoo-bin \
+        --addons-path="$ODOO_ADDONS,$WORK/addons" --data-dir="$WORK/data" \
+        -d "$db" --db-filter="^$db\$" -i "$modules" \
+        --test-tags="/l10n_pl_ksef" --stop-after-init --http-interface=127.0.0.1 --http-port="$port" \
+        --log-level=test --max-cron-threads=0 >"$log" 2>&1)
+    rc=$?
+    # Show every failing test with its traceback, and the result lines.
+    awk '/ (ERROR|CRITICAL) /{show=1} / INFO | DEBUG /{show=0} show' "$log" | head -n 400
+    grep -E "odoo\.tests\.(result|stats)" "$log"
+    line=$(grep -E "odoo\.tests\.result: [0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests" "$log" | tail -n 1)
+    if [ -z "$line" ]; then
+        SUMMARY+=("Odoo tests ($label): DID NOT RUN (odoo-bin exit $rc; log tail below)")
+        tail -n 40 "$log"
+        FAILURES+=("Odoo tests ($label) did not run")
+        return
+    fi
+    read -r failed errors total < <(sed -E 's/.*result: ([0-9]+) failed, ([0-9]+) error\(s\) of ([0-9]+) tests.*/\1 \2 \3/' <<<"$line")
+    local skipped passed bad warnings
+    skipped=$(grep -cE " INFO .*: skipped [^ ]+ : " "$log" || true)
+    bad=$((failed + errors))
+    passed=$((total - bad - skipped))
+    TOTAL_PASSED=$((TOTAL_PASSED + passed)); TOTAL_FAILED=$((TOTAL_FAILED + bad))
+    TOTAL_SKIPPED=$((TOTAL_SKIPPED + skipped))
+    SUMMARY+=("Odoo tests ($label): $passed passed, $bad failed, $skipped skipped")
+    if [ "$total" -eq 0 ]; then
+        FAILURES+=("Odoo tests ($label): zero tests ran")
+    fi
+    if [ $bad -ne 0 ] || [ $rc -ne 0 ]; then
+        FAILURES+=("Odoo tests ($label) (odoo-bin exit $rc)")
+    fi
+    # Loader/registry problems that name the addon (test failures are counted above).
+    warnings=$(grep -E " (WARNING|ERROR|CRITICAL) " "$log" | grep "l10n_pl_ksef" \
+        | grep -vcE "odoo\.addons\.l10n_pl_ksef\.tests\.|odoo\.tests\.result" || true)
+    if [ "$warnings" -ne 0 ]; then
+        FAILURES+=("Odoo ($label): $warnings loader warning/error line(s) name l10n_pl_ksef")
+    fi
+}
+
+run_odoo_tests() {
+    if [ ! -f "$ODOO_SRC/odoo-bin" ]; then
+        SUMMARY+=("Odoo tests: SKIPPED (no Odoo 19 found at $ODOO_SRC; set ODOO_SRC to an Odoo 19.0 source tree)")
+        return
+    fi
+    ODOO_PY=$(find_odoo_python) || {
+        SUMMARY+=("Odoo tests: COULD NOT RUN (Odoo found at $ODOO_SRC but no Python with its requirements; set ODOO_PYTHON)")
+        FAILURES+=("Odoo present but not runnable")
+        return
+    }
+    local version
+    version=$(cd "$ODOO_SRC" && "$ODOO_PY" -c "import odoo.release as r; print(r.version)" 2>/dev/null)
+    case "$version" in
+        19.0*) ;;
+        *)
+            SUMMARY+=("Odoo tests: COULD NOT RUN (Odoo at $ODOO_SRC is version '$version', not 19.0)")
+            FAILURES+=("wrong Odoo version")
+            return
+            ;;
+    esac
+    ensure_postgres || {
+        SUMMARY+=("Odoo tests: COULD NOT RUN (PostgreSQL is not reachable and could not be started)")
+        FAILURES+=("PostgreSQL unavailable")
+        return
+    }
+    ODOO_ADDONS="$ODOO_SRC/addons"
+    [ -d "$ODOO_SRC/odoo/addons" ] && ODOO_ADDONS="$ODOO_ADDONS,$ODOO_SRC/odoo/addons"
+    mkdir -p "$WORK/addons" "$WORK/data"
+    ln -s "$ROOT" "$WORK/addons/l10n_pl_ksef"
+    run_odoo_db "with l10n_pl" "l10n_pl,l10n_pl_ksef"
+    run_odoo_db "without l10n_pl" "l10n_pl_ksef"
+}
+
+# --------------------------------------------------------------------------- main
+START=$(date +%s)
+if ! prepare_venv; then
+    echo "Could not prepare the test virtualenv in $VENV" >&2
+    exit 2
+fi
+if [ "${KSEF_SKIP_LINT:-0}" != 1 ]; then
+    run_lint
+fi
+run_pure_tests
+run_odoo_tests
+
+say "Summary ($(( $(date +%s) - START )) s)"
+if [ ${#FAILURES[@]} -ne 0 ]; then
+    printf 'Problems: %s\n' "$(IFS=';'; echo "${FAILURES[*]}")"
+fi
+printf '%s\n' "${SUMMARY[@]}"
+echo "Total: $TOTAL_PASSED passed, $TOTAL_FAILED failed, $TOTAL_SKIPPED skipped"
+[ ${#FAILURES[@]} -eq 0 ]

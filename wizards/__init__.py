@@ -1,0 +1,1 @@
+# Wizards of the addon (the KSeF setup wizard is added with the company settings).
