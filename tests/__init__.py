@@ -1,2 +1,4 @@
 from . import test_install
 from . import test_secret_access
+from . import test_secret_rpc
+from . import test_translations
