@@ -18,7 +18,9 @@ offline modes. All KSeF logic lives in the pure-Python ``ksef_core`` package.
     },
     "data": [
         "security/ir.model.access.csv",
+        "security/l10n_pl_ksef_security.xml",
         "views/res_config_settings_views.xml",
+        "wizards/l10n_pl_ksef_setup_wizard_views.xml",
     ],
     "installable": True,
     "application": False,

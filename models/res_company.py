@@ -1,5 +1,7 @@
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
 
+from ..ksef_core import nip as ksef_nip
 from ..ksef_core.errors import KsefError
 
 ENVIRONMENTS = [
@@ -25,6 +27,63 @@ class ResCompany(models.Model):
         string="KSeF API address",
         help="Base address of a KSeF-compatible API, e.g. the bundled simulator: http://127.0.0.1:8765/v2",
     )
+    l10n_pl_ksef_nip = fields.Char(
+        string="NIP for KSeF",
+        compute="_compute_l10n_pl_ksef_nip",
+        store=True,
+        readonly=False,
+        help="The company's Polish tax number used as the KSeF context; taken from the company's VAT number.",
+    )
+    l10n_pl_ksef_start_date = fields.Date(
+        string="Using KSeF since",
+        help="Invoices dated before this day are not sent to KSeF (e.g. those issued before the company joined).",
+    )
+    l10n_pl_ksef_send_mode = fields.Selection(
+        [
+            ("auto", "Automatically, when an invoice is confirmed"),
+            ("manual", "Manually, with the Send to KSeF button"),
+        ],
+        string="Sending to KSeF",
+        default="manual",
+        required=True,
+    )
+    l10n_pl_ksef_receive = fields.Boolean(
+        string="Import supplier invoices from KSeF",
+        help="Regularly download the invoices that suppliers issued to this company and create draft vendor bills.",
+    )
+    l10n_pl_ksef_receive_journal_id = fields.Many2one(
+        "account.journal",
+        string="Journal for imported bills",
+        domain="[('type', '=', 'purchase'), ('company_id', '=', id)]",
+        check_company=True,
+    )
+    l10n_pl_ksef_unavailable_mode = fields.Selection(
+        [
+            ("offline", "Issue offline invoices and send them when KSeF is back"),
+            ("wait", "Keep invoices waiting until KSeF is back"),
+        ],
+        string="When KSeF is unavailable",
+        default="offline",
+        required=True,
+        help="Offline invoices get two QR codes (KOD I and KOD II, which needs an Offline certificate) and must "
+        "reach KSeF within the legal deadline (next business day; 7 business days after a declared failure).",
+    )
+    l10n_pl_ksef_auth_method = fields.Selection(
+        [("token", "KSeF token"), ("certificate", "Certificate")],
+        string="Log in to KSeF with",
+        default="token",
+        required=True,
+    )
+    l10n_pl_ksef_certificate_id = fields.Many2one(
+        "l10n_pl_ksef.certificate",
+        string="Authentication certificate",
+        compute="_compute_l10n_pl_ksef_certificates",
+    )
+    l10n_pl_ksef_offline_certificate_id = fields.Many2one(
+        "l10n_pl_ksef.certificate",
+        string="Offline certificate",
+        compute="_compute_l10n_pl_ksef_certificates",
+    )
     l10n_pl_ksef_token_encrypted = fields.Char(
         string="KSeF token (encrypted)",
         groups="base.group_system",
@@ -36,6 +95,29 @@ class ResCompany(models.Model):
         compute_sudo=True,
     )
 
+    @api.depends("vat")
+    def _compute_l10n_pl_ksef_nip(self):
+        for company in self:
+            nip = ksef_nip.normalize_nip(company.vat)
+            company.l10n_pl_ksef_nip = nip if ksef_nip.is_valid_nip(nip) else company.l10n_pl_ksef_nip
+
+    @api.constrains("l10n_pl_ksef_nip", "l10n_pl_ksef_active")
+    def _check_l10n_pl_ksef_nip(self):
+        for company in self.filtered("l10n_pl_ksef_active"):
+            try:
+                ksef_nip.validate_nip(company.l10n_pl_ksef_nip, field_en="The company's NIP for KSeF")
+            except KsefError as exc:
+                raise ValidationError(
+                    _("Company %(company)s: %(error)s", company=company.name, error=exc.bilingual())
+                ) from None
+
+    def _compute_l10n_pl_ksef_certificates(self):
+        certificates = self.env["l10n_pl_ksef.certificate"].sudo().search([("company_id", "in", self.ids)])
+        for company in self:
+            mine = certificates.filtered(lambda c, company=company: c.company_id == company)
+            company.l10n_pl_ksef_certificate_id = mine.filtered(lambda c: c.purpose == "authentication")[:1]
+            company.l10n_pl_ksef_offline_certificate_id = mine.filtered(lambda c: c.purpose == "offline")[:1]
+
     @api.depends("l10n_pl_ksef_token_encrypted")
     def _compute_l10n_pl_ksef_token_set(self):
         for company in self:
@@ -45,6 +127,20 @@ class ResCompany(models.Model):
         """Store (or with a falsy value, remove) the company's KSeF token, encrypted."""
         self.ensure_one()
         self.sudo().l10n_pl_ksef_token_encrypted = self._l10n_pl_ksef_encrypt(token)
+
+    def _l10n_pl_ksef_check_token(self, token):
+        """Check a token's shape and that its NIP is the company's; returns the token, stripped.
+
+        :raises ValidationError: with a bilingual message naming the cause and the fix
+        """
+        self.ensure_one()
+        from ..ksef_core.client.tokens import check_ksef_token
+
+        try:
+            check_ksef_token(token, context_nip=ksef_nip.normalize_nip(self.l10n_pl_ksef_nip) or None)
+        except KsefError as exc:
+            raise ValidationError(exc.bilingual()) from None
+        return token.strip()
 
     def _l10n_pl_ksef_get_token(self):
         """The company's KSeF token in clear text, for server-side use only."""

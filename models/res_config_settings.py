@@ -1,27 +1,39 @@
-from odoo import fields, models
+from odoo import _, fields, models
 
 
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
 
     l10n_pl_ksef_active = fields.Boolean(related="company_id.l10n_pl_ksef_active", readonly=False)
-    l10n_pl_ksef_environment = fields.Selection(
-        related="company_id.l10n_pl_ksef_environment", readonly=False
-    )
+    l10n_pl_ksef_environment = fields.Selection(related="company_id.l10n_pl_ksef_environment", readonly=False)
     l10n_pl_ksef_custom_url = fields.Char(related="company_id.l10n_pl_ksef_custom_url", readonly=False)
-    l10n_pl_ksef_token_set = fields.Boolean(related="company_id.l10n_pl_ksef_token_set")
-    # Write-only: the stored token is never sent back to the browser.
-    l10n_pl_ksef_token_input = fields.Char(
-        string="New KSeF token",
-        groups="base.group_system",
-        help="Paste the token generated in the KSeF taxpayer application (Aplikacja Podatnika KSeF). "
-        "It is stored encrypted and never shown again.",
+    l10n_pl_ksef_nip = fields.Char(related="company_id.l10n_pl_ksef_nip", readonly=False)
+    l10n_pl_ksef_start_date = fields.Date(related="company_id.l10n_pl_ksef_start_date", readonly=False)
+    l10n_pl_ksef_send_mode = fields.Selection(related="company_id.l10n_pl_ksef_send_mode", readonly=False)
+    l10n_pl_ksef_receive = fields.Boolean(related="company_id.l10n_pl_ksef_receive", readonly=False)
+    l10n_pl_ksef_receive_journal_id = fields.Many2one(
+        related="company_id.l10n_pl_ksef_receive_journal_id", readonly=False
     )
+    l10n_pl_ksef_unavailable_mode = fields.Selection(related="company_id.l10n_pl_ksef_unavailable_mode", readonly=False)
+    l10n_pl_ksef_auth_method = fields.Selection(related="company_id.l10n_pl_ksef_auth_method")
+    l10n_pl_ksef_token_set = fields.Boolean(related="company_id.l10n_pl_ksef_token_set")
+    l10n_pl_ksef_certificate_id = fields.Many2one(related="company_id.l10n_pl_ksef_certificate_id")
+    l10n_pl_ksef_offline_certificate_id = fields.Many2one(related="company_id.l10n_pl_ksef_offline_certificate_id")
+    l10n_pl_ksef_last_check = fields.Text(related="company_id.l10n_pl_ksef_last_check")
 
-    def set_values(self):
-        result = super().set_values()
-        for settings in self:
-            if settings.l10n_pl_ksef_token_input:
-                settings.company_id._l10n_pl_ksef_set_token(settings.l10n_pl_ksef_token_input.strip())
-                settings.l10n_pl_ksef_token_input = False
-        return result
+    def action_l10n_pl_ksef_open_setup(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("KSeF set-up"),
+            "res_model": "l10n_pl_ksef.setup.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_company_id": self.company_id.id},
+        }
+
+    def action_l10n_pl_ksef_test_connection(self):
+        self.ensure_one()
+        wizard = self.env["l10n_pl_ksef.setup.wizard"].create({"company_id": self.company_id.id, "step": "done"})
+        wizard.result = self.company_id._l10n_pl_ksef_connection_report_html()
+        return wizard._reopen()

@@ -1,3 +1,5 @@
+from . import test_connection
+from . import test_credentials
 from . import test_install
 from . import test_secret_access
 from . import test_secret_rpc

@@ -1,9 +1,18 @@
+import base64
+import contextlib
+
 from odoo.tests.common import new_test_user
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
 #: A valid Polish NIP used by the test company (checksum correct).
 TEST_NIP = "5265877635"
+#: A second valid NIP, for another company.
+OTHER_NIP = "7680002466"
+
+
+def b64(data):
+    return base64.b64encode(data).decode("ascii")
 
 
 class L10nPlKsefTestCommon(AccountTestInvoicingCommon):
@@ -32,3 +41,19 @@ class L10nPlKsefTestCommon(AccountTestInvoicingCommon):
             company_id=cls.company.id,
             company_ids=[cls.company.id],
         )
+
+    @classmethod
+    def start_simulator(cls):
+        """Start the bundled KSeF simulator on a free localhost port for this test class."""
+        from odoo.addons.l10n_pl_ksef.ksef_core.simulator.testing import running_simulator
+
+        stack = contextlib.ExitStack()
+        cls.simulator = stack.enter_context(running_simulator())
+        cls.addClassCleanup(stack.close)
+        return cls.simulator
+
+    def setup_wizard(self, company=None, **values):
+        company = company or self.company
+        values.setdefault("environment", "custom")
+        values.setdefault("custom_url", getattr(self, "simulator", None) and self.simulator.base_url)
+        return self.env["l10n_pl_ksef.setup.wizard"].create(dict(values, company_id=company.id, step="credentials"))

@@ -10,17 +10,12 @@ TOKEN = "20251010-EC-1DCE3E3000-12ECB5B36E-45|nip-5265877635|" + "ab" * 32
 @tagged("post_install_l10n", "post_install", "-at_install")
 class TestL10nPlKsefSecretAccess(L10nPlKsefTestCommon):
     def _save_token_as_admin(self):
-        settings = self.env["res.config.settings"].with_company(self.company).create(
-            {"l10n_pl_ksef_token_input": TOKEN}
-        )
-        settings.execute()
+        self.company._l10n_pl_ksef_set_token(self.company._l10n_pl_ksef_check_token(TOKEN))
 
     def test_token_is_encrypted_at_rest(self):
         self._save_token_as_admin()
         self.env.flush_all()
-        self.env.cr.execute(
-            "SELECT l10n_pl_ksef_token_encrypted FROM res_company WHERE id = %s", [self.company.id]
-        )
+        self.env.cr.execute("SELECT l10n_pl_ksef_token_encrypted FROM res_company WHERE id = %s", [self.company.id])
         stored = self.env.cr.fetchone()[0]
         self.assertTrue(stored)
         self.assertNotIn(TOKEN.split("|")[2], stored)
@@ -42,11 +37,10 @@ class TestL10nPlKsefSecretAccess(L10nPlKsefTestCommon):
         # The harmless flag stays readable so the accountant sees that a token exists.
         self.assertTrue(company_as_accountant.l10n_pl_ksef_token_set)
 
-    def test_accountant_cannot_set_token_through_settings(self):
-        settings_model = self.env["res.config.settings"].with_user(self.accountant)
-        self.assertNotIn("l10n_pl_ksef_token_input", settings_model.fields_get())
+    def test_accountant_cannot_open_the_credentials_wizard(self):
+        wizard_model = self.env["l10n_pl_ksef.setup.wizard"].with_user(self.accountant)
         with self.assertRaises(AccessError):
-            settings_model.with_company(self.company).create({"l10n_pl_ksef_token_input": TOKEN})
+            wizard_model.create({"company_id": self.company.id, "token": TOKEN})
 
     def test_neutralize_wipes_token(self):
         self._save_token_as_admin()

@@ -21,8 +21,7 @@ class TestL10nPlKsefTranslations(TransactionCase):
         missing = sorted(terms - translated)
         self.assertFalse(
             missing,
-            "i18n/pl.po lacks Polish translations (re-export the .pot and run scripts/i18n_pl.py): %s"
-            % missing,
+            "i18n/pl.po lacks Polish translations (re-export the .pot and run scripts/i18n_pl.py): %s" % missing,
         )
 
     def test_polish_labels_are_loaded_in_the_database(self):

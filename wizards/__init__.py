@@ -1,1 +1,1 @@
-# Wizards of the addon (the KSeF setup wizard is added with the company settings).
+from . import l10n_pl_ksef_setup_wizard

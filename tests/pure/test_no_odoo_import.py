@@ -3,8 +3,9 @@
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
-from conftest import ADDON_ROOT
+ADDON_ROOT = Path(__file__).resolve().parents[2]
 
 BLOCKER = textwrap.dedent(
     """

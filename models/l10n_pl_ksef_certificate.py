@@ -1,0 +1,106 @@
+import base64
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+from ..ksef_core import credentials as ksef_credentials
+from ..ksef_core.errors import KsefError
+
+PURPOSES = [
+    ("authentication", "Authentication (log in to KSeF)"),
+    ("offline", "Offline (KOD II QR code of offline invoices)"),
+]
+
+
+class L10nPlKsefCertificate(models.Model):
+    """A certificate (with its private key) used by one company for KSeF.
+
+    The certificate and key are stored together as an encrypted PEM bundle; only the
+    descriptive fields (subject, serial number, validity...) are readable by accountants.
+    """
+
+    _name = "l10n_pl_ksef.certificate"
+    _inherit = ["l10n_pl_ksef.secret.mixin"]
+    _description = "KSeF certificate"
+    _order = "valid_to desc, id desc"
+    _check_company_auto = True
+
+    name = fields.Char(compute="_compute_name", store=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company, ondelete="cascade"
+    )
+    purpose = fields.Selection(PURPOSES, required=True, default="authentication")
+    active = fields.Boolean(default=True)
+    data_encrypted = fields.Char(string="Certificate and key (encrypted)", groups="base.group_system")
+    subject = fields.Char(readonly=True)
+    issuer = fields.Char(readonly=True)
+    serial_number = fields.Char(readonly=True)
+    fingerprint = fields.Char(string="SHA-256 fingerprint", readonly=True)
+    valid_from = fields.Datetime(readonly=True)
+    valid_to = fields.Datetime(readonly=True)
+    certificate_type = fields.Char(
+        readonly=True, help="Authentication or Offline, as read from the certificate's key usage."
+    )
+    key_description = fields.Char(string="Key", readonly=True)
+    nip = fields.Char(string="NIP in the certificate", readonly=True)
+    pesel = fields.Char(string="PESEL in the certificate", readonly=True)
+
+    @api.depends("subject", "serial_number", "purpose")
+    def _compute_name(self):
+        purposes = dict(self._fields["purpose"]._description_selection(self.env))
+        for cert in self:
+            cert.name = "%s — %s (%s)" % (
+                purposes.get(cert.purpose, ""),
+                cert.subject or "",
+                cert.serial_number or "",
+            )
+
+    @api.model
+    def _l10n_pl_ksef_load(self, file_content, password=None, key_content=None, purpose="authentication", now=None):
+        """Read an uploaded certificate and check it for ``purpose``.
+
+        :returns: ``(credential, info)`` from ``ksef_core.credentials``
+        :raises UserError: with a bilingual message saying what is wrong and how to fix it
+        """
+        try:
+            credential = ksef_credentials.load_credential(file_content, password=password or None, key_data=key_content)
+            if purpose == "offline":
+                info = ksef_credentials.check_for_offline_signing(credential, now=now)
+            else:
+                info = ksef_credentials.check_for_authentication(credential, now=now)
+        except KsefError as exc:
+            raise UserError(exc.bilingual()) from None
+        return credential, info
+
+    @api.model
+    def _l10n_pl_ksef_create_from_credential(self, company, credential, info, purpose):
+        """Store a checked credential for ``company``; older ones of the same purpose are archived."""
+        bundle = credential.certificate_pem() + credential.chain_pem() + credential.private_key_pem()
+        existing = self.sudo().search([("company_id", "=", company.id), ("purpose", "=", purpose)])
+        existing.active = False
+        return self.sudo().create(
+            {
+                "company_id": company.id,
+                "purpose": purpose,
+                "data_encrypted": self._l10n_pl_ksef_encrypt(base64.b64encode(bundle).decode("ascii")),
+                "subject": info.subject,
+                "issuer": info.issuer,
+                "serial_number": info.serial_hex,
+                "fingerprint": info.fingerprint_sha256,
+                "valid_from": fields.Datetime.to_datetime(info.not_before.replace(tzinfo=None)),
+                "valid_to": fields.Datetime.to_datetime(info.not_after.replace(tzinfo=None)),
+                "certificate_type": info.usage,
+                "key_description": "%s %s" % (info.key_type, info.curve or info.key_size),
+                "nip": info.nip,
+                "pesel": info.pesel,
+            }
+        )
+
+    def _l10n_pl_ksef_credential(self):
+        """The stored certificate and key as a ``ksef_core.credentials.Credential`` (server side only)."""
+        self.ensure_one()
+        bundle = base64.b64decode(self._l10n_pl_ksef_decrypt(self.sudo().data_encrypted))
+        try:
+            return ksef_credentials.load_certificate_and_key(bundle, bundle)
+        except KsefError as exc:
+            raise UserError(exc.bilingual()) from None

@@ -1,0 +1,127 @@
+import json
+import logging
+
+from markupsafe import Markup, escape
+
+from odoo import _, fields, models
+from odoo.exceptions import UserError
+
+from ..ksef_core.client import KsefClient, TokenState
+from ..ksef_core.errors import KsefError
+
+_logger = logging.getLogger(__name__)
+
+
+class ResCompany(models.Model):
+    _inherit = "res.company"
+
+    # Access and refresh tokens obtained from KSeF, shared by users and cron workers (encrypted JSON).
+    l10n_pl_ksef_session_state = fields.Char(string="KSeF session (encrypted)", groups="base.group_system", copy=False)
+    l10n_pl_ksef_last_check = fields.Text(string="Last KSeF connection test", readonly=True, copy=False)
+
+    def _l10n_pl_ksef_load_session_state(self):
+        stored = self.sudo().l10n_pl_ksef_session_state
+        if not stored:
+            return None
+        try:
+            return TokenState.from_dict(json.loads(self._l10n_pl_ksef_decrypt(stored)))
+        except (UserError, ValueError):
+            return None  # unreadable state: the client simply authenticates again
+
+    def _l10n_pl_ksef_store_session_state(self, state):
+        payload = json.dumps(state.to_dict()) if state else False
+        self.sudo().l10n_pl_ksef_session_state = self._l10n_pl_ksef_encrypt(payload) if payload else False
+
+    def _l10n_pl_ksef_reset_session(self):
+        """Forget KSeF session tokens (credentials or environment changed)."""
+        self.sudo().l10n_pl_ksef_session_state = False
+
+    def _l10n_pl_ksef_client(self, **options):
+        """A ``KsefClient`` for this company with its stored credentials and session tokens."""
+        self.ensure_one()
+        environment, custom_url = self._l10n_pl_ksef_get_environment()
+        params = self.env["ir.config_parameter"].sudo()
+        kwargs = {
+            # one number (not a (connect, read) pair): simpler to tune in System Parameters
+            "timeout": float(params.get_param("l10n_pl_ksef.http_timeout", 30)),
+            "environment": environment,
+            "custom_api_url": custom_url,
+            "nip": self.l10n_pl_ksef_nip,
+            "token_state": self._l10n_pl_ksef_load_session_state(),
+            "on_token_change": self._l10n_pl_ksef_store_session_state,
+        }
+        if self.l10n_pl_ksef_auth_method == "certificate":
+            certificate = self.sudo().l10n_pl_ksef_certificate_id
+            if not certificate:
+                raise UserError(
+                    _(
+                        "No KSeF certificate is stored for %(company)s: upload one in Settings > KSeF.",
+                        company=self.name,
+                    )
+                )
+            kwargs["certificate"] = certificate._l10n_pl_ksef_credential()
+        else:
+            token = self._l10n_pl_ksef_get_token()
+            if not token:
+                raise UserError(
+                    _(
+                        "No KSeF token is stored for %(company)s: paste one in Settings > KSeF.",
+                        company=self.name,
+                    )
+                )
+            kwargs["ksef_token"] = token
+        kwargs.update(options)
+        try:
+            return KsefClient(**kwargs)
+        except KsefError as exc:
+            raise UserError(exc.bilingual()) from None
+
+    def _l10n_pl_ksef_check_connection(self):
+        """Authenticate and read the permissions; returns the report as a dict (errors as data)."""
+        self.ensure_one()
+        try:
+            with self._l10n_pl_ksef_client() as client:
+                report = client.check_connection()
+        except KsefError as exc:
+            return {"ok": False, "error": exc.bilingual(), "code": exc.code}
+        except UserError as exc:
+            return {"ok": False, "error": exc.args[0], "code": "configuration"}
+        data = report.to_dict()
+        data.update(ok=True, messages_pl=report.messages("pl"), messages_en=report.messages("en"))
+        return data
+
+    def _l10n_pl_ksef_connection_report_html(self):
+        """Run the connection test and describe the outcome in plain words (stored on the company)."""
+        self.ensure_one()
+        report = self._l10n_pl_ksef_check_connection()
+        env_label = dict(self._fields["l10n_pl_ksef_environment"]._description_selection(self.env)).get(
+            self.l10n_pl_ksef_environment
+        )
+        rows = [(_("Environment"), env_label), (_("Context (NIP)"), self.l10n_pl_ksef_nip)]
+        if not report["ok"]:
+            rows.append((_("Result"), _("Connection failed")))
+            rows.append((_("Reason"), report["error"]))
+        else:
+            method = _("certificate") if report["method"] == "certificate" else _("KSeF token")
+            rows.append((_("Result"), _("Connected")))
+            rows.append((_("Method"), method))
+            permissions = report["permissions"]
+            rows.append((_("Permissions found"), ", ".join(permissions) if permissions else _("none listed")))
+            if report["missing"]:
+                rows.append((_("Missing"), ", ".join(report["missing"])))
+            if not report["can_receive"] and permissions is not None:
+                rows.append((_("Consequence"), _("Receiving supplier invoices stays off (no InvoiceRead).")))
+            if not report["can_send"] and permissions is not None:
+                rows.append((_("Consequence"), _("Invoices cannot be sent (no InvoiceWrite).")))
+            for message in report["messages_pl"] + report["messages_en"]:
+                rows.append((_("Note"), message))
+            if report.get("certificate_not_after"):
+                rows.append((_("Certificate valid until"), report["certificate_not_after"][:10]))
+        body = Markup("").join(
+            Markup("<tr><th>%s</th><td>%s</td></tr>") % (escape(label), escape(value or "")) for label, value in rows
+        )
+        html = Markup('<table class="table table-sm o_l10n_pl_ksef_check">%s</table>') % body
+        self.sudo().l10n_pl_ksef_last_check = "\n".join("%s: %s" % (label, value or "") for label, value in rows)
+        if report["ok"] and not report["can_receive"] and report["permissions"] is not None:
+            self.sudo().l10n_pl_ksef_receive = False
+        return html

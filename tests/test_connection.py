@@ -1,0 +1,88 @@
+import json
+
+from odoo.tests import tagged
+
+from odoo.addons.l10n_pl_ksef.ksef_core import certgen
+
+from .common import OTHER_NIP, TEST_NIP, L10nPlKsefTestCommon, b64
+
+
+@tagged("post_install_l10n", "post_install", "-at_install")
+class TestL10nPlKsefConnection(L10nPlKsefTestCommon):
+    """The set-up wizard against the KSeF simulator, for every login method."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.start_simulator()
+
+    def _save(self, **values):
+        wizard = self.setup_wizard(**values)
+        wizard.action_save_credentials()
+        self.assertEqual(wizard.step, "done")
+        return wizard
+
+    def test_token_connection_lists_permissions_and_persists_the_session(self):
+        token = self.simulator.sim.mint_token(TEST_NIP, ("InvoiceWrite", "InvoiceRead"))
+        wizard = self._save(auth_method="token", token=token)
+        self.assertIn("InvoiceWrite", wizard.result)
+        self.assertIn("InvoiceRead", wizard.result)
+        self.assertNotIn(token.split("|")[2], wizard.result)
+        self.assertFalse(wizard.token, "the token must not stay in the wizard record")
+        self.assertEqual(self.company._l10n_pl_ksef_get_token(), token)
+        state = self.company._l10n_pl_ksef_load_session_state()
+        self.assertTrue(state and state.access_token, "the KSeF session tokens were not kept for the company")
+        self.assertNotIn(state.access_token, self.company.sudo().l10n_pl_ksef_session_state)
+        self.assertIn("Connected", self.company.l10n_pl_ksef_last_check)
+
+    def test_token_without_invoice_read_disables_receiving(self):
+        self.company.l10n_pl_ksef_receive = True
+        token = self.simulator.sim.mint_token(TEST_NIP, ("InvoiceWrite",))
+        wizard = self._save(auth_method="token", token=token)
+        self.assertIn("InvoiceRead", wizard.result)
+        self.assertIn("przeglądanie faktur", wizard.result)
+        self.assertFalse(self.company.l10n_pl_ksef_receive)
+
+    def test_revoked_token_gives_a_readable_failure(self):
+        token = self.simulator.sim.mint_token(TEST_NIP, ("InvoiceWrite", "InvoiceRead"))
+        self.simulator.sim.revoke_token(token)
+        wizard = self._save(auth_method="token", token=token)
+        self.assertIn("Connection failed", wizard.result)
+        self.assertNotIn("Traceback", wizard.result)
+
+    def test_pkcs12_certificate_connection(self):
+        credential = certgen.make_test_certificate(nip=TEST_NIP, seal=True, organization="Test company")
+        wizard = self._save(
+            auth_method="certificate", certificate_file=b64(credential.to_pkcs12("secret pw")), password="secret pw"
+        )
+        self.assertIn("Connected", wizard.result)
+        self.assertIn("InvoiceWrite", wizard.result)
+        stored = self.company.l10n_pl_ksef_certificate_id
+        self.assertEqual(stored.serial_number, credential.info().serial_hex)
+        self.assertTrue(stored.valid_to)
+        self.assertNotIn("PRIVATE KEY", stored.sudo().data_encrypted)
+        self.assertNotIn("secret pw", str(stored.sudo().read()))
+
+    def test_pem_certificate_and_key_connection(self):
+        credential = certgen.make_test_certificate(nip=TEST_NIP, key_type="rsa")
+        wizard = self._save(
+            auth_method="certificate",
+            certificate_file=b64(credential.certificate_pem()),
+            key_file=b64(credential.private_key_pem("key pw")),
+            password="key pw",
+        )
+        self.assertIn("Connected", wizard.result)
+        self.assertEqual(self.company.l10n_pl_ksef_auth_method, "certificate")
+
+    def test_two_companies_keep_separate_credentials(self):
+        other = self.setup_other_company(name="Druga Sp. z o.o.")["company"]
+        other.write({"vat": "PL%s" % OTHER_NIP, "l10n_pl_ksef_active": True})
+        first = self.simulator.sim.mint_token(TEST_NIP)
+        second = self.simulator.sim.mint_token(OTHER_NIP)
+        self._save(auth_method="token", token=first)
+        self._save(company=other, auth_method="token", token=second)
+        self.assertEqual(self.company._l10n_pl_ksef_get_token(), first)
+        self.assertEqual(other._l10n_pl_ksef_get_token(), second)
+        first_state = json.dumps(self.company._l10n_pl_ksef_load_session_state().to_dict())
+        second_state = json.dumps(other._l10n_pl_ksef_load_session_state().to_dict())
+        self.assertNotEqual(first_state, second_state)
