@@ -36,7 +36,7 @@ class L10nPlKsefSetupWizard(models.TransientModel):
     certificate_filename = fields.Char(string="Certificate file name")
     key_file = fields.Binary(string="Private key file", attachment=False)
     key_filename = fields.Char(string="Key file name")
-    password = fields.Char(string="Password")
+    password = fields.Char()
     offline_certificate_file = fields.Binary(string="Offline certificate file (optional)", attachment=False)
     offline_certificate_filename = fields.Char(string="Offline certificate file name")
     offline_key_file = fields.Binary(string="Offline private key file", attachment=False)

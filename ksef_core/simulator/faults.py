@@ -1,0 +1,148 @@
+"""Faults on demand, applied by the dispatcher to every route (core and invoice side).
+
+Kinds:
+* ``error`` – answer ``status`` (500/503…) without running the handler;
+* ``delay`` – sleep ``seconds`` before the handler (or after it with ``after=True``: the state
+  changes, the answer comes late);
+* ``drop`` – run the handler (the state change happens) and close the connection without an
+  answer (the "lost response" case).
+
+``path`` is matched with :func:`fnmatch.fnmatchcase` against both the OpenAPI template of the
+route (``/sessions/online/{referenceNumber}/invoices``) and the actual path without the mount
+prefix (``/sessions/online/2025…/invoices``); ``method`` "*" matches any method.
+"""
+
+import fnmatch
+import itertools
+import threading
+
+KINDS = ("error", "delay", "drop")
+
+
+class Fault:
+    __slots__ = (
+        "after",
+        "count",
+        "id",
+        "kind",
+        "message",
+        "method",
+        "path",
+        "retry_after",
+        "seconds",
+        "status",
+    )
+
+    def __init__(
+        self,
+        fid,
+        kind,
+        path,
+        method="*",
+        count=1,
+        status=503,
+        seconds=0.0,
+        after=False,
+        message=None,
+        retry_after=None,
+    ):
+        self.id = fid
+        self.kind = kind
+        self.path = path
+        self.method = (method or "*").upper()
+        self.count = count  # None = until removed
+        self.status = int(status)
+        self.seconds = float(seconds)
+        self.after = bool(after)
+        self.message = message
+        self.retry_after = retry_after
+
+    def as_dict(self):
+        return {k: getattr(self, k) for k in self.__slots__}
+
+    def matches(self, route, request):
+        if self.method not in ("*", request.method):
+            return False
+        actual = request.path
+        if actual.startswith(route.prefix):
+            actual = actual[len(route.prefix) :]
+        return fnmatch.fnmatchcase(route.path, self.path) or fnmatch.fnmatchcase(actual, self.path)
+
+
+class FaultManager:
+    """``sim.faults``: add/list/clear faults; the dispatcher calls :meth:`take`."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._faults = []
+        self._ids = itertools.count(1)
+
+    def add(
+        self,
+        kind,
+        path,
+        method="*",
+        count=1,
+        status=503,
+        seconds=0.0,
+        after=False,
+        message=None,
+        retry_after=None,
+    ):
+        """Register a fault for the next ``count`` matching calls (None = unlimited); returns its id."""
+        if kind not in KINDS:
+            raise ValueError("fault kind must be one of %s" % (KINDS,))
+        if kind == "error" and not 400 <= int(status) <= 599:
+            raise ValueError("error faults need an HTTP status 400-599")
+        if count is not None and int(count) < 1:
+            raise ValueError("count must be >= 1 or None")
+        with self._lock:
+            fault = Fault(
+                next(self._ids),
+                kind,
+                path,
+                method,
+                None if count is None else int(count),
+                status,
+                seconds,
+                after,
+                message,
+                retry_after,
+            )
+            self._faults.append(fault)
+            return fault.id
+
+    def error(self, path, status=503, count=1, method="*", **kw):
+        return self.add("error", path, method=method, count=count, status=status, **kw)
+
+    def delay(self, path, seconds, count=1, method="*", after=False):
+        return self.add("delay", path, method=method, count=count, seconds=seconds, after=after)
+
+    def drop(self, path, count=1, method="*"):
+        return self.add("drop", path, method=method, count=count)
+
+    def remove(self, fault_id):
+        with self._lock:
+            self._faults = [f for f in self._faults if f.id != int(fault_id)]
+
+    def clear(self):
+        with self._lock:
+            self._faults = []
+
+    def list(self):
+        with self._lock:
+            return [f.as_dict() for f in self._faults]
+
+    def take(self, route, request):
+        """First matching fault (its count is consumed), or None."""
+        if not self._faults:
+            return None
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(route, request):
+                    if fault.count is not None:
+                        fault.count -= 1
+                        if fault.count <= 0:
+                            self._faults.remove(fault)
+                    return fault
+        return None
