@@ -33,7 +33,7 @@ from .model import (
     Registry,
     Settlement,
 )
-from .parser_parts import parse_line, parse_order_line, parse_party
+from .parser_parts import _dec, _int, _text, parse_line, parse_order_line, parse_party
 from .schema import FA2_NAMESPACE, FA3_NAMESPACE, MAX_INVOICE_BYTES, schema_errors
 from .xmlutil import q
 
@@ -41,26 +41,9 @@ _EXEMPTION_BY_TAG = {v: k for k, v in EXEMPTION_BASES.items()}
 _MARGIN_BY_TAG = {v: k for k, v in MARGIN_SCHEMES.items()}
 
 
-def _text(el, tag):
-    child = el.find(q(tag)) if el is not None else None
-    if child is None or child.text is None:
-        return None
-    return child.text.strip()
-
-
-def _dec(el, tag):
-    text = _text(el, tag)
-    return Decimal(text) if text is not None else None
-
-
 def _date(el, tag):
     text = _text(el, tag)
     return date.fromisoformat(text) if text else None
-
-
-def _int(el, tag):
-    text = _text(el, tag)
-    return int(text) if text else None
 
 
 def _flag(el, tag):
@@ -70,9 +53,7 @@ def _flag(el, tag):
 def load_fa3_root(data, validate=True):
     """Safely parse ``data``, check it is FA(3) (and valid); return the root element."""
     try:
-        root = parse_xml(
-            data, max_bytes=MAX_INVOICE_BYTES, what_en="FA(3) invoice file", what_pl="plik faktury FA(3)"
-        )
+        root = parse_xml(data, max_bytes=MAX_INVOICE_BYTES, what_en="FA(3) invoice file", what_pl="plik faktury FA(3)")
     except Fa3FormatError:
         raise
     except XmlInputError as exc:
@@ -258,8 +239,7 @@ def _fa(inv, fa):
             if found:
                 inv.raw[name] = [_raw(e) for e in found]
     inv.partial_advances = [
-        (_date(z, "P_6Z"), _dec(z, "P_15Z"), _dec(z, "KursWalutyZW"))
-        for z in fa.findall(q("ZaliczkaCzesciowa"))
+        (_date(z, "P_6Z"), _dec(z, "P_15Z"), _dec(z, "KursWalutyZW")) for z in fa.findall(q("ZaliczkaCzesciowa"))
     ]
     inv.fp = _flag(fa, "FP")
     inv.tp = _flag(fa, "TP")
@@ -328,9 +308,7 @@ def _invoice(root):
     _fa(inv, fa)
     stopka = root.find(q("Stopka"))
     if stopka is not None:
-        inv.footer = [
-            _text(i, "StopkaFaktury") for i in stopka.findall(q("Informacje")) if _text(i, "StopkaFaktury")
-        ]
+        inv.footer = [_text(i, "StopkaFaktury") for i in stopka.findall(q("Informacje")) if _text(i, "StopkaFaktury")]
         inv.registries = [
             Registry(_text(r, "PelnaNazwa"), _text(r, "KRS"), _text(r, "REGON"), _text(r, "BDO"))
             for r in stopka.findall(q("Rejestry"))
