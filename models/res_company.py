@@ -2,6 +2,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..ksef_core import nip as ksef_nip
+from ..ksef_core.client.tokens import check_ksef_token
 from ..ksef_core.errors import KsefError
 
 ENVIRONMENTS = [
@@ -134,8 +135,6 @@ class ResCompany(models.Model):
         :raises ValidationError: with a bilingual message naming the cause and the fix
         """
         self.ensure_one()
-        from ..ksef_core.client.tokens import check_ksef_token
-
         try:
             check_ksef_token(token, context_nip=ksef_nip.normalize_nip(self.l10n_pl_ksef_nip) or None)
         except KsefError as exc:
@@ -151,10 +150,3 @@ class ResCompany(models.Model):
         """The ``ksef_core`` environment name and custom API URL of this company."""
         self.ensure_one()
         return self.l10n_pl_ksef_environment.upper(), self.l10n_pl_ksef_custom_url or None
-
-    @staticmethod
-    def _l10n_pl_ksef_error_text(error):
-        """Text of a ``ksef_core`` error for a user message (both languages)."""
-        if isinstance(error, KsefError):
-            return error.bilingual()
-        return str(error)

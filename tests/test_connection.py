@@ -35,6 +35,18 @@ class TestL10nPlKsefConnection(L10nPlKsefTestCommon):
         self.assertNotIn(state.access_token, self.company.sudo().l10n_pl_ksef_session_state)
         self.assertIn("Connected", self.company.l10n_pl_ksef_last_check)
 
+    def test_new_credentials_drop_the_ksef_session_of_the_old_ones(self):
+        self._save(auth_method="token", token=self.simulator.sim.mint_token(TEST_NIP))
+        self.assertTrue(self.company._l10n_pl_ksef_load_session_state())
+        revoked = self.simulator.sim.mint_token(TEST_NIP)
+        self.simulator.sim.revoke_token(revoked)
+        wizard = self._save(auth_method="token", token=revoked)
+        self.assertIn("Connection failed", wizard.result)
+        self.assertIsNone(
+            self.company._l10n_pl_ksef_load_session_state(),
+            "the KSeF session of the previous token would still be used with the new one",
+        )
+
     def test_token_without_invoice_read_disables_receiving(self):
         self.company.l10n_pl_ksef_receive = True
         token = self.simulator.sim.mint_token(TEST_NIP, ("InvoiceWrite",))
