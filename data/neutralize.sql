@@ -6,3 +6,8 @@ UPDATE res_company
 UPDATE l10n_pl_ksef_certificate
    SET data_encrypted = NULL,
        active = FALSE;
+DELETE FROM l10n_pl_ksef_user_token;
+-- ... and never run the addon's scheduled actions (import, certificate reminders) there.
+UPDATE ir_cron
+   SET active = FALSE
+ WHERE id IN (SELECT res_id FROM ir_model_data WHERE module = 'l10n_pl_ksef' AND model = 'ir.cron');

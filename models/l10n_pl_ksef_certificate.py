@@ -78,6 +78,7 @@ class L10nPlKsefCertificate(models.Model):
         bundle = credential.certificate_pem() + credential.chain_pem() + credential.private_key_pem()
         existing = self.sudo().search([("company_id", "=", company.id), ("purpose", "=", purpose)])
         existing.active = False
+        existing.activity_unlink(["l10n_pl_ksef.mail_activity_type_certificate_expiry"])  # replaced: nothing to do
         return self.sudo().create(
             {
                 "company_id": company.id,

@@ -1,3 +1,4 @@
+import json
 import logging
 import os
 
@@ -6,6 +7,7 @@ from odoo.exceptions import UserError
 from odoo.tools import config
 
 from ..ksef_core import secretbox
+from ..ksef_core.client import TokenState
 from ..ksef_core.errors import KsefError
 
 _logger = logging.getLogger(__name__)
@@ -26,6 +28,9 @@ class L10nPlKsefSecretMixin(models.AbstractModel):
 
     _name = "l10n_pl_ksef.secret.mixin"
     _description = "KSeF secret storage"
+
+    #: Name of the encrypted field holding the KSeF session (access/refresh tokens), if the model has one.
+    _l10n_pl_ksef_session_field = None
 
     @api.model
     def _l10n_pl_ksef_encryption_key(self):
@@ -58,3 +63,20 @@ class L10nPlKsefSecretMixin(models.AbstractModel):
             return secretbox.decrypt(self._l10n_pl_ksef_encryption_key(), stored, as_text=as_text)
         except KsefError as exc:
             raise UserError(exc.bilingual()) from None
+
+    def _l10n_pl_ksef_load_session_state(self):
+        """The stored KSeF session (``TokenState``), or None: unreadable state just means signing in again."""
+        self.ensure_one()
+        stored = self.sudo()[self._l10n_pl_ksef_session_field]
+        if not stored:
+            return None
+        try:
+            return TokenState.from_dict(json.loads(self._l10n_pl_ksef_decrypt(stored)))
+        except (UserError, ValueError, KsefError):
+            return None
+
+    def _l10n_pl_ksef_store_session_state(self, state):
+        """Keep (encrypted) the KSeF session the client obtained, shared by users and cron workers."""
+        self.ensure_one()
+        payload = json.dumps(state.to_dict()) if state else False
+        self.sudo()[self._l10n_pl_ksef_session_field] = self._l10n_pl_ksef_encrypt(payload) if payload else False

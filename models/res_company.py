@@ -52,6 +52,22 @@ class ResCompany(models.Model):
         string="Import supplier invoices from KSeF",
         help="Regularly download the invoices that suppliers issued to this company and create draft vendor bills.",
     )
+    l10n_pl_ksef_receive_interval = fields.Selection(
+        [
+            ("1", "Every hour"),
+            ("4", "Every 4 hours"),
+            ("12", "Twice a day"),
+            ("24", "Once a day"),
+        ],
+        string="Check KSeF for new supplier invoices",
+        default="1",
+        required=True,
+        help="How often Odoo asks KSeF for invoices issued to this company. The invoices stay in KSeF for years: "
+        "a longer interval only delays them, it never loses any.",
+    )
+    l10n_pl_ksef_receive_last_run = fields.Datetime(
+        string="Last check for supplier invoices", readonly=True, copy=False
+    )
     l10n_pl_ksef_receive_journal_id = fields.Many2one(
         "account.journal",
         string="Journal for imported bills",

@@ -1,4 +1,3 @@
-import json
 import logging
 
 from markupsafe import Markup, escape
@@ -6,7 +5,7 @@ from markupsafe import Markup, escape
 from odoo import _, fields, models
 from odoo.exceptions import UserError
 
-from ..ksef_core.client import KsefClient, TokenState
+from ..ksef_core.client import KsefClient
 from ..ksef_core.errors import KsefError
 
 _logger = logging.getLogger(__name__)
@@ -19,25 +18,27 @@ class ResCompany(models.Model):
     l10n_pl_ksef_session_state = fields.Char(string="KSeF session (encrypted)", groups="base.group_system", copy=False)
     l10n_pl_ksef_last_check = fields.Text(string="Last KSeF connection test", readonly=True, copy=False)
 
-    def _l10n_pl_ksef_load_session_state(self):
-        stored = self.sudo().l10n_pl_ksef_session_state
-        if not stored:
-            return None
-        try:
-            return TokenState.from_dict(json.loads(self._l10n_pl_ksef_decrypt(stored)))
-        except (UserError, ValueError):
-            return None  # unreadable state: the client simply authenticates again
-
-    def _l10n_pl_ksef_store_session_state(self, state):
-        payload = json.dumps(state.to_dict()) if state else False
-        self.sudo().l10n_pl_ksef_session_state = self._l10n_pl_ksef_encrypt(payload) if payload else False
+    _l10n_pl_ksef_session_field = "l10n_pl_ksef_session_state"
 
     def _l10n_pl_ksef_reset_session(self):
-        """Forget KSeF session tokens (credentials or environment changed)."""
+        """Forget KSeF session tokens (credentials or environment changed), the users' ones included."""
         self.sudo().l10n_pl_ksef_session_state = False
+        named = self.env["l10n_pl_ksef.user.token"].sudo().search([("company_id", "in", self.ids)])
+        named.write({"session_state": False})
 
-    def _l10n_pl_ksef_client(self, **options):
-        """A ``KsefClient`` for this company with its stored credentials and session tokens."""
+    def _l10n_pl_ksef_named_token(self, ksef_user=None):
+        """The named token ``ksef_user`` (default: the current user) sends under in this company, if any."""
+        self.ensure_one()
+        return self.env["l10n_pl_ksef.user.token"]._l10n_pl_ksef_for(
+            self.env.user if ksef_user is None else ksef_user, self
+        )
+
+    def _l10n_pl_ksef_client(self, ksef_user=None, **options):
+        """A ``KsefClient`` for this company with its stored credentials and session tokens.
+
+        When ``ksef_user`` (default: the current user) has a named token for this company, the
+        client logs in with it; otherwise with the company's token or certificate.
+        """
         self.ensure_one()
         environment, custom_url = self._l10n_pl_ksef_get_environment()
         params = self.env["ir.config_parameter"].sudo()
@@ -50,7 +51,14 @@ class ResCompany(models.Model):
             "token_state": self._l10n_pl_ksef_load_session_state(),
             "on_token_change": self._l10n_pl_ksef_store_session_state,
         }
-        if self.l10n_pl_ksef_auth_method == "certificate":
+        named = self._l10n_pl_ksef_named_token(ksef_user)
+        if named:
+            kwargs.update(
+                ksef_token=named._l10n_pl_ksef_get_token(),
+                token_state=named._l10n_pl_ksef_load_session_state(),
+                on_token_change=named._l10n_pl_ksef_store_session_state,
+            )
+        elif self.l10n_pl_ksef_auth_method == "certificate":
             certificate = self.sudo().l10n_pl_ksef_certificate_id
             if not certificate:
                 raise UserError(
@@ -76,11 +84,11 @@ class ResCompany(models.Model):
         except KsefError as exc:
             raise UserError(exc.bilingual()) from None
 
-    def _l10n_pl_ksef_check_connection(self):
+    def _l10n_pl_ksef_check_connection(self, ksef_user=None):
         """Authenticate and read the permissions; returns the report as a dict (errors as data)."""
         self.ensure_one()
         try:
-            with self._l10n_pl_ksef_client() as client:
+            with self._l10n_pl_ksef_client(ksef_user=ksef_user) as client:
                 report = client.check_connection()
         except KsefError as exc:
             return {"ok": False, "error": exc.bilingual(), "code": exc.code}
@@ -90,10 +98,16 @@ class ResCompany(models.Model):
         data.update(ok=True, messages_pl=report.messages("pl"), messages_en=report.messages("en"))
         return data
 
-    def _l10n_pl_ksef_connection_report_html(self):
-        """Run the connection test and describe the outcome in plain words (stored on the company)."""
+    def _l10n_pl_ksef_connection_report_html(self, ksef_user=None):
+        """Run the connection test and describe the outcome in plain words.
+
+        With ``ksef_user`` given, the test logs in as that user would (his named token if he has
+        one) and the text is kept on his token; otherwise on the company.
+        """
         self.ensure_one()
-        report = self._l10n_pl_ksef_check_connection()
+        company_only = self.env["res.users"]  # no user: test the company's own credentials
+        report = self._l10n_pl_ksef_check_connection(ksef_user=company_only if ksef_user is None else ksef_user)
+        named = self._l10n_pl_ksef_named_token(ksef_user) if ksef_user is not None else None
         env_label = dict(self._fields["l10n_pl_ksef_environment"]._description_selection(self.env)).get(
             self.l10n_pl_ksef_environment
         )
@@ -103,6 +117,8 @@ class ResCompany(models.Model):
             rows.append((_("Reason"), report["error"]))
         else:
             method = _("certificate") if report["method"] == "certificate" else _("KSeF token")
+            if named:
+                method = _("named KSeF token of %(user)s", user=named.user_id.name)
             rows.append((_("Result"), _("Connected")))
             rows.append((_("Method"), method))
             permissions = report["permissions"]
@@ -121,7 +137,11 @@ class ResCompany(models.Model):
             Markup("<tr><th>%s</th><td>%s</td></tr>") % (escape(label), escape(value or "")) for label, value in rows
         )
         html = Markup('<table class="table table-sm o_l10n_pl_ksef_check">%s</table>') % body
-        self.sudo().l10n_pl_ksef_last_check = "\n".join("%s: %s" % (label, value or "") for label, value in rows)
+        text = "\n".join("%s: %s" % (label, value or "") for label, value in rows)
+        if named:
+            named.last_check = text
+            return html
+        self.sudo().l10n_pl_ksef_last_check = text
         if report["ok"] and not report["can_receive"] and report["permissions"] is not None:
             self.sudo().l10n_pl_ksef_receive = False
         return html

@@ -11,6 +11,9 @@ class ResConfigSettings(models.TransientModel):
     l10n_pl_ksef_start_date = fields.Date(related="company_id.l10n_pl_ksef_start_date", readonly=False)
     l10n_pl_ksef_send_mode = fields.Selection(related="company_id.l10n_pl_ksef_send_mode", readonly=False)
     l10n_pl_ksef_receive = fields.Boolean(related="company_id.l10n_pl_ksef_receive", readonly=False)
+    l10n_pl_ksef_receive_interval = fields.Selection(related="company_id.l10n_pl_ksef_receive_interval", readonly=False)
+    l10n_pl_ksef_receive_last_run = fields.Datetime(related="company_id.l10n_pl_ksef_receive_last_run")
+    l10n_pl_ksef_receive_last_result = fields.Text(related="company_id.l10n_pl_ksef_receive_last_result")
     l10n_pl_ksef_receive_journal_id = fields.Many2one(
         related="company_id.l10n_pl_ksef_receive_journal_id", readonly=False
     )
@@ -31,6 +34,16 @@ class ResConfigSettings(models.TransientModel):
             "target": "new",
             "context": {"default_company_id": self.company_id.id},
         }
+
+    def action_l10n_pl_ksef_user_tokens(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("l10n_pl_ksef.l10n_pl_ksef_user_token_action")
+        action["domain"] = [("company_id", "=", self.company_id.id)]
+        return action
+
+    def action_l10n_pl_ksef_receive_now(self):
+        self.ensure_one()
+        return self.company_id.action_l10n_pl_ksef_receive_now()
 
     def action_l10n_pl_ksef_test_connection(self):
         self.ensure_one()

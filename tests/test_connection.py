@@ -1,4 +1,5 @@
 import json
+import logging
 
 from odoo.tests import tagged
 
@@ -73,6 +74,7 @@ class TestL10nPlKsefConnection(L10nPlKsefTestCommon):
         self.assertEqual(stored.serial_number, credential.info().serial_hex)
         self.assertTrue(stored.valid_to)
         self.assertNotIn("PRIVATE KEY", stored.sudo().data_encrypted)
+        self.assertNotIn("PRIVATE KEY", str(stored.message_ids.mapped("body")), "secrets never go to the chatter")
         self.assertNotIn("secret pw", str(stored.sudo().read()))
 
     def test_pem_certificate_and_key_connection(self):
@@ -98,3 +100,29 @@ class TestL10nPlKsefConnection(L10nPlKsefTestCommon):
         first_state = json.dumps(self.company._l10n_pl_ksef_load_session_state().to_dict())
         second_state = json.dumps(other._l10n_pl_ksef_load_session_state().to_dict())
         self.assertNotEqual(first_state, second_state)
+
+    def test_secrets_never_reach_the_logs(self):
+        """Even at DEBUG level, neither the KSeF token nor the session tokens are logged (by us or requests)."""
+        records = []
+        handler = logging.Handler(logging.DEBUG)
+        handler.emit = records.append
+        root = logging.getLogger()
+        previous_level = root.level
+        root.addHandler(handler)
+        root.setLevel(logging.DEBUG)
+        try:
+            token = self.simulator.sim.mint_token(TEST_NIP, ("InvoiceWrite", "InvoiceRead"))
+            self._save(auth_method="token", token=token)
+            self.company._l10n_pl_ksef_check_connection()
+            access_token = self.company._l10n_pl_ksef_load_session_state().access_token
+            revoked = self.simulator.sim.mint_token(TEST_NIP)
+            self.simulator.sim.revoke_token(revoked)
+            self._save(auth_method="token", token=revoked)
+        finally:
+            root.removeHandler(handler)
+            root.setLevel(previous_level)
+        # odoo.sql_db at DEBUG (--log-sql, a developer switch) prints every query with its values: left out
+        logged = "\n".join(record.getMessage() for record in records if record.name != "odoo.sql_db")
+        self.assertIn("Signed in to KSeF", logged, "the flow was not logged at all: the check proves nothing")
+        for secret in (token.split("|")[2], revoked.split("|")[2], access_token):
+            self.assertNotIn(secret, logged)

@@ -2,7 +2,10 @@ from odoo.exceptions import AccessError
 from odoo.modules.neutralize import get_neutralization_queries
 from odoo.tests import tagged
 
-from .common import L10nPlKsefTestCommon
+from odoo.addons.l10n_pl_ksef.ksef_core import certgen
+from odoo.addons.l10n_pl_ksef.ksef_core.client import TokenState
+
+from .common import TEST_NIP, L10nPlKsefTestCommon
 
 TOKEN = "20251010-EC-1DCE3E3000-12ECB5B36E-45|nip-5265877635|" + "ab" * 32
 
@@ -37,6 +40,40 @@ class TestL10nPlKsefSecretAccess(L10nPlKsefTestCommon):
         # The harmless flag stays readable so the accountant sees that a token exists.
         self.assertTrue(company_as_accountant.l10n_pl_ksef_token_set)
 
+    def _store_everything(self):
+        """A company token, a KSeF session, a certificate and a named token of the accountant."""
+        self._save_token_as_admin()
+        self.company._l10n_pl_ksef_store_session_state(TokenState("access-jwt", None, "refresh-jwt", None))
+        credential = certgen.make_test_certificate(nip=TEST_NIP, seal=True)
+        certificate = self.env["l10n_pl_ksef.certificate"]._l10n_pl_ksef_create_from_credential(
+            self.company, credential, credential.info(), "authentication"
+        )
+        named = self.env["l10n_pl_ksef.user.token"]._l10n_pl_ksef_set(self.accountant, self.company, TOKEN)
+        return certificate, named
+
+    def test_accountant_cannot_read_any_secret(self):
+        certificate, named = self._store_everything()
+        as_accountant = self.env(user=self.accountant)
+        secrets = [
+            (as_accountant["res.company"].browse(self.company.id), "l10n_pl_ksef_session_state"),
+            (as_accountant["l10n_pl_ksef.certificate"].browse(certificate.id), "data_encrypted"),
+            (as_accountant["l10n_pl_ksef.user.token"].browse(named.id), "token_encrypted"),
+            (as_accountant["l10n_pl_ksef.user.token"].browse(named.id), "session_state"),
+        ]
+        for record, field in secrets:
+            with self.subTest(model=record._name, field=field):
+                with self.assertRaises(AccessError):
+                    record.read([field])
+                self.assertNotIn(field, record.fields_get())
+        # what they may see: that the credentials exist, and the certificate's public details
+        self.assertEqual(as_accountant["l10n_pl_ksef.certificate"].browse(certificate.id).subject, certificate.subject)
+        self.assertNotIn("PRIVATE KEY", str(as_accountant["l10n_pl_ksef.certificate"].browse(certificate.id).read()))
+        # writing a secret is refused too
+        with self.assertRaises(AccessError):
+            as_accountant["res.company"].browse(self.company.id).write({"l10n_pl_ksef_token_encrypted": "x"})
+        with self.assertRaises(AccessError):
+            as_accountant["l10n_pl_ksef.certificate"].browse(certificate.id).write({"data_encrypted": "x"})
+
     def test_accountant_cannot_open_the_credentials_wizard(self):
         wizard_model = self.env["l10n_pl_ksef.setup.wizard"].with_user(self.accountant)
         with self.assertRaises(AccessError):
@@ -46,9 +83,18 @@ class TestL10nPlKsefSecretAccess(L10nPlKsefTestCommon):
         self._save_token_as_admin()
         self.company.l10n_pl_ksef_environment = "prod"
         self.env.flush_all()
+        certificate, named = self._store_everything()
+        self.env.flush_all()
         queries = list(get_neutralization_queries(["l10n_pl_ksef"]))
         self.assertEqual(len(queries), 1, "data/neutralize.sql is missing")
         self.env.cr.execute(queries[0])
         self.env.invalidate_all()
         self.assertFalse(self.company.l10n_pl_ksef_token_set)
+        self.assertFalse(self.company.sudo().l10n_pl_ksef_session_state)
         self.assertEqual(self.company.l10n_pl_ksef_environment, "test")
+        self.assertFalse(certificate.sudo().data_encrypted)
+        self.assertFalse(certificate.active)
+        self.assertFalse(named.exists())
+        crons = self.env["ir.model.data"].search([("module", "=", "l10n_pl_ksef"), ("model", "=", "ir.cron")])
+        self.assertGreaterEqual(len(crons), 2)
+        self.assertFalse(any(self.env["ir.cron"].browse(crons.mapped("res_id")).mapped("active")))

@@ -1,5 +1,7 @@
 from odoo.tests import HttpCase, new_test_user, tagged
 
+from odoo.addons.l10n_pl_ksef.ksef_core import certgen
+
 SECRET = "20251010-EC-1DCE3E3000-12ECB5B36E-45|nip-5265877635|" + "cd" * 32
 
 
@@ -16,6 +18,11 @@ class TestL10nPlKsefSecretOverRpc(HttpCase):
             password="ksef_rpc_accountant!1",
             groups="account.group_account_manager",
         )
+        credential = certgen.make_test_certificate(nip="5265877635", seal=True)
+        cls.certificate = cls.env["l10n_pl_ksef.certificate"]._l10n_pl_ksef_create_from_credential(
+            cls.company, credential, credential.info(), "authentication"
+        )
+        cls.named = cls.env["l10n_pl_ksef.user.token"]._l10n_pl_ksef_set(cls.accountant, cls.company, SECRET)
 
     def _call(self, model, method, args, kwargs=None):
         payload = {
@@ -50,3 +57,24 @@ class TestL10nPlKsefSecretOverRpc(HttpCase):
         self.assertNotIn("l10n_pl_ksef_token_encrypted", record)
         self.assertTrue(record["l10n_pl_ksef_token_set"])
         self.assertNotIn(SECRET.split("|")[2], str(answer))
+
+    def test_accountant_reading_certificate_and_named_token_secrets_over_rpc_gets_access_error(self):
+        for model, record_id, field in [
+            ("l10n_pl_ksef.certificate", self.certificate.id, "data_encrypted"),
+            ("l10n_pl_ksef.user.token", self.named.id, "token_encrypted"),
+            ("l10n_pl_ksef.user.token", self.named.id, "session_state"),
+            ("res.company", self.company.id, "l10n_pl_ksef_session_state"),
+        ]:
+            with self.subTest(model=model, field=field):
+                answer = self._call(model, "read", [[record_id], [field]])
+                self.assertIn("error", answer)
+                self.assertIn("AccessError", answer["error"]["data"]["name"])
+        # his own token record is visible (that it exists, its reference), never its value
+        answer = self._call("l10n_pl_ksef.user.token", "search_read", [[]])
+        self.assertNotIn("error", answer, answer.get("error"))
+        self.assertEqual([r["id"] for r in answer["result"]], [self.named.id])
+        self.assertNotIn(SECRET.split("|")[2], str(answer))
+        self.assertNotIn("token_encrypted", answer["result"][0])
+        answer = self._call("l10n_pl_ksef.certificate", "search_read", [[]])
+        self.assertNotIn("error", answer, answer.get("error"))
+        self.assertNotIn("data_encrypted", answer["result"][0])

@@ -1,1 +1,2 @@
 from . import l10n_pl_ksef_setup_wizard
+from . import l10n_pl_ksef_user_token_wizard

@@ -4,6 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..models.res_company import ENVIRONMENTS
+from .reopen import reopen_wizard
 
 
 class L10nPlKsefSetupWizard(models.TransientModel):
@@ -56,14 +57,7 @@ class L10nPlKsefSetupWizard(models.TransientModel):
         return values
 
     def _reopen(self):
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": self._name,
-            "res_id": self.id,
-            "view_mode": "form",
-            "target": "new",
-            "name": _("KSeF set-up"),
-        }
+        return reopen_wizard(self, _("KSeF set-up"))
 
     def _check_admin(self):
         if not self.env.user.has_group("base.group_system"):
