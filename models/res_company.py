@@ -23,6 +23,10 @@ class ResCompany(models.Model):
         string="KSeF environment",
         default="test",
         required=True,
+        help="TEST: the Ministry's test system, for trying the integration with fictitious data (invoices there "
+        "have no legal effect). DEMO: pre-production with real data and no legal effect. PRODUCTION: invoices sent "
+        "there are legally issued. Tokens and certificates belong to one environment: after switching, set the "
+        "credentials of the new one.",
     )
     l10n_pl_ksef_custom_url = fields.Char(
         string="KSeF API address",
@@ -47,6 +51,8 @@ class ResCompany(models.Model):
         string="Sending to KSeF",
         default="manual",
         required=True,
+        help="Automatically: every customer invoice is sent to KSeF as soon as it is confirmed. Manually: the "
+        "accountant decides when, with the Send to KSeF button.",
     )
     l10n_pl_ksef_receive = fields.Boolean(
         string="Import supplier invoices from KSeF",
@@ -73,6 +79,7 @@ class ResCompany(models.Model):
         string="Journal for imported bills",
         domain="[('type', '=', 'purchase'), ('company_id', '=', id)]",
         check_company=True,
+        help="The purchase journal in which supplier invoices downloaded from KSeF are created as draft bills.",
     )
     l10n_pl_ksef_unavailable_mode = fields.Selection(
         [
@@ -90,6 +97,9 @@ class ResCompany(models.Model):
         string="Log in to KSeF with",
         default="token",
         required=True,
+        help="KSeF token: generated in the KSeF taxpayer application, accepted until 31 December 2026. Certificate: "
+        "a KSeF certificate or a qualified seal/signature, which keeps working after that date. Users with a "
+        "named token of their own send under it instead.",
     )
     l10n_pl_ksef_certificate_id = fields.Many2one(
         "l10n_pl_ksef.certificate",

@@ -91,7 +91,10 @@ Odoo 19 with l10n_pl_ksef is starting.
 EOF
 if [ -n "$SIM_PID" ]; then
     echo "  KSeF simulator: http://127.0.0.1:$SIM_PORT/v2  (log: $STATE/simulator.log)"
-    echo "  In Settings > Invoicing > KSeF choose 'Custom address' and enter the simulator URL."
+    echo "  To connect: Settings > Accounting > KSeF > Set up credentials, environment 'Custom address',"
+    echo "  address http://127.0.0.1:$SIM_PORT/v2, and a token minted by the simulator for the company's NIP:"
+    echo "    curl -s -X POST http://127.0.0.1:$SIM_PORT/_sim/tokens -H 'Content-Type: application/json' \\"
+    echo "         -d '{\"nip\": \"<company NIP>\", \"permissions\": [\"InvoiceWrite\", \"InvoiceRead\"]}'"
 fi
 echo "Stop with Ctrl+C."
 cd "$ODOO_SRC"

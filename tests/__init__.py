@@ -6,3 +6,4 @@ from . import test_secret_rpc
 from . import test_translations
 from . import test_user_token
 from . import test_certificate_expiry
+from . import test_receive

@@ -1,0 +1,271 @@
+"""The buyer's view of a received FA(3) invoice: the figures of a vendor bill.
+
+:func:`bill_from_invoice` turns a parsed :class:`~.model.Invoice` into a
+:class:`BillDraft` whose lines are already in the bill's direction (a
+correction that lowers the amount becomes a credit note with positive lines)
+and whose unit prices reproduce the FA(3) net amounts exactly at the given
+price precision.  The Odoo layer only maps the draft to records (partner,
+taxes, accounts).  Pure Python: no Odoo import.
+
+Lines come from ``FaWiersz``; advance and settlement invoices (``ZAL``,
+``ROZ``, ``KOR_ZAL``, ``KOR_ROZ``) and invoices without lines take one line
+per VAT bucket of the booked totals (``P_13_x``), so the bill's total is the
+amount actually due (``P_15``).
+"""
+
+import re
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from ..errors import KsefError
+from .buckets import BUCKETS, CENT, HUNDRED, ZERO, line_bucket, line_gross, line_net, money
+from .model import CORRECTION_KINDS
+
+#: FA(3) ``P_12`` code -> (kind, percent).  Kinds: ``percent`` (VAT charged), ``zero`` (0 %),
+#: ``exempt`` (zw), ``reverse_charge`` (oo: the buyer accounts for the VAT), ``not_subject`` (np).
+RATES = {
+    "23": ("percent", Decimal("23")),
+    "22": ("percent", Decimal("22")),
+    "8": ("percent", Decimal("8")),
+    "7": ("percent", Decimal("7")),
+    "5": ("percent", Decimal("5")),
+    "4": ("percent", Decimal("4")),
+    "3": ("percent", Decimal("3")),
+    "0 KR": ("zero", ZERO),
+    "0 WDT": ("zero", ZERO),
+    "0 EX": ("zero", ZERO),
+    "zw": ("exempt", ZERO),
+    "oo": ("reverse_charge", ZERO),
+    "np I": ("not_subject", ZERO),
+    "np II": ("not_subject", ZERO),
+}
+
+#: invoice kinds whose amounts due are the booked totals, not the sum of the lines
+TOTALS_KINDS = ("ZAL", "ROZ", "KOR_ZAL", "KOR_ROZ")
+
+_ZIP_CITY = re.compile(r"^(\d{2}-\d{3})\s+(.+)$")
+_TRAILING_ZIP_CITY = re.compile(r"^(.*?),?\s+(\d{2}-\d{3})\s+([^,]+)$")
+
+
+def rate_kind(code):
+    """Kind of an FA(3) rate code (see :data:`RATES`); ``None`` for no or an unknown code."""
+    return RATES.get(code, (None, None))[0]
+
+
+def rate_percent(code):
+    """VAT percentage of an FA(3) rate code (``Decimal``); ``None`` for no or an unknown code."""
+    return RATES.get(code, (None, None))[1]
+
+
+@dataclass
+class BillLine:
+    """One bill line, in the bill's direction.
+
+    ``net`` = ``quantity`` x ``price_unit`` exactly (rounded to the cent); ``rate`` is the FA(3)
+    code (``None`` when the invoice gives none).  ``description`` is ``None`` for lines made from
+    a VAT bucket (``bucket`` is then its key).  ``merged`` is True when quantity and unit price
+    could not reproduce the net amount and the line was booked as 1 x net.
+    """
+
+    description: str
+    quantity: Decimal
+    price_unit: Decimal
+    net: Decimal
+    rate: str = None
+    before: bool = False
+    bucket: str = None
+    merged: bool = False
+    original_quantity: Decimal = None
+    original_unit_price: Decimal = None
+
+
+@dataclass
+class BillDraft:
+    """What the bill must say; ``total`` is ``P_15`` in the bill's direction."""
+
+    refund: bool
+    lines: list = field(default_factory=list)
+    total: Decimal = ZERO
+    due_date: object = None
+    correction: bool = False
+    from_totals: bool = False
+
+    @property
+    def net_total(self):
+        return sum((line.net for line in self.lines), ZERO)
+
+
+def _quantize(value, digits):
+    return Decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+
+
+def _fit(quantity, unit_price, net, digits):
+    """``(quantity, price_unit, merged)`` with ``money(quantity * price_unit) == net``."""
+    qty = abs(quantity) if quantity else None
+    if qty:
+        candidates = []
+        if unit_price is not None:
+            candidates.append(_quantize(abs(unit_price), digits).copy_sign(net) if net else ZERO)
+        candidates.append(_quantize(net / qty, digits))
+        for price in candidates:
+            if money(qty * price) == net:
+                return qty, price, False
+    return Decimal(1), net, bool(qty and qty != 1)
+
+
+def _line_net(line):
+    """Net amount of an FA(3) line in the invoice's direction (gross-price lines: gross - VAT)."""
+    if line.margin or (line.rate is None and line.oss_rate is None):
+        amount = line_net(line)
+        return amount if amount is not None else (line_gross(line) or ZERO)
+    net = line_net(line)
+    if net is not None and line.gross is None and line.unit_price_gross is None:
+        return net
+    gross = line_gross(line)
+    if gross is None:
+        return net if net is not None else ZERO
+    if line.vat is not None:
+        return gross - Decimal(line.vat)
+    percent = rate_percent(line.rate) if line.rate is not None else Decimal(line.oss_rate or 0)
+    if not percent:
+        return gross
+    return gross - money(gross * percent / (HUNDRED + percent))
+
+
+def _lines_from_fa_lines(invoice, direction, digits):
+    lines = []
+    for line in invoice.lines:
+        sign = -direction if line.before else direction
+        net = sign * _line_net(line)
+        # a discount or a gross price: the unit price alone does not give the net amount
+        plain = not line.discount and line.gross is None and line.unit_price_gross is None
+        unit_price = line.unit_price if plain else None
+        qty, price, merged = _fit(line.quantity, unit_price, net, digits)
+        lines.append(
+            BillLine(
+                description=line.name or "-",
+                quantity=qty,
+                price_unit=price,
+                net=net,
+                rate=line.rate,
+                before=line.before,
+                merged=merged,
+                original_quantity=line.quantity,
+                original_unit_price=line.unit_price if line.unit_price is not None else line.unit_price_gross,
+            )
+        )
+    _match_booked_nets(invoice, lines, direction, digits)
+    return lines
+
+
+def _match_booked_nets(invoice, lines, direction, digits):
+    """Gross-price invoices: move the rounding cent(s) of VAT extraction so each bucket's net is the booked one.
+
+    Extracting VAT line by line from gross amounts can differ by a cent from the issuer's
+    extraction per rate; the difference goes to the bucket's last line (at most 1 cent per line).
+    """
+    if not invoice.prices_gross or not invoice.totals:
+        return
+    by_bucket = {}
+    for fa_line, line in zip(invoice.lines, lines, strict=True):
+        try:
+            key = line_bucket(fa_line)
+        except KsefError:
+            continue
+        if key is not None:
+            by_bucket.setdefault(key, []).append(line)
+    for key, members in by_bucket.items():
+        booked = invoice.totals.get(key)
+        if booked is None or booked.net is None:
+            continue
+        diff = direction * Decimal(booked.net) - sum((m.net for m in members), ZERO)
+        if not diff or abs(diff) > CENT * len(members):
+            continue
+        last = members[-1]
+        last.net += diff
+        last.quantity, last.price_unit, last.merged = _fit(last.original_quantity, None, last.net, digits)
+
+
+def _bucket_rate(key, total):
+    """The FA(3) code of a bucket; for 23/22 or 8/7 the one matching the booked VAT."""
+    rates = BUCKETS[key].rates
+    if len(rates) <= 1:
+        return rates[0] if rates else None
+    if total.vat is None or not total.net:
+        return rates[0]
+    ratio = Decimal(total.vat) * HUNDRED / Decimal(total.net)
+    return min(rates, key=lambda code: abs(rate_percent(code) - ratio))
+
+
+def _lines_from_totals(invoice, direction):
+    lines = []
+    for key in BUCKETS:
+        total = invoice.totals.get(key)
+        if total is None or total.net is None:
+            continue
+        net = direction * Decimal(total.net)
+        lines.append(
+            BillLine(
+                description=None,
+                quantity=Decimal(1),
+                price_unit=net,
+                net=net,
+                rate=_bucket_rate(key, total),
+                bucket=key,
+            )
+        )
+    return lines
+
+
+def bill_from_invoice(invoice, price_digits=2):
+    """A :class:`BillDraft` for ``invoice`` (an :class:`~.model.Invoice` from :func:`~.parser.parse_fa3`).
+
+    :param price_digits: decimals the bill keeps on unit prices (Odoo's "Product Price" precision)
+    """
+    total = Decimal(invoice.total) if invoice.total is not None else None
+    correction = invoice.kind in CORRECTION_KINDS
+    refund = bool(correction and total is not None and total <= 0)
+    direction = -1 if refund else 1
+    from_totals = invoice.kind in TOTALS_KINDS or not invoice.lines
+    if from_totals:
+        lines = _lines_from_totals(invoice, direction)
+    else:
+        lines = _lines_from_fa_lines(invoice, direction, price_digits)
+    draft = BillDraft(refund=refund, lines=lines, correction=correction, from_totals=from_totals)
+    draft.total = direction * total if total is not None else draft.net_total
+    if invoice.payment is not None:
+        dates = [term.due_date for term in invoice.payment.terms if term.due_date]
+        draft.due_date = min(dates) if dates else None
+    return draft
+
+
+def split_address(address):
+    """``{"street", "street2", "zip", "city", "country"}`` of an FA(3) :class:`~.model.Address`.
+
+    Polish addresses usually put the postcode and town on the second line ("00-001 Warszawa"),
+    or at the end of a single line ("ul. Polna 1, 00-001 Warszawa").
+    """
+    out = {"street": None, "street2": None, "zip": None, "city": None, "country": None}
+    if address is None:
+        return out
+    out["country"] = address.country
+    line1 = (address.line1 or "").strip()
+    line2 = (address.line2 or "").strip()
+    match = _ZIP_CITY.match(line2) if line2 else None
+    if match:
+        out.update(street=line1 or None, zip=match.group(1), city=match.group(2).strip())
+        return out
+    if not line2:
+        match = _TRAILING_ZIP_CITY.match(line1)
+        if match and match.group(1).strip():
+            out.update(street=match.group(1).strip(), zip=match.group(2), city=match.group(3).strip())
+            return out
+    out.update(street=line1 or None, street2=line2 or None)
+    return out
+
+
+def party_nips(invoice):
+    """NIPs of the buyer (``Podmiot2``) and third parties (``Podmiot3``): who may book this as a purchase."""
+    nips = [invoice.buyer.nip] if invoice.buyer is not None else []
+    nips += [party.nip for party in invoice.third_parties]
+    return {nip for nip in nips if nip}
