@@ -113,3 +113,22 @@ class TestL10nPlKsefUserToken(L10nPlKsefTestCommon):
         wizard.token = self.simulator.sim.mint_token(OTHER_NIP)
         with self.assertRaisesRegex(UserError, "does not work in"):
             wizard.action_save()
+
+    def test_user_reaches_the_wizard_from_his_preferences(self):
+        me = self.accountant.with_user(self.accountant)
+        # the preferences form reads these fields as the user himself
+        values = me.web_read({"l10n_pl_ksef_has_token": {}, "l10n_pl_ksef_available": {}})[0]
+        self.assertEqual((values["l10n_pl_ksef_has_token"], values["l10n_pl_ksef_available"]), (False, True))
+        action = me.action_l10n_pl_ksef_user_token()
+        wizard = (
+            self.env[action["res_model"]]
+            .with_user(self.accountant)
+            .with_context(action["context"])
+            .create({"token": self.simulator.sim.mint_token(TEST_NIP)})
+        )
+        self.assertEqual((wizard.user_id, wizard.company_id), (self.accountant, self.company))
+        self.assertFalse(wizard.is_admin, "the user field is editable for administrators only")
+        wizard.action_save()
+        self.assertIn("Connected", wizard.result)
+        me.invalidate_recordset()
+        self.assertTrue(me.l10n_pl_ksef_has_token)
