@@ -7,6 +7,8 @@ UPDATE l10n_pl_ksef_certificate
    SET data_encrypted = NULL,
        active = FALSE;
 DELETE FROM l10n_pl_ksef_user_token;
+DELETE FROM l10n_pl_ksef_setup_wizard;
+DELETE FROM l10n_pl_ksef_user_token_wizard;
 -- ... and never run the addon's scheduled actions (import, certificate reminders) there.
 UPDATE ir_cron
    SET active = FALSE

@@ -1,8 +1,9 @@
 import json
 import logging
 import os
+import tempfile
 
-from odoo import api, models
+from odoo import _, api, models
 from odoo.exceptions import UserError
 from odoo.tools import config
 
@@ -40,20 +41,46 @@ class L10nPlKsefSecretMixin(models.AbstractModel):
         db_uuid = self.env["ir.config_parameter"].sudo().get_param("database.uuid") or self.env.cr.dbname
         folder = os.path.join(config["data_dir"], "l10n_pl_ksef")
         path = os.path.join(folder, "%s.key" % db_uuid)
-        if not os.path.exists(path):
-            os.makedirs(folder, mode=0o700, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            if not os.path.exists(path):
+                self._l10n_pl_ksef_create_key_file(folder, path)
+            with open(path, encoding="ascii") as handle:
+                return handle.read().strip()
+        except OSError as exc:
+            raise UserError(
+                _(
+                    "Odoo cannot keep the KSeF encryption key in %(folder)s (%(error)s). Set the option %(option)s "
+                    "in the server configuration, or let the Odoo server write to its data directory.",
+                    folder=folder,
+                    error=exc.strerror or type(exc).__name__,
+                    option=CONFIG_KEY,
+                )
+            ) from None
+
+    @api.model
+    def _l10n_pl_ksef_create_key_file(self, folder, path):
+        """Create the key file atomically: two workers starting together end up with the same key."""
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        fd, tmp_path = tempfile.mkstemp(dir=folder, prefix=".key-")  # created with mode 0600
+        try:
             with os.fdopen(fd, "w") as handle:
                 handle.write(secretbox.generate_key())
-            _logger.info("KSeF: created the credentials encryption key file for this database.")
-        with open(path, encoding="ascii") as handle:
-            return handle.read().strip()
+            try:
+                os.link(tmp_path, path)  # fails if another worker was first: its key is kept
+                _logger.info("KSeF: created the credentials encryption key file for this database.")
+            except FileExistsError:
+                _logger.debug("KSeF: another worker created the encryption key file first; using it.")
+        finally:
+            os.unlink(tmp_path)
 
     @api.model
     def _l10n_pl_ksef_encrypt(self, secret):
         if not secret:
             return False
-        return secretbox.encrypt(self._l10n_pl_ksef_encryption_key(), secret)
+        try:
+            return secretbox.encrypt(self._l10n_pl_ksef_encryption_key(), secret)
+        except KsefError as exc:  # a malformed key in the server configuration
+            raise UserError(exc.bilingual()) from None
 
     @api.model
     def _l10n_pl_ksef_decrypt(self, stored, as_text=True):

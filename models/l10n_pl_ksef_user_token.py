@@ -1,6 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from ..ksef_core import nip as ksef_nip
 from ..ksef_core.client.tokens import check_ksef_token
 
 
@@ -94,6 +95,14 @@ class L10nPlKsefUserToken(models.Model):
         :raises ValidationError: the token is malformed or belongs to another NIP
         """
         self._l10n_pl_ksef_check_may_manage(ksef_user, company)
+        if not ksef_nip.is_valid_nip(company.l10n_pl_ksef_nip):
+            raise UserError(
+                _(
+                    "%(company)s has no valid NIP for KSeF yet, so the token cannot be checked: an administrator "
+                    "sets it in Settings > Accounting > KSeF first.",
+                    company=company.name,
+                )
+            )
         token = company._l10n_pl_ksef_check_token(token)
         reference = check_ksef_token(token).reference
         values = {"token_encrypted": self._l10n_pl_ksef_encrypt(token), "reference": reference}

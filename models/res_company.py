@@ -138,6 +138,44 @@ class ResCompany(models.Model):
                     _("Company %(company)s: %(error)s", company=company.name, error=exc.bilingual())
                 ) from None
 
+    @api.constrains("l10n_pl_ksef_receive_journal_id")
+    def _check_l10n_pl_ksef_receive_journal(self):
+        for company in self:
+            journal = company.l10n_pl_ksef_receive_journal_id
+            if journal and (journal.type != "purchase" or journal.company_id != company):
+                raise ValidationError(
+                    _(
+                        "Supplier invoices from KSeF of %(company)s go to one of its own purchase journals; "
+                        "%(journal)s is not one.",
+                        company=company.name,
+                        journal=journal.display_name,
+                    )
+                )
+
+    def write(self, vals):
+        # a KSeF session belongs to one environment, address, NIP and login method
+        changes_session = {
+            "l10n_pl_ksef_environment",
+            "l10n_pl_ksef_custom_url",
+            "l10n_pl_ksef_nip",
+            "l10n_pl_ksef_auth_method",
+            "vat",
+        }.intersection(vals)
+        before = {company: company._l10n_pl_ksef_session_key() for company in self} if changes_session else {}
+        result = super().write(vals)
+        for company, key in before.items():
+            if company._l10n_pl_ksef_session_key() != key:
+                company._l10n_pl_ksef_reset_session()
+        return result
+
+    def _l10n_pl_ksef_session_key(self):
+        return (
+            self.l10n_pl_ksef_environment,
+            self.l10n_pl_ksef_custom_url,
+            self.l10n_pl_ksef_nip,
+            self.l10n_pl_ksef_auth_method,
+        )
+
     def _compute_l10n_pl_ksef_certificates(self):
         certificates = self.env["l10n_pl_ksef.certificate"].sudo().search([("company_id", "in", self.ids)])
         for company in self:
@@ -175,4 +213,5 @@ class ResCompany(models.Model):
     def _l10n_pl_ksef_get_environment(self):
         """The ``ksef_core`` environment name and custom API URL of this company."""
         self.ensure_one()
-        return self.l10n_pl_ksef_environment.upper(), self.l10n_pl_ksef_custom_url or None
+        custom_url = self.l10n_pl_ksef_custom_url if self.l10n_pl_ksef_environment == "custom" else None
+        return self.l10n_pl_ksef_environment.upper(), custom_url or None

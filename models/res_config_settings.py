@@ -15,7 +15,9 @@ class ResConfigSettings(models.TransientModel):
     l10n_pl_ksef_receive_last_run = fields.Datetime(related="company_id.l10n_pl_ksef_receive_last_run")
     l10n_pl_ksef_receive_last_result = fields.Text(related="company_id.l10n_pl_ksef_receive_last_result")
     l10n_pl_ksef_receive_journal_id = fields.Many2one(
-        related="company_id.l10n_pl_ksef_receive_journal_id", readonly=False
+        related="company_id.l10n_pl_ksef_receive_journal_id",
+        readonly=False,
+        domain="[('type', '=', 'purchase'), ('company_id', '=', company_id)]",
     )
     l10n_pl_ksef_unavailable_mode = fields.Selection(related="company_id.l10n_pl_ksef_unavailable_mode", readonly=False)
     l10n_pl_ksef_auth_method = fields.Selection(related="company_id.l10n_pl_ksef_auth_method")

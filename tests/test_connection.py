@@ -1,7 +1,8 @@
 import json
 import logging
 
-from odoo.tests import tagged
+from odoo.exceptions import UserError
+from odoo.tests import new_test_user, tagged
 
 from odoo.addons.l10n_pl_ksef.ksef_core import certgen
 
@@ -86,7 +87,30 @@ class TestL10nPlKsefConnection(L10nPlKsefTestCommon):
             password="key pw",
         )
         self.assertIn("Connected", wizard.result)
+        self.assertIn("InvoiceWrite", wizard.result)
+        self.assertIn("Certificate valid until", wizard.result)
+        self.assertIn(credential.info().not_after.strftime("%Y-%m-%d"), wizard.result)
         self.assertEqual(self.company.l10n_pl_ksef_auth_method, "certificate")
+
+    def test_users_and_cron_workers_share_one_ksef_session(self):
+        self._save(auth_method="token", token=self.simulator.sim.mint_token(TEST_NIP))
+        logins = len(self.simulator.sim.auth.challenges)
+        # a cron worker (superuser) and an accountant, each with a client of his own
+        for env in (self.env(su=True), self.env(user=self.accountant)):
+            with env["res.company"].browse(self.company.id)._l10n_pl_ksef_client() as client:
+                client.api("GET", "/sessions", params={"pageSize": 10, "sessionType": "Online"})
+        self.assertEqual(len(self.simulator.sim.auth.challenges), logins, "a stored KSeF session was not reused")
+
+    def test_changing_the_environment_drops_the_session_and_the_custom_address(self):
+        self._save(auth_method="token", token=self.simulator.sim.mint_token(TEST_NIP))
+        self.assertTrue(self.company._l10n_pl_ksef_load_session_state())
+        self.company.l10n_pl_ksef_environment = "demo"
+        self.assertIsNone(
+            self.company._l10n_pl_ksef_load_session_state(),
+            "the session of the simulator would be sent to the DEMO environment",
+        )
+        environment, custom_url = self.company._l10n_pl_ksef_get_environment()
+        self.assertEqual((environment, custom_url), ("DEMO", None), "DEMO must not keep talking to the custom address")
 
     def test_two_companies_keep_separate_credentials(self):
         other = self.setup_other_company(name="Druga Sp. z o.o.")["company"]
@@ -100,6 +124,32 @@ class TestL10nPlKsefConnection(L10nPlKsefTestCommon):
         first_state = json.dumps(self.company._l10n_pl_ksef_load_session_state().to_dict())
         second_state = json.dumps(other._l10n_pl_ksef_load_session_state().to_dict())
         self.assertNotEqual(first_state, second_state)
+        # certificates and named tokens stay with their company too
+        credential = certgen.make_test_certificate(nip=OTHER_NIP, seal=True)
+        p12 = b64(credential.to_pkcs12("pw"))
+        self._save(company=other, auth_method="certificate", certificate_file=p12, password="pw")
+        named = self.simulator.sim.mint_token(OTHER_NIP)
+        self.env["l10n_pl_ksef.user.token"]._l10n_pl_ksef_set(self.env.user, other, named)
+        self.assertFalse(self.company.l10n_pl_ksef_certificate_id)
+        self.assertEqual(other.l10n_pl_ksef_certificate_id.nip, OTHER_NIP)
+        self.assertFalse(self.company._l10n_pl_ksef_named_token(self.env.user))
+        # an administrator of the first company only sees nothing of the second one
+        admin_a = new_test_user(
+            self.env,
+            login="ksef_admin_a",
+            groups="base.group_system",
+            company_id=self.company.id,
+            company_ids=[self.company.id],
+        )
+        for model in ("l10n_pl_ksef.certificate", "l10n_pl_ksef.user.token"):
+            self.assertFalse(self.env[model].with_user(admin_a).search([("company_id", "=", other.id)]), model)
+        wizard = (
+            self.env["l10n_pl_ksef.setup.wizard"]
+            .with_user(admin_a)
+            .create({"company_id": other.id, "step": "credentials", "auth_method": "token", "token": second})
+        )
+        with self.assertRaisesRegex(UserError, "You do not work in"):
+            wizard.action_save_credentials()
 
     def test_secrets_never_reach_the_logs(self):
         """Even at DEBUG level, neither the KSeF token nor the session tokens are logged (by us or requests)."""
@@ -111,6 +161,12 @@ class TestL10nPlKsefConnection(L10nPlKsefTestCommon):
         root.addHandler(handler)
         root.setLevel(logging.DEBUG)
         try:
+            credential = certgen.make_test_certificate(nip=TEST_NIP, seal=True)
+            self._save(
+                auth_method="certificate",
+                certificate_file=b64(credential.to_pkcs12("p12 password 1")),
+                password="p12 password 1",
+            )
             token = self.simulator.sim.mint_token(TEST_NIP, ("InvoiceWrite", "InvoiceRead"))
             self._save(auth_method="token", token=token)
             self.company._l10n_pl_ksef_check_connection()
@@ -124,5 +180,6 @@ class TestL10nPlKsefConnection(L10nPlKsefTestCommon):
         # odoo.sql_db at DEBUG (--log-sql, a developer switch) prints every query with its values: left out
         logged = "\n".join(record.getMessage() for record in records if record.name != "odoo.sql_db")
         self.assertIn("Signed in to KSeF", logged, "the flow was not logged at all: the check proves nothing")
-        for secret in (token.split("|")[2], revoked.split("|")[2], access_token):
+        key_lines = credential.private_key_pem().decode().splitlines()[1:-1]
+        for secret in (token.split("|")[2], revoked.split("|")[2], access_token, "p12 password 1", *key_lines):
             self.assertNotIn(secret, logged)

@@ -1,11 +1,12 @@
 from odoo.exceptions import AccessError
 from odoo.modules.neutralize import get_neutralization_queries
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
+from odoo.tools import SQL
 
 from odoo.addons.l10n_pl_ksef.ksef_core import certgen
 from odoo.addons.l10n_pl_ksef.ksef_core.client import TokenState
 
-from .common import TEST_NIP, L10nPlKsefTestCommon
+from .common import TEST_NIP, L10nPlKsefTestCommon, b64
 
 TOKEN = "20251010-EC-1DCE3E3000-12ECB5B36E-45|nip-5265877635|" + "ab" * 32
 
@@ -73,6 +74,37 @@ class TestL10nPlKsefSecretAccess(L10nPlKsefTestCommon):
             as_accountant["res.company"].browse(self.company.id).write({"l10n_pl_ksef_token_encrypted": "x"})
         with self.assertRaises(AccessError):
             as_accountant["l10n_pl_ksef.certificate"].browse(certificate.id).write({"data_encrypted": "x"})
+
+    def test_pasted_secrets_never_reach_the_database_in_clear(self):
+        """The web client saves a dialog before its button runs: what is saved must already be sealed."""
+        named_wizard = (
+            self.env["l10n_pl_ksef.user.token.wizard"]
+            .with_user(self.accountant)
+            .create({"company_id": self.company.id, "token": TOKEN})
+        )
+        credential = certgen.make_test_certificate(nip=TEST_NIP, seal=True)
+        key_pem = credential.private_key_pem()
+        setup_wizard = self.setup_wizard(
+            auth_method="certificate",
+            certificate_file=b64(credential.certificate_pem()),
+            key_file=b64(key_pem),
+            password="admin secret pw",
+        )
+        self.env.flush_all()
+        for wizard in (named_wizard, setup_wizard):
+            self.env.cr.execute(
+                SQL("SELECT row_to_json(w)::text FROM %s w WHERE id = %s", SQL.identifier(wizard._table), wizard.id)
+            )
+            row = self.env.cr.fetchone()[0]
+            for secret in (TOKEN.split("|")[2], "admin secret pw", b64(key_pem)[40:80]):
+                self.assertNotIn(secret, row, "a pasted secret is stored in clear in %s" % wizard._table)
+        # the inputs read back empty (as in the next request of the web client), and a colleague cannot even
+        # see the other's wizard
+        named_wizard.invalidate_recordset()
+        self.assertFalse(named_wizard.token)
+        self.assertEqual(named_wizard._l10n_pl_ksef_unseal("token"), TOKEN, "the button would find no token")
+        colleague = new_test_user(self.env, login="ksef_colleague2", groups="account.group_account_invoice")
+        self.assertFalse(self.env["l10n_pl_ksef.user.token.wizard"].with_user(colleague).search([]))
 
     def test_accountant_cannot_open_the_credentials_wizard(self):
         wizard_model = self.env["l10n_pl_ksef.setup.wizard"].with_user(self.accountant)

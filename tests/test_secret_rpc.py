@@ -11,6 +11,7 @@ class TestL10nPlKsefSecretOverRpc(HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.company = cls.env.company
+        cls.company.l10n_pl_ksef_nip = "5265877635"
         cls.company._l10n_pl_ksef_set_token(SECRET)
         cls.accountant = new_test_user(
             cls.env,

@@ -85,6 +85,8 @@ class TestL10nPlKsefUserToken(L10nPlKsefTestCommon):
             wizard.action_save()
         with self.assertRaises(AccessError):
             self._wizard(self.colleague, user_id=self.accountant.id).action_remove()
+        prying = self._wizard(self.colleague, user_id=self.accountant.id)
+        self.assertEqual((prying.has_token, prying.reference), (False, False), "a colleague's token leaks")
         tokens_seen = self.env["l10n_pl_ksef.user.token"].with_user(self.colleague).search([])
         self.assertFalse(tokens_seen, "a user must not see his colleague's token record")
         own = self.env["l10n_pl_ksef.user.token"].with_user(self.accountant).search([])
@@ -123,7 +125,7 @@ class TestL10nPlKsefUserToken(L10nPlKsefTestCommon):
         wizard = (
             self.env[action["res_model"]]
             .with_user(self.accountant)
-            .with_context(action["context"])
+            .with_context(**action["context"])
             .create({"token": self.simulator.sim.mint_token(TEST_NIP)})
         )
         self.assertEqual((wizard.user_id, wizard.company_id), (self.accountant, self.company))
@@ -132,3 +134,15 @@ class TestL10nPlKsefUserToken(L10nPlKsefTestCommon):
         self.assertIn("Connected", wizard.result)
         me.invalidate_recordset()
         self.assertTrue(me.l10n_pl_ksef_has_token)
+
+    def test_no_token_before_the_company_has_a_nip(self):
+        self.company.write({"l10n_pl_ksef_active": False, "vat": False, "l10n_pl_ksef_nip": False})
+        wizard = self._wizard(self.accountant, token=self.simulator.sim.mint_token(TEST_NIP))
+        with self.assertRaisesRegex(UserError, "no valid NIP"):
+            wizard.action_save()
+
+    def test_receiving_journal_must_be_a_purchase_journal_of_the_company(self):
+        sales = self.company_data["default_journal_sale"]
+        with self.assertRaisesRegex(ValidationError, "purchase journals"):
+            self.company.l10n_pl_ksef_receive_journal_id = sales
+        self.company.l10n_pl_ksef_receive_journal_id = self.company_data["default_journal_purchase"]

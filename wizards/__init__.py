@@ -1,2 +1,3 @@
+from . import sealed_inputs
 from . import l10n_pl_ksef_setup_wizard
 from . import l10n_pl_ksef_user_token_wizard

@@ -5,6 +5,7 @@ from odoo.exceptions import UserError
 
 from ..models.res_company import ENVIRONMENTS
 from .reopen import reopen_wizard
+from .sealed_inputs import sealed
 
 
 class L10nPlKsefSetupWizard(models.TransientModel):
@@ -16,7 +17,17 @@ class L10nPlKsefSetupWizard(models.TransientModel):
     """
 
     _name = "l10n_pl_ksef.setup.wizard"
+    _inherit = ["l10n_pl_ksef.sealed.inputs"]
     _description = "KSeF set-up"
+    _l10n_pl_ksef_sealed_fields = (
+        "token",
+        "certificate_file",
+        "key_file",
+        "password",
+        "offline_certificate_file",
+        "offline_key_file",
+        "offline_password",
+    )
 
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
     step = fields.Selection(
@@ -32,17 +43,17 @@ class L10nPlKsefSetupWizard(models.TransientModel):
         default="token",
         required=True,
     )
-    token = fields.Char(string="KSeF token")
-    certificate_file = fields.Binary(string="Certificate file", attachment=False)
+    token = sealed(fields.Char, string="KSeF token")
+    certificate_file = sealed(fields.Binary, string="Certificate file")
     certificate_filename = fields.Char(string="Certificate file name")
-    key_file = fields.Binary(string="Private key file", attachment=False)
+    key_file = sealed(fields.Binary, string="Private key file")
     key_filename = fields.Char(string="Key file name")
-    password = fields.Char()
-    offline_certificate_file = fields.Binary(string="Offline certificate file (optional)", attachment=False)
+    password = sealed(fields.Char, string="Password")
+    offline_certificate_file = sealed(fields.Binary, string="Offline certificate file (optional)")
     offline_certificate_filename = fields.Char(string="Offline certificate file name")
-    offline_key_file = fields.Binary(string="Offline private key file", attachment=False)
+    offline_key_file = sealed(fields.Binary, string="Offline private key file")
     offline_key_filename = fields.Char(string="Offline key file name")
-    offline_password = fields.Char(string="Offline certificate password")
+    offline_password = sealed(fields.Char, string="Offline certificate password")
     result = fields.Html(string="Connection test result", readonly=True, sanitize=True)
 
     @api.model
@@ -62,6 +73,13 @@ class L10nPlKsefSetupWizard(models.TransientModel):
     def _check_admin(self):
         if not self.env.user.has_group("base.group_system"):
             raise UserError(_("Only administrators (Settings) can set KSeF credentials."))
+        if self.company_id not in self.env.user.company_ids:
+            raise UserError(
+                _(
+                    "You do not work in %(company)s: only its own administrators can set its KSeF credentials.",
+                    company=self.company_id.name,
+                )
+            )
 
     def action_next(self):
         self.ensure_one()
@@ -90,33 +108,37 @@ class L10nPlKsefSetupWizard(models.TransientModel):
         self._check_admin()
         company = self.company_id
         certificates = self.env["l10n_pl_ksef.certificate"]
+        inputs = self._l10n_pl_ksef_unseal_all()
+        # the pasted secrets do not stay in the wizard (after a refusal, only their encrypted form does,
+        # until the transient records are vacuumed)
+        self._l10n_pl_ksef_forget_inputs()
         # 1. check everything first: nothing is stored unless all given credentials are usable
         token = auth_cert = offline_cert = None
         if self.auth_method == "token":
-            if not self.token and not company.l10n_pl_ksef_token_set:
+            if not inputs.get("token") and not company.l10n_pl_ksef_token_set:
                 raise UserError(_("Paste the KSeF token generated in the KSeF taxpayer application."))
-            if self.token:
-                token = company._l10n_pl_ksef_check_token(self.token)
+            if inputs.get("token"):
+                token = company._l10n_pl_ksef_check_token(inputs["token"])
         else:
-            if not self.certificate_file and not company.l10n_pl_ksef_certificate_id:
+            if not inputs.get("certificate_file") and not company.l10n_pl_ksef_certificate_id:
                 raise UserError(
                     _(
                         "Upload the certificate: a .p12/.pfx file with its password, or a .crt/.pem file "
                         "with its .key file."
                     )
                 )
-            if self.certificate_file:
+            if inputs.get("certificate_file"):
                 auth_cert = certificates._l10n_pl_ksef_load(
-                    self._decode(self.certificate_file),
-                    self.password,
-                    self._decode(self.key_file),
+                    self._decode(inputs["certificate_file"]),
+                    inputs.get("password"),
+                    self._decode(inputs.get("key_file")),
                     "authentication",
                 )
-        if self.offline_certificate_file:
+        if inputs.get("offline_certificate_file"):
             offline_cert = certificates._l10n_pl_ksef_load(
-                self._decode(self.offline_certificate_file),
-                self.offline_password,
-                self._decode(self.offline_key_file),
+                self._decode(inputs["offline_certificate_file"]),
+                inputs.get("offline_password"),
+                self._decode(inputs.get("offline_key_file")),
                 "offline",
             )
         # 2. store
@@ -136,18 +158,6 @@ class L10nPlKsefSetupWizard(models.TransientModel):
             certificates._l10n_pl_ksef_create_from_credential(company, *offline_cert, "offline")
         # new credentials or environment: the KSeF session of the old ones must not be reused
         company._l10n_pl_ksef_reset_session()
-        # never keep secrets in the transient record
-        self.write(
-            {
-                "token": False,
-                "password": False,
-                "offline_password": False,
-                "certificate_file": False,
-                "key_file": False,
-                "offline_certificate_file": False,
-                "offline_key_file": False,
-            }
-        )
         self.step = "done"
         self.result = company._l10n_pl_ksef_connection_report_html()
         return self._reopen()

@@ -2,6 +2,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from .reopen import reopen_wizard
+from .sealed_inputs import sealed
 
 
 class L10nPlKsefUserTokenWizard(models.TransientModel):
@@ -13,7 +14,9 @@ class L10nPlKsefUserTokenWizard(models.TransientModel):
     """
 
     _name = "l10n_pl_ksef.user.token.wizard"
+    _inherit = ["l10n_pl_ksef.sealed.inputs"]
     _description = "KSeF named user token"
+    _l10n_pl_ksef_sealed_fields = ("token",)
 
     user_id = fields.Many2one("res.users", required=True, default=lambda self: self.env.user)
     company_id = fields.Many2one(
@@ -24,7 +27,7 @@ class L10nPlKsefUserTokenWizard(models.TransientModel):
     )
     allowed_company_ids = fields.Many2many("res.company", compute="_compute_allowed_company_ids")
     is_admin = fields.Boolean(compute="_compute_is_admin")
-    token = fields.Char(string="KSeF token")
+    token = sealed(fields.Char, string="KSeF token")
     has_token = fields.Boolean(compute="_compute_token_info")
     reference = fields.Char(string="Stored token", compute="_compute_token_info")
     result = fields.Html(string="Connection test result", readonly=True, sanitize=True)
@@ -42,7 +45,10 @@ class L10nPlKsefUserTokenWizard(models.TransientModel):
     @api.depends("user_id", "company_id")
     def _compute_token_info(self):
         for wizard in self:
-            named = self.env["l10n_pl_ksef.user.token"]._l10n_pl_ksef_for(wizard.user_id, wizard.company_id)
+            # without sudo: record rules show a user his own token only (administrators: their companies')
+            named = self.env["l10n_pl_ksef.user.token"].search(
+                [("user_id", "=", wizard.user_id.id), ("company_id", "=", wizard.company_id.id)], limit=1
+            )
             wizard.has_token = bool(named)
             wizard.reference = named.reference
 
@@ -52,7 +58,8 @@ class L10nPlKsefUserTokenWizard(models.TransientModel):
     def action_save(self):
         """Check and store the token, then test the connection with it."""
         self.ensure_one()
-        token, self.token = self.token, False  # never keep the pasted secret in the wizard
+        token = self._l10n_pl_ksef_unseal("token")
+        self._l10n_pl_ksef_forget_inputs()
         if not token:
             self.env["l10n_pl_ksef.user.token"]._l10n_pl_ksef_check_may_manage(self.user_id, self.company_id)
             self.result = False
