@@ -13,3 +13,6 @@ DELETE FROM l10n_pl_ksef_user_token_wizard;
 UPDATE ir_cron
    SET active = FALSE
  WHERE id IN (SELECT res_id FROM ir_model_data WHERE module = 'l10n_pl_ksef' AND model = 'ir.cron');
+-- The KSeF position and the invoices waiting belong to the real KSeF: a neutralized copy starts afresh.
+DELETE FROM l10n_pl_ksef_receive_failure;
+DELETE FROM l10n_pl_ksef_receive_state;

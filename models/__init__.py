@@ -6,5 +6,8 @@ from . import res_company_ksef_client
 from . import res_config_settings
 from . import l10n_pl_ksef_user_token
 from . import res_users
+from . import l10n_pl_ksef_receive_state
+from . import l10n_pl_ksef_receive_failure
 from . import res_company_ksef_receive
 from . import account_move_ksef_import
+from . import account_move_ksef_import_lines

@@ -71,9 +71,6 @@ class ResCompany(models.Model):
         help="How often Odoo asks KSeF for invoices issued to this company. The invoices stay in KSeF for years: "
         "a longer interval only delays them, it never loses any.",
     )
-    l10n_pl_ksef_receive_last_run = fields.Datetime(
-        string="Last check for supplier invoices", readonly=True, copy=False
-    )
     l10n_pl_ksef_receive_journal_id = fields.Many2one(
         "account.journal",
         string="Journal for imported bills",
@@ -162,10 +159,16 @@ class ResCompany(models.Model):
             "vat",
         }.intersection(vals)
         before = {company: company._l10n_pl_ksef_session_key() for company in self} if changes_session else {}
+        # receiving restarts from scratch in another KSeF (environment, address, NIP), not for another login
+        endpoints = {company: company._l10n_pl_ksef_receive_endpoint() for company in before}
         result = super().write(vals)
         for company, key in before.items():
             if company._l10n_pl_ksef_session_key() != key:
                 company._l10n_pl_ksef_reset_session()
+            if company._l10n_pl_ksef_receive_endpoint() != endpoints[company]:
+                company._l10n_pl_ksef_receive_reset()
+        if "l10n_pl_ksef_receive_interval" in vals:
+            self._l10n_pl_ksef_receive_reschedule()
         return result
 
     def _l10n_pl_ksef_session_key(self):

@@ -1,17 +1,35 @@
-"""Receiving supplier invoices from KSeF: the cron, the "Import now" button, and the sync state.
+"""Receiving supplier invoices from KSeF: the cron, the "Import now" button and one company's run.
 
-Each company keeps a :class:`~ksef_core.client.SyncState` (where the next KSeF window starts and
-which numbers at its edge were handed out).  The state is written in the same transaction as the
-bills it produced, so a rollback undoes both.
+Where a company stands (its KSeF position, last result, next check) is an
+``l10n_pl_ksef.receive.state`` record, the invoices that could not become bills are
+``l10n_pl_ksef.receive.failure`` records: never the ``res.company`` row, which Settings and the
+users' KSeF session tokens need while a run is going.  Both are written in the transaction of the
+bills they describe, so a rollback undoes all of it.
 
-An invoice that cannot become a bill (a file Odoo cannot read, an inactive currency, ...) must not
-be lost although the sync state moves past it: its KSeF number goes to
-``l10n_pl_ksef_receive_failed`` and every later run (cron or button) downloads it again by number
-and retries it, until it is imported.  The last result tells the accountant which numbers wait.
+One import per company at a time: a run takes a PostgreSQL advisory transaction lock on the
+company; a run that finds it taken (another worker, the button) writes nothing and reports "busy".
+
+One run is one transaction, and a cron worker is killed after ``limit_time_real`` (120 s by
+default), which rolls it back; so a run is bounded:
+
+* the sync comes first and turns at most ``RECEIVE_LIMIT`` (100) invoices into bills; when more
+  are waiting the company is due again at once and the cron continues in its next call (each run
+  costs one export start: KSeF allows 20 an hour, i.e. about 2,000 bills an hour for a backlog);
+* the cron waits at most ``CRON_POLL.timeout`` (45 s) for KSeF to log in or to prepare an export
+  (the button 30 s), and never sleeps on a 429: the company is due again at its ``Retry-After``;
+* then at most ``RETRY_LIMIT`` (3) invoices of the waiting list are downloaded again, each after its
+  own back-off (single downloads: 64 an hour); a 429 there stops the retries, not the run;
+* the cron starts no company after ``JOB_BUDGET`` (60 s) of one job: it reports the companies still
+  due and Odoo runs the job again at once, in a fresh worker turn.
+
+The cron takes the due companies least recently checked first, commits after each one and reports
+as remaining only the companies due now, so Odoo calls it again only for a real backlog; it wakes
+itself for the earliest next check that comes before its next hourly run.
 """
 
 import datetime
 import logging
+import time
 import traceback
 
 import pytz
@@ -19,6 +37,9 @@ import pytz
 from odoo import _, api, fields, models, modules
 from odoo.exceptions import AccessError, UserError, ValidationError
 
+from odoo.addons.base.models.ir_cron import MIN_TIME_PER_JOB, _intervalTypes
+
+from ..ksef_core import nip as ksef_nip
 from ..ksef_core.client import (
     KsefAuthError,
     KsefPermissionError,
@@ -34,18 +55,22 @@ from ..ksef_core.errors import KsefError
 _logger = logging.getLogger(__name__)
 
 CRON_XMLID = "l10n_pl_ksef.ir_cron_l10n_pl_ksef_receive"
-#: invoices turned into bills per company and run; the cron is triggered again for the rest
-RECEIVE_LIMIT = 500
-#: failed invoices downloaded again per run (single downloads: KSeF allows 64 an hour)
-RETRY_LIMIT = 10
+#: invoices turned into bills per company and run; the company is due again at once for the rest
+RECEIVE_LIMIT = 100
+#: waiting invoices downloaded again per run (single downloads: KSeF allows 64 an hour)
+RETRY_LIMIT = 3
 #: first run without a start date: this many days back
 DEFAULT_DAYS_BACK = 30
 WARSAW = pytz.timezone("Europe/Warsaw")
-#: a company is due when its interval has passed, minus this slack (the cron itself runs hourly)
-SLACK = datetime.timedelta(minutes=5)
-#: the button waits for KSeF at most this long (the cron uses the client's default)
+#: the cron waits for KSeF (login, export) at most this long: a run stays well under limit_time_real
+CRON_POLL = PollPolicy(initial=0.5, factor=1.6, max_delay=5.0, timeout=45.0)
+#: the button waits for KSeF at most this long
 INTERACTIVE_POLL = PollPolicy(initial=0.5, factor=1.6, max_delay=2.0, timeout=30.0)
-#: errors that concern KSeF as a whole, not one invoice: the run stops
+#: seconds of one cron job after which no other company is started (Odoo runs the job again)
+JOB_BUDGET = 60.0
+#: first key of the advisory lock "importing supplier invoices of company <id>" ("KSeF" in ASCII)
+LOCK_NAMESPACE = 0x4B536546
+#: errors that concern KSeF as a whole, not one invoice
 _RUN_ERRORS = (KsefAuthError, KsefPermissionError, KsefRateLimited, KsefTimeout, KsefUnavailable)
 
 
@@ -61,76 +86,193 @@ def _where(exc):
 class ResCompany(models.Model):
     _inherit = "res.company"
 
-    l10n_pl_ksef_receive_sync_state = fields.Json(
-        string="KSeF receiving position",
-        copy=False,
-        readonly=True,
-        groups="base.group_system",
-        help="Where the next download from KSeF starts (technical).",
+    l10n_pl_ksef_receive_state_ids = fields.One2many(
+        "l10n_pl_ksef.receive.state",
+        "company_id",
+        string="KSeF import state",
+        groups="base.group_system,account.group_account_manager",
     )
-    l10n_pl_ksef_receive_failed = fields.Json(
-        string="KSeF invoices waiting for a new import attempt",
-        copy=False,
-        readonly=True,
-        groups="base.group_system",
+    l10n_pl_ksef_receive_failure_ids = fields.One2many(
+        "l10n_pl_ksef.receive.failure",
+        "company_id",
+        string="KSeF invoices waiting",
+        groups="base.group_system,account.group_account_manager",
     )
-    l10n_pl_ksef_receive_retry = fields.Boolean(
-        string="Check KSeF again at the next cron run",
-        copy=False,
-        readonly=True,
-        help="Set when more invoices wait or the last check failed: the hourly cron then does not wait for "
-        "the interval.",
+    # shown in Settings; kept on l10n_pl_ksef.receive.state
+    l10n_pl_ksef_receive_last_run = fields.Datetime(
+        string="Last check for supplier invoices", compute="_compute_l10n_pl_ksef_receive_status", compute_sudo=True
     )
-    l10n_pl_ksef_receive_last_result = fields.Text(string="Last import of supplier invoices", copy=False, readonly=True)
+    l10n_pl_ksef_receive_last_result = fields.Text(
+        string="Last import of supplier invoices", compute="_compute_l10n_pl_ksef_receive_status", compute_sudo=True
+    )
+    l10n_pl_ksef_receive_next_attempt = fields.Datetime(
+        string="Next check for supplier invoices", compute="_compute_l10n_pl_ksef_receive_status", compute_sudo=True
+    )
+    l10n_pl_ksef_receive_waiting_count = fields.Integer(
+        string="Supplier invoices waiting for a new import attempt",
+        compute="_compute_l10n_pl_ksef_receive_status",
+        compute_sudo=True,
+    )
+
+    @api.depends(
+        "l10n_pl_ksef_receive_state_ids.last_run",
+        "l10n_pl_ksef_receive_state_ids.last_result",
+        "l10n_pl_ksef_receive_state_ids.next_attempt",
+        "l10n_pl_ksef_receive_failure_ids",
+    )
+    def _compute_l10n_pl_ksef_receive_status(self):
+        for company in self:
+            state = company.l10n_pl_ksef_receive_state_ids[:1]
+            company.l10n_pl_ksef_receive_last_run = state.last_run
+            company.l10n_pl_ksef_receive_last_result = state.last_result
+            company.l10n_pl_ksef_receive_next_attempt = state.next_attempt
+            company.l10n_pl_ksef_receive_waiting_count = len(company.l10n_pl_ksef_receive_failure_ids)
+
+    @api.constrains(
+        "l10n_pl_ksef_active",
+        "l10n_pl_ksef_receive",
+        "l10n_pl_ksef_nip",
+        "l10n_pl_ksef_environment",
+        "l10n_pl_ksef_custom_url",
+    )
+    def _check_l10n_pl_ksef_receive_nip(self):
+        """Two companies importing the same NIP from the same KSeF would each import every invoice."""
+        receiving = self.sudo().search([("l10n_pl_ksef_active", "=", True), ("l10n_pl_ksef_receive", "=", True)])
+        for company in self.sudo() & receiving:
+            endpoint = company._l10n_pl_ksef_receive_endpoint()
+            other = (receiving - company).filtered(lambda c, e=endpoint: c._l10n_pl_ksef_receive_endpoint() == e)[:1]
+            if other and ksef_nip.normalize_nip(company.l10n_pl_ksef_nip):
+                raise ValidationError(
+                    _(
+                        "%(company)s cannot import supplier invoices from KSeF: %(other)s already imports the "
+                        "invoices of NIP %(nip)s from the same KSeF, and every invoice would be imported twice. "
+                        "Turn importing off in one of the two companies.",
+                        company=company.name,
+                        other=other.name,
+                        nip=company.l10n_pl_ksef_nip,
+                    )
+                )
+
+    def _l10n_pl_ksef_receive_endpoint(self):
+        """The KSeF this company reads (environment, address, NIP): a position belongs to one."""
+        self.ensure_one()
+        environment, custom_url = self._l10n_pl_ksef_get_environment()
+        return "%s|%s|%s" % (environment, custom_url or "", ksef_nip.normalize_nip(self.l10n_pl_ksef_nip) or "")
+
+    def _l10n_pl_ksef_receive_reset(self):
+        """Another KSeF (environment, address or NIP): forget the position and the invoices waiting."""
+        states = self.env["l10n_pl_ksef.receive.state"].sudo().search([("company_id", "in", self.ids)])
+        states._l10n_pl_ksef_restart(
+            note=_(
+                "The KSeF environment, address or NIP changed: the next import starts afresh from the KSeF "
+                "start date (invoices imported before are not imported twice)."
+            )
+        )
+
+    def _l10n_pl_ksef_receive_reschedule(self):
+        """The interval changed: the next check is planned from the last one again."""
+        self.env["l10n_pl_ksef.receive.state"].sudo().search(
+            [("company_id", "in", self.ids)]
+        )._l10n_pl_ksef_reschedule()
 
     # ------------------------------------------------------------------ cron
 
     @api.model
     def _cron_l10n_pl_ksef_receive(self):
-        """Import supplier invoices for every company whose interval has passed.
+        """Import supplier invoices for the companies that are due, least recently checked first.
 
-        Errors are data: each company's outcome goes to its last result; nothing is raised.
-        Returns ``{company id: result dict}`` of the companies processed.
+        Errors are data: each company's outcome goes to its state; nothing is raised.
+        Returns ``{company id: result dict}`` of the companies processed in this call.
         """
-        now = fields.Datetime.now()
-        companies = self.sudo().search(
+        results = {}
+        if self._l10n_pl_ksef_receive_job_elapsed() > JOB_BUDGET:
+            self._l10n_pl_ksef_receive_progress(0, len(self._l10n_pl_ksef_receive_queue()))
+            return results
+        busy = self.browse()
+        for company in self._l10n_pl_ksef_receive_queue():
+            result = company._l10n_pl_ksef_receive_run()
+            results[company.id] = result
+            if result["error_code"] == "busy":
+                busy |= company  # another worker has it: not a backlog of ours
+            remaining = len(self._l10n_pl_ksef_receive_queue() - busy)
+            if self._l10n_pl_ksef_receive_progress(1, remaining) <= 0:
+                break
+        self._l10n_pl_ksef_receive_wake_up()
+        return results
+
+    @api.model
+    def _l10n_pl_ksef_receive_candidates(self):
+        return self.sudo().search(
             [
                 ("l10n_pl_ksef_active", "=", True),
                 ("l10n_pl_ksef_receive", "=", True),
                 ("l10n_pl_ksef_receive_journal_id", "!=", False),
             ]
         )
-        due = companies.filtered(lambda c: c._l10n_pl_ksef_receive_due(now))
-        results = {}
-        again_at = None
-        for index, company in enumerate(due):
-            result = company._l10n_pl_ksef_receive_run()
-            results[company.id] = result
-            if result["more"]:
-                again_at = now
-            elif result.get("retry_after"):
-                at = now + datetime.timedelta(seconds=result["retry_after"])
-                again_at = min(again_at, at) if again_at else at
-            if not modules.module.current_test:
-                remaining_time = self.env["ir.cron"]._commit_progress(1, remaining=len(due) - index - 1)
-                if remaining_time < 60 and index + 1 < len(due):
-                    again_at = now
-                    break
-        if again_at:
-            self.env.ref(CRON_XMLID)._trigger(at=again_at)
-        return results
 
-    def _l10n_pl_ksef_receive_due(self, now):
-        self.ensure_one()
-        last = self.l10n_pl_ksef_receive_last_run
-        if not last or self.l10n_pl_ksef_receive_retry:
-            return True
-        hours = int(self.l10n_pl_ksef_receive_interval or 1)
-        return last + datetime.timedelta(hours=hours) - SLACK <= now
+    @api.model
+    def _l10n_pl_ksef_receive_queue(self, now=None):
+        """The companies due for a check at ``now`` (default: now), least recently checked first."""
+        now = now or fields.Datetime.now()
+        companies = self._l10n_pl_ksef_receive_candidates()
+        states = self.env["l10n_pl_ksef.receive.state"].sudo().search([("company_id", "in", companies.ids)])
+        by_company = {state.company_id.id: state for state in states}
+        due = companies.filtered(lambda c: c.id not in by_company or by_company[c.id]._l10n_pl_ksef_is_due(now))
+        never = datetime.datetime.min
+        return due.sorted(lambda c: (by_company[c.id].last_run or never if c.id in by_company else never, c.id))
+
+    @api.model
+    def _l10n_pl_ksef_receive_wake_up(self, now=None):
+        """Trigger the cron at the earliest next check when it comes before the next hourly run.
+
+        Returns that moment, or ``None`` when the hourly run comes first.
+        """
+        now = now or fields.Datetime.now()
+        state = (
+            self.env["l10n_pl_ksef.receive.state"]
+            .sudo()
+            .search(
+                [("company_id", "in", self._l10n_pl_ksef_receive_candidates().ids), ("next_attempt", ">", now)],
+                order="next_attempt",
+                limit=1,
+            )
+        )
+        cron = self.env.ref(CRON_XMLID, raise_if_not_found=False)
+        if not state or not cron:
+            return None
+        hourly = cron.nextcall
+        if not hourly or hourly <= now:  # this very run: Odoo moves nextcall after it
+            hourly = now + _intervalTypes[cron.interval_type](cron.interval_number)
+        if state.next_attempt >= hourly:
+            return None
+        cron.sudo()._trigger(at=state.next_attempt)
+        return state.next_attempt
+
+    def _l10n_pl_ksef_receive_job_elapsed(self):
+        """Seconds since the cron job calling us started (0 outside a cron job)."""
+        end = self.env.context.get("cron_end_time")
+        return 0.0 if end is None else time.monotonic() - (end - MIN_TIME_PER_JOB)
+
+    def _l10n_pl_ksef_receive_progress(self, processed, remaining):
+        """Commit and tell Odoo how many companies are still due; returns the seconds left to this call."""
+        if modules.module.current_test:
+            return float("inf")
+        return self.env["ir.cron"]._commit_progress(processed, remaining=remaining)
+
+    def _l10n_pl_ksef_receive_lock(self):
+        """Take "this company is importing" until the end of the transaction; False when another has it."""
+        self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", (LOCK_NAMESPACE, self.id))
+        return self.env.cr.fetchone()[0]
 
     def _l10n_pl_ksef_receive_run(self, interactive=False):
-        """Receive for this company and record the outcome (last run, last result); never raises."""
+        """Receive for this company and record the outcome on its state; never raises."""
         self.ensure_one()
+        if not self._l10n_pl_ksef_receive_lock():
+            result = self._l10n_pl_ksef_empty_result()
+            result.update(error=_("Another import from KSeF is running for this company (busy)."), error_code="busy")
+            result["text"] = result["error"]
+            _logger.info("KSeF: company %s is busy importing supplier invoices; skipped", self.id)
+            return result
         try:
             with self.env.cr.savepoint():
                 result = self._l10n_pl_ksef_receive_invoices(interactive=interactive)
@@ -138,15 +280,14 @@ class ResCompany(models.Model):
             # the message of a database error may quote invoice data: log where, not what
             _logger.error("KSeF: receiving supplier invoices failed for company %s: %s", self.id, _where(exc))
             result = self._l10n_pl_ksef_empty_result()
-            result["error"] = _("Unexpected error while importing supplier invoices (see the server log).")
+            result.update(
+                error=_("Unexpected error while importing supplier invoices (see the server log)."), error_code="bug"
+            )
+        failures = self.env["l10n_pl_ksef.receive.failure"].sudo().search([("company_id", "=", self.id)])
+        result["waiting"] = {failure.ksef_number: failure.reason for failure in failures}
         result["text"] = self._l10n_pl_ksef_receive_result_text(result)
-        self.sudo().write(
-            {
-                "l10n_pl_ksef_receive_last_run": fields.Datetime.now(),
-                "l10n_pl_ksef_receive_last_result": result["text"],
-                "l10n_pl_ksef_receive_retry": bool(result["more"] or result["error"]),
-            }
-        )
+        state = self.env["l10n_pl_ksef.receive.state"]._l10n_pl_ksef_for(self)
+        state._l10n_pl_ksef_record_run(result, fields.Datetime.now())
         _logger.info(
             "KSeF: company %s received %d new bill(s), %d linked, %d already imported, %d failed%s",
             self.id,
@@ -158,13 +299,16 @@ class ResCompany(models.Model):
         )
         return result
 
-    # ------------------------------------------------------------------ button
+    # ------------------------------------------------------------------ buttons
+
+    def _l10n_pl_ksef_receive_check_access(self):
+        if not (self.env.user.has_group("account.group_account_manager") or self.env.is_admin()):
+            raise AccessError(_("Only accounting managers and administrators can import invoices from KSeF."))
 
     def action_l10n_pl_ksef_receive_now(self):
         """Import supplier invoices of this company now (accountants and administrators)."""
         self.ensure_one()
-        if not (self.env.user.has_group("account.group_account_manager") or self.env.is_admin()):
-            raise AccessError(_("Only accounting managers and administrators can import invoices from KSeF."))
+        self._l10n_pl_ksef_receive_check_access()
         if not self.l10n_pl_ksef_active:
             raise UserError(
                 _("KSeF is not enabled for %(company)s: turn it on in Settings > Accounting > KSeF.", company=self.name)
@@ -177,9 +321,9 @@ class ResCompany(models.Model):
                     company=self.name,
                 )
             )
-        result = self._l10n_pl_ksef_receive_run(interactive=True)
+        result = self.sudo()._l10n_pl_ksef_receive_run(interactive=True)
         if result["more"]:
-            self.env.ref(CRON_XMLID)._trigger()
+            self.env.ref(CRON_XMLID).sudo()._trigger()
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
@@ -191,6 +335,25 @@ class ResCompany(models.Model):
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }
+
+    def _l10n_pl_ksef_retry_now(self, failures):
+        """Download ``failures`` of this company again and import them now; returns the result."""
+        self.ensure_one()
+        self._l10n_pl_ksef_receive_check_access()
+        company = self.sudo()
+        result = self._l10n_pl_ksef_empty_result()
+        if not company._l10n_pl_ksef_receive_lock():
+            result.update(error=_("Another import from KSeF is running for this company (busy)."), error_code="busy")
+        else:
+            try:
+                client = company._l10n_pl_ksef_receive_client(interactive=True)
+            except UserError as exc:
+                result.update(error=exc.args[0], error_code="configuration")
+            else:
+                with client:
+                    company._l10n_pl_ksef_retry_failed(client, result, failures.sudo())
+        result["text"] = self._l10n_pl_ksef_receive_result_text(result, waiting_list=False)
+        return result
 
     # ------------------------------------------------------------------ receiving
 
@@ -206,6 +369,7 @@ class ResCompany(models.Model):
             "error_code": None,
             "more": False,
             "retry_after": None,
+            "retry_error": None,
         }
 
     def _l10n_pl_ksef_receive_start(self):
@@ -217,45 +381,51 @@ class ResCompany(models.Model):
             start = min(now, WARSAW.localize(midnight).astimezone(datetime.timezone.utc))
         return format_datetime(start)
 
-    def _l10n_pl_ksef_receive_invoices(self, limit=RECEIVE_LIMIT, interactive=False):
+    def _l10n_pl_ksef_receive_client(self, interactive=False):
+        # the company's own credentials, never a user's named token (they may only send)
+        if interactive:
+            return self._l10n_pl_ksef_client(
+                ksef_user=self.env["res.users"], max_wait_seconds=5, poll_policy=INTERACTIVE_POLL
+            )
+        return self._l10n_pl_ksef_client(ksef_user=self.env["res.users"], max_wait_seconds=0, poll_policy=CRON_POLL)
+
+    def _l10n_pl_ksef_receive_invoices(self, interactive=False):
         """Download new invoices issued to this company (Subject2) and make draft vendor bills.
 
-        Returns a dict: ``created`` / ``linked`` (bill ids), ``duplicates`` (count), ``failed``
-        (``{KSeF number: reason}`` of this run), ``waiting`` (every number still to retry), ``error``
-        (bilingual KSeF or configuration message), ``more`` (the limit stopped the run).
+        The caller holds the company's import lock.  Returns a dict: ``created`` / ``linked`` (bill
+        ids), ``duplicates`` (count), ``failed`` (``{KSeF number: reason}`` of this run), ``error``
+        (bilingual KSeF or configuration message) and ``error_code``, ``retry_after`` (429),
+        ``more`` (the limit stopped the sync), ``retry_error`` (what stopped the retries).
         """
         self.ensure_one()
         company = self.sudo()
         result = self._l10n_pl_ksef_empty_result()
-        if not company.try_lock_for_update(allow_referencing=True):
-            result.update(
-                error=_("Another import from KSeF is running for this company; this one was skipped."),
-                error_code="busy",
-            )
-            return result
-        options = {"max_wait_seconds": 5 if interactive else 0}
-        if interactive:
-            options["poll_policy"] = INTERACTIVE_POLL
+        state = self.env["l10n_pl_ksef.receive.state"]._l10n_pl_ksef_for(company)
+        endpoint = company._l10n_pl_ksef_receive_endpoint()
+        if state.endpoint != endpoint:
+            if state.endpoint:  # written by a run that overlapped a change of environment or NIP
+                state._l10n_pl_ksef_restart()
+            state.endpoint = endpoint
         try:
-            # the company's own credentials, never a user's named token (they may only send)
-            client = self._l10n_pl_ksef_client(ksef_user=self.env["res.users"], **options)
+            client = company._l10n_pl_ksef_receive_client(interactive=interactive)
         except UserError as exc:
             result.update(error=exc.args[0], error_code="configuration")
             return result
-        stored = company.l10n_pl_ksef_receive_sync_state
-        state = SyncState.from_dict(stored) if stored else SyncState("Subject2", self._l10n_pl_ksef_receive_start())
+        stored = state.sync_state
+        sync_state = (
+            SyncState.from_dict(stored) if stored else SyncState("Subject2", company._l10n_pl_ksef_receive_start())
+        )
 
         def persist(current):
-            company.l10n_pl_ksef_receive_sync_state = current.to_dict()
+            state.sync_state = current.to_dict()
 
         with client:
             try:
-                self._l10n_pl_ksef_retry_failed(client, result)
-                items = client.sync(state, mode="export", on_progress=persist).run()
+                items = client.sync(sync_state, mode="export", on_progress=persist).run()
                 try:
                     for count, item in enumerate(items, 1):
-                        self._l10n_pl_ksef_receive_one(item.ksef_number, item.xml, result)
-                        if count >= limit:
+                        company._l10n_pl_ksef_receive_one(item.ksef_number, item.xml, result)
+                        if count >= RECEIVE_LIMIT:
                             result["more"] = True
                             break
                 finally:
@@ -263,21 +433,26 @@ class ResCompany(models.Model):
             except KsefError as exc:
                 result.update(error=exc.bilingual(), error_code=exc.code)
                 if isinstance(exc, KsefRateLimited):
-                    result["retry_after"] = exc.details.get("retry_after") or 60
+                    result.update(error_code="rate_limited", retry_after=exc.details.get("retry_after"))
             finally:
-                persist(state)
-        result["waiting"] = dict(company.l10n_pl_ksef_receive_failed or {})
+                persist(sync_state)
+            if not result["error"]:
+                failures = self.env["l10n_pl_ksef.receive.failure"]._l10n_pl_ksef_due(
+                    company, fields.Datetime.now(), RETRY_LIMIT, ignore_backoff=interactive
+                )
+                company._l10n_pl_ksef_retry_failed(client, result, failures)
         return result
 
-    def _l10n_pl_ksef_retry_failed(self, client, result):
-        """Download again, by number, the invoices earlier runs could not import."""
-        failed = self.sudo().l10n_pl_ksef_receive_failed or {}
-        # the least tried first: an invoice that keeps failing does not hold back newer ones
-        for number in sorted(failed, key=lambda n: failed[n].get("attempts", 0))[:RETRY_LIMIT]:
+    def _l10n_pl_ksef_retry_failed(self, client, result, failures):
+        """Download ``failures`` again by number and import them; a KSeF-wide error stops the retries only."""
+        for failure in failures:
+            number = failure.ksef_number
             try:
                 xml = client.download_invoice(number)
-            except _RUN_ERRORS:
-                raise
+            except _RUN_ERRORS as exc:
+                result["retry_error"] = exc.bilingual()
+                _logger.info("KSeF: retries of company %s stopped (%s)", self.id, exc.code)
+                return
             except KsefError as exc:
                 self._l10n_pl_ksef_record_failure(number, exc.bilingual(), result)
                 continue
@@ -304,9 +479,7 @@ class ResCompany(models.Model):
             self._l10n_pl_ksef_record_failure(ksef_number, reason, result)
             _logger.error("KSeF: invoice %s of company %s could not be saved: %s", ksef_number, self.id, _where(exc))
             return
-        failed = dict(self.sudo().l10n_pl_ksef_receive_failed or {})
-        if failed.pop(ksef_number, None):
-            self.sudo().l10n_pl_ksef_receive_failed = failed
+        self.env["l10n_pl_ksef.receive.failure"]._l10n_pl_ksef_resolve(self, ksef_number)
         if status == "created":
             result["created"].append(bill.id)
         elif status == "linked":
@@ -315,23 +488,22 @@ class ResCompany(models.Model):
             result["duplicates"] += 1
 
     def _l10n_pl_ksef_record_failure(self, ksef_number, reason, result):
-        failed = dict(self.sudo().l10n_pl_ksef_receive_failed or {})
-        entry = failed.get(ksef_number) or {"since": fields.Datetime.to_string(fields.Datetime.now()), "attempts": 0}
-        failed[ksef_number] = dict(entry, reason=reason, attempts=entry["attempts"] + 1)
-        self.sudo().l10n_pl_ksef_receive_failed = failed
+        self.env["l10n_pl_ksef.receive.failure"]._l10n_pl_ksef_record(self, ksef_number, reason)
         result["failed"][ksef_number] = reason
 
     # ------------------------------------------------------------------ wording
 
-    def _l10n_pl_ksef_receive_result_text(self, result):
-        """The outcome in plain words (stored on the company, shown in Settings and by the button)."""
+    def _l10n_pl_ksef_receive_result_text(self, result, waiting_list=True):
+        """The outcome in plain words (kept on the state, shown in Settings and by the buttons)."""
+        if result["error_code"] == "busy":
+            return result["error"]
         created = len(result["created"])
         parts = []
         if created == 1:
             parts.append(_("1 new bill."))
         elif created:
             parts.append(_("%(count)s new bills.", count=created))
-        elif not result["error"]:
+        elif not result["error"] and waiting_list:
             parts.append(_("No new supplier invoices."))
         if result["linked"]:
             parts.append(_("%(count)s matched with bills uploaded by hand.", count=len(result["linked"])))
@@ -342,13 +514,18 @@ class ResCompany(models.Model):
         lines = [" ".join(parts)] if parts else []
         if result["error"]:
             lines.append(_("KSeF could not be read: %(error)s", error=result["error"]))
-        waiting = result.get("waiting") or {}
+        if result.get("retry_error"):
+            lines.append(_("Invoices waiting were not downloaded again: %(error)s", error=result["retry_error"]))
+        waiting = result.get("waiting") if waiting_list else result["failed"]
         if waiting:
             lines.append(
                 _(
-                    "%(count)s invoice(s) could not be imported; they are tried again at every import:",
+                    "%(count)s invoice(s) could not be imported yet; they are tried again automatically "
+                    "(Settings > KSeF > Invoices waiting):",
                     count=len(waiting),
                 )
             )
-            lines.extend("%s: %s" % (number, entry.get("reason") or "") for number, entry in waiting.items())
+            lines.extend("%s: %s" % (number, reason or "") for number, reason in list(waiting.items())[:10])
+            if len(waiting) > 10:
+                lines.append("…")
         return "\n".join(lines)

@@ -14,6 +14,8 @@ class ResConfigSettings(models.TransientModel):
     l10n_pl_ksef_receive_interval = fields.Selection(related="company_id.l10n_pl_ksef_receive_interval", readonly=False)
     l10n_pl_ksef_receive_last_run = fields.Datetime(related="company_id.l10n_pl_ksef_receive_last_run")
     l10n_pl_ksef_receive_last_result = fields.Text(related="company_id.l10n_pl_ksef_receive_last_result")
+    l10n_pl_ksef_receive_next_attempt = fields.Datetime(related="company_id.l10n_pl_ksef_receive_next_attempt")
+    l10n_pl_ksef_receive_waiting_count = fields.Integer(related="company_id.l10n_pl_ksef_receive_waiting_count")
     l10n_pl_ksef_receive_journal_id = fields.Many2one(
         related="company_id.l10n_pl_ksef_receive_journal_id",
         readonly=False,
@@ -46,6 +48,13 @@ class ResConfigSettings(models.TransientModel):
     def action_l10n_pl_ksef_receive_now(self):
         self.ensure_one()
         return self.company_id.action_l10n_pl_ksef_receive_now()
+
+    def action_l10n_pl_ksef_receive_failures(self):
+        self.ensure_one()
+        self.company_id._l10n_pl_ksef_receive_check_access()
+        action = self.env["ir.actions.act_window"]._for_xml_id("l10n_pl_ksef.l10n_pl_ksef_receive_failure_action")
+        action["domain"] = [("company_id", "=", self.company_id.id)]
+        return action
 
     def action_l10n_pl_ksef_test_connection(self):
         self.ensure_one()

@@ -7,3 +7,5 @@ from . import test_translations
 from . import test_user_token
 from . import test_certificate_expiry
 from . import test_receive
+from . import test_receive_schedule
+from . import test_receive_amounts

@@ -2,7 +2,6 @@ import datetime
 import itertools
 from decimal import Decimal as D
 
-from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
@@ -47,9 +46,8 @@ def fa3(lines, number=None, kind="VAT", issue=None, currency="PLN", **kw):
     return build_fa3(invoice)
 
 
-@tagged("post_install_l10n", "post_install", "-at_install")
-class TestL10nPlKsefReceive(L10nPlKsefTestCommon):
-    """Supplier invoices received from the KSeF simulator become draft vendor bills."""
+class ReceiveCommon(L10nPlKsefTestCommon):
+    """The test company receives from the KSeF simulator into its purchase journal (no tests here)."""
 
     @classmethod
     def setUpClass(cls):
@@ -80,32 +78,51 @@ class TestL10nPlKsefReceive(L10nPlKsefTestCommon):
     def setUp(self):
         super().setUp()
         self.sim = self.simulator.sim
+        self.addCleanup(self.sim.faults.clear)
         self.token = self.sim.mint_token(TEST_NIP, ("InvoiceWrite", "InvoiceRead"))
         wizard = self.setup_wizard(auth_method="token", token=self.token)
         wizard.action_save_credentials()
         self.assertEqual(wizard.step, "done")
-        # start reading KSeF now: invoices seeded by earlier tests of this class stay behind
-        self.company.sudo().l10n_pl_ksef_receive_sync_state = SyncState(
-            "Subject2", self.sim.clock.now().isoformat()
-        ).to_dict()
+        # start reading KSeF now: invoices seeded by earlier tests stay behind
+        self.set_position(self.company, self.sim.clock.now())
 
     # ------------------------------------------------------------------ helpers
+
+    def state(self, company=None):
+        return self.env["l10n_pl_ksef.receive.state"]._l10n_pl_ksef_for(company or self.company)
+
+    def set_position(self, company, moment):
+        """Next import of ``company`` reads KSeF from ``moment`` (``None``: from the KSeF start date)."""
+        self.state(company).sync_state = moment and SyncState("Subject2", moment.isoformat()).to_dict()
+
+    def waiting(self, company=None):
+        return self.env["l10n_pl_ksef.receive.failure"].search([("company_id", "=", (company or self.company).id)])
 
     def seed(self, xml, **kw):
         return seed_incoming(self.sim, xml, **kw)
 
     def run_cron(self):
-        """Run the cron as if the company's interval had passed."""
-        self.company.sudo().l10n_pl_ksef_receive_last_run = fields.Datetime.now() - datetime.timedelta(days=2)
+        """Run the cron with the test company due (as if its interval had passed)."""
+        self.state().next_attempt = False
         return self.env["res.company"]._cron_l10n_pl_ksef_receive()
+
+    def time_passes(self, delta):
+        """Move every import date back by ``delta``, as if that much time had passed."""
+        for state in self.env["l10n_pl_ksef.receive.state"].sudo().search([]):
+            state.write({name: state[name] and state[name] - delta for name in ("last_run", "next_attempt")})
+        for failure in self.env["l10n_pl_ksef.receive.failure"].sudo().with_context(active_test=False).search([]):
+            failure.write({name: failure[name] and failure[name] - delta for name in ("last_attempt", "next_try")})
 
     def bills(self, ksef_number):
         return self.env["account.move"].search([("l10n_pl_ksef_number", "=", ksef_number)])
 
-    def result_text(self):
-        return self.company.l10n_pl_ksef_receive_last_result
+    def result_text(self, company=None):
+        return self.state(company).last_result
 
-    # ------------------------------------------------------------------ tests
+
+@tagged("post_install_l10n", "post_install", "-at_install")
+class TestL10nPlKsefReceive(ReceiveCommon):
+    """Supplier invoices received from the KSeF simulator become draft vendor bills."""
 
     def test_cron_creates_a_draft_bill_as_the_supplier_issued_it(self):
         due = datetime.date.today() + datetime.timedelta(days=12)
@@ -154,29 +171,10 @@ class TestL10nPlKsefReceive(L10nPlKsefTestCommon):
         self.assertEqual(len(self.bills(number)), 1)
         self.assertEqual(self.result_text(), "No new supplier invoices.")
         # even if the position were lost and KSeF read again, the KSeF number is imported once
-        self.company.sudo().l10n_pl_ksef_receive_sync_state = SyncState(
-            "Subject2", (self.sim.clock.now() - datetime.timedelta(hours=1)).isoformat()
-        ).to_dict()
+        self.set_position(self.company, self.sim.clock.now() - datetime.timedelta(hours=1))
         self.run_cron()
         self.assertEqual(len(self.bills(number)), 1)
         self.assertIn("already imported", self.result_text())
-
-    def test_company_is_skipped_until_its_interval_has_passed(self):
-        number = self.seed(fa3([line("Segregator", "5", "9.90", "23")]))
-        self.company.sudo().write(
-            {
-                "l10n_pl_ksef_receive_interval": "4",
-                "l10n_pl_ksef_receive_last_run": fields.Datetime.now() - datetime.timedelta(hours=1),
-                "l10n_pl_ksef_receive_retry": False,
-            }
-        )
-        results = self.env["res.company"]._cron_l10n_pl_ksef_receive()
-        self.assertNotIn(self.company.id, results)
-        self.assertFalse(self.bills(number))
-        self.company.sudo().l10n_pl_ksef_receive_last_run = fields.Datetime.now() - datetime.timedelta(hours=4)
-        results = self.env["res.company"]._cron_l10n_pl_ksef_receive()
-        self.assertIn(self.company.id, results)
-        self.assertEqual(len(self.bills(number)), 1)
 
     def test_first_run_starts_at_the_ksef_start_date(self):
         # a simulator of its own: its clock is moved back to store invoices 10 and 3 days ago
@@ -195,18 +193,14 @@ class TestL10nPlKsefReceive(L10nPlKsefTestCommon):
             sim.clock.set(datetime.datetime.now(datetime.timezone.utc))
             token = sim.mint_token(TEST_NIP, ("InvoiceRead",))
             self.setup_wizard(auth_method="token", token=token, custom_url=own.base_url).action_save_credentials()
-            self.company.sudo().write(
-                {
-                    "l10n_pl_ksef_receive_sync_state": False,
-                    "l10n_pl_ksef_start_date": (now - datetime.timedelta(days=5)).date(),
-                }
-            )
+            self.set_position(self.company, None)
+            self.company.l10n_pl_ksef_start_date = (now - datetime.timedelta(days=5)).date()
             self.run_cron()
         self.assertEqual(len(self.bills(recent)), 1)
         self.assertFalse(self.bills(old), "invoices stored before the KSeF start date are not imported")
-        state = self.company.sudo().l10n_pl_ksef_receive_sync_state
-        self.assertGreater(state["date_from"], (now - datetime.timedelta(minutes=5)).isoformat()[:16])
-        self.company.sudo().write({"l10n_pl_ksef_receive_sync_state": False, "l10n_pl_ksef_start_date": False})
+        position = self.state().sync_state
+        self.assertGreater(position["date_from"], (now - datetime.timedelta(minutes=5)).isoformat()[:16])
+        self.company.l10n_pl_ksef_start_date = False
         default_start = self.company._l10n_pl_ksef_receive_start()
         self.assertEqual(default_start[:10], (now - datetime.timedelta(days=30)).date().isoformat())
 
@@ -249,12 +243,14 @@ class TestL10nPlKsefReceive(L10nPlKsefTestCommon):
         self.run_cron()  # no exception
         self.assertFalse(self.bills(number))
         self.assertIn("KSeF could not be read", self.result_text())
-        self.assertTrue(self.company.l10n_pl_ksef_receive_retry, "a failed check is repeated at the next cron run")
         self.sim.faults.clear()
-        results = self.env["res.company"]._cron_l10n_pl_ksef_receive()  # due again without waiting
+        results = self.env["res.company"]._cron_l10n_pl_ksef_receive()
+        self.assertNotIn(self.company.id, results, "KSeF is not asked again at once after an error")
+        self.time_passes(datetime.timedelta(minutes=31))
+        results = self.env["res.company"]._cron_l10n_pl_ksef_receive()  # due again after half an hour
         self.assertIn(self.company.id, results)
         self.assertEqual(len(self.bills(number)), 1)
-        self.assertFalse(self.company.l10n_pl_ksef_receive_retry)
+        self.assertEqual(self.result_text(), "1 new bill.")
 
     def test_revoked_token_is_reported_and_new_credentials_resume(self):
         number = self.seed(fa3([line("Zszywacz", "2", "25", "23")]))
@@ -329,13 +325,13 @@ class TestL10nPlKsefReceive(L10nPlKsefTestCommon):
         self.assertEqual(self.env["account.move"].search_count([]), moves_before, "no half-made bill is left")
         self.assertIn(number, self.result_text())
         self.assertIn("CZK", self.result_text())
-        self.assertIn(number, self.company.sudo().l10n_pl_ksef_receive_failed)
+        self.assertEqual(self.waiting().mapped("ksef_number"), [number])
         czk.active = True
         action = self.company.with_user(self.accountant).action_l10n_pl_ksef_receive_now()
         self.assertEqual(action["params"]["type"], "success")
         bill = self.bills(number)
         self.assertEqual((len(bill), bill.currency_id), (1, czk))
-        self.assertFalse(self.company.sudo().l10n_pl_ksef_receive_failed)
+        self.assertFalse(self.waiting())
         self.assertEqual(action["params"]["message"], "1 new bill.")
 
     def test_import_now_button_explains_what_is_missing(self):

@@ -8,9 +8,14 @@ price precision.  The Odoo layer only maps the draft to records (partner,
 taxes, accounts).  Pure Python: no Odoo import.
 
 Lines come from ``FaWiersz``; advance and settlement invoices (``ZAL``,
-``ROZ``, ``KOR_ZAL``, ``KOR_ROZ``) and invoices without lines take one line
-per VAT bucket of the booked totals (``P_13_x``), so the bill's total is the
-amount actually due (``P_15``).
+``ROZ``, ``KOR_ZAL``, ``KOR_ROZ``), invoices without lines and invoices whose
+lines carry no amounts (simplified invoices, ``UPR``: only ``P_7``) take one
+line per VAT bucket of the booked totals (``P_13_x``), so the bill's total is
+the amount actually due (``P_15``); the descriptions of such lines are kept
+in :attr:`BillDraft.items`.  :attr:`BillDraft.booked` gives the supplier's
+net and VAT per bucket (``P_13_x`` / ``P_14_x`` / ``P_14_xW``) so that the
+bill can be compared rate by rate, and :attr:`BillDraft.exchange_rate` the
+rate the invoice states (``KursWaluty``, ``KursWalutyZ``, ...).
 """
 
 import re
@@ -19,7 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from ..errors import KsefError
 from .buckets import BUCKETS, CENT, HUNDRED, ZERO, line_bucket, line_gross, line_net, money
-from .model import CORRECTION_KINDS
+from .model import CORRECTION_KINDS, BucketTotal
 
 #: FA(3) ``P_12`` code -> (kind, percent).  Kinds: ``percent`` (VAT charged), ``zero`` (0 %),
 #: ``exempt`` (zw), ``reverse_charge`` (oo: the buyer accounts for the VAT), ``not_subject`` (np).
@@ -43,6 +48,9 @@ RATES = {
 #: invoice kinds whose amounts due are the booked totals, not the sum of the lines
 TOTALS_KINDS = ("ZAL", "ROZ", "KOR_ZAL", "KOR_ROZ")
 
+#: invoice kinds whose lines may leave out the rate (a simplified invoice gives the VAT per bucket)
+_RATELESS_KINDS = ("UPR",)
+
 _ZIP_CITY = re.compile(r"^(\d{2}-\d{3})\s+(.+)$")
 _TRAILING_ZIP_CITY = re.compile(r"^(.*?),?\s+(\d{2}-\d{3})\s+([^,]+)$")
 
@@ -62,9 +70,10 @@ class BillLine:
     """One bill line, in the bill's direction.
 
     ``net`` = ``quantity`` x ``price_unit`` exactly (rounded to the cent); ``rate`` is the FA(3)
-    code (``None`` when the invoice gives none).  ``description`` is ``None`` for lines made from
-    a VAT bucket (``bucket`` is then its key).  ``merged`` is True when quantity and unit price
-    could not reproduce the net amount and the line was booked as 1 x net.
+    code (``None`` when the invoice gives none).  ``bucket`` is the key of the VAT bucket the line
+    belongs to (``None`` when it has none).  ``description`` is ``None`` for lines made from a VAT
+    bucket.  ``merged`` is True when quantity and unit price could not reproduce the net amount
+    and the line was booked as 1 x net.
     """
 
     description: str
@@ -81,7 +90,14 @@ class BillLine:
 
 @dataclass
 class BillDraft:
-    """What the bill must say; ``total`` is ``P_15`` in the bill's direction."""
+    """What the bill must say; amounts are in the bill's direction.
+
+    ``total`` is ``P_15``; ``booked`` maps bucket keys to the supplier's
+    :class:`~.model.BucketTotal` (``P_13_x`` / ``P_14_x`` / ``P_14_xW``); ``items`` are the
+    descriptions of invoice lines that carry no amounts (booked per bucket instead);
+    ``exchange_rate`` is the PLN rate the invoice states (``None``: none stated or PLN) and
+    ``exchange_rates`` every distinct rate it states, the one used first.
+    """
 
     refund: bool
     lines: list = field(default_factory=list)
@@ -89,10 +105,18 @@ class BillDraft:
     due_date: object = None
     correction: bool = False
     from_totals: bool = False
+    items: list = field(default_factory=list)
+    booked: dict = field(default_factory=dict)
+    exchange_rate: Decimal = None
+    exchange_rates: list = field(default_factory=list)
 
     @property
     def net_total(self):
         return sum((line.net for line in self.lines), ZERO)
+
+    def bucket_lines(self, key):
+        """The lines of bucket ``key``."""
+        return [line for line in self.lines if line.bucket == key]
 
 
 def _quantize(value, digits):
@@ -132,6 +156,40 @@ def _line_net(line):
     return gross - money(gross * percent / (HUNDRED + percent))
 
 
+def _fa_line_bucket(invoice, line):
+    """Bucket of an FA(3) line; a line without rate on a margin-scheme invoice is in ``P_13_11``."""
+    try:
+        key = line_bucket(line)
+    except KsefError:
+        return None
+    if key is None and invoice.annotations.margin_scheme and line.oss_rate is None:
+        return "11"
+    return key
+
+
+def lines_carry_amounts(invoice):
+    """True when every ``FaWiersz`` gives an amount (and, on a simplified invoice, a rate).
+
+    A simplified invoice (``UPR``) may list the goods by name only (``P_7``) and give the
+    amounts per VAT bucket: such an invoice is booked from its totals.
+    """
+    for line in invoice.lines:
+        if line_net(line) is None and line_gross(line) is None:
+            return False
+        if invoice.kind in _RATELESS_KINDS and line.rate is None and line.oss_rate is None:
+            return False
+    return True
+
+
+def _item(line):
+    """Description of an invoice line booked through the totals ("Drill (2 szt.)")."""
+    text = (line.name or "-").strip()
+    if line.quantity is not None:
+        unit = " %s" % line.unit if line.unit else ""
+        text = "%s (%s%s)" % (text, format(Decimal(line.quantity).normalize(), "f"), unit)
+    return text
+
+
 def _lines_from_fa_lines(invoice, direction, digits):
     lines = []
     for line in invoice.lines:
@@ -149,6 +207,7 @@ def _lines_from_fa_lines(invoice, direction, digits):
                 net=net,
                 rate=line.rate,
                 before=line.before,
+                bucket=_fa_line_bucket(invoice, line),
                 merged=merged,
                 original_quantity=line.quantity,
                 original_unit_price=line.unit_price if line.unit_price is not None else line.unit_price_gross,
@@ -167,13 +226,9 @@ def _match_booked_nets(invoice, lines, direction, digits):
     if not invoice.prices_gross or not invoice.totals:
         return
     by_bucket = {}
-    for fa_line, line in zip(invoice.lines, lines, strict=True):
-        try:
-            key = line_bucket(fa_line)
-        except KsefError:
-            continue
-        if key is not None:
-            by_bucket.setdefault(key, []).append(line)
+    for line in lines:
+        if line.bucket is not None:
+            by_bucket.setdefault(line.bucket, []).append(line)
     for key, members in by_bucket.items():
         booked = invoice.totals.get(key)
         if booked is None or booked.net is None:
@@ -217,6 +272,34 @@ def _lines_from_totals(invoice, direction):
     return lines
 
 
+def _signed(value, direction):
+    return None if value is None else direction * Decimal(value)
+
+
+def exchange_rates(invoice):
+    """Distinct exchange rates (PLN per unit) the invoice states, the one covering most of it first.
+
+    Sources, in this order: the lines' ``KursWaluty`` (weighted by their net amounts); for an
+    advance invoice ``KursWalutyZ`` and the partial advances' ``KursWalutyZW``; for a correction
+    that states none, the corrected invoice's ``KursWalutyZK``.  Empty for a PLN invoice.
+    """
+    if (invoice.currency or "PLN") == "PLN":
+        return []
+    weights = {}
+    for line in invoice.lines:
+        if line.exchange_rate is not None:
+            rate = Decimal(line.exchange_rate)
+            weights[rate] = weights.get(rate, ZERO) + abs(_line_net(line))
+    rates = sorted(weights, key=lambda rate: -weights[rate])
+    extra = [invoice.advance_rate] + [advance[2] for advance in invoice.partial_advances]
+    if not rates and invoice.correction is not None:
+        extra.append(invoice.correction.rate_before)
+    for rate in extra:
+        if rate is not None and Decimal(rate) not in rates:
+            rates.append(Decimal(rate))
+    return rates
+
+
 def bill_from_invoice(invoice, price_digits=2):
     """A :class:`BillDraft` for ``invoice`` (an :class:`~.model.Invoice` from :func:`~.parser.parse_fa3`).
 
@@ -226,17 +309,38 @@ def bill_from_invoice(invoice, price_digits=2):
     correction = invoice.kind in CORRECTION_KINDS
     refund = bool(correction and total is not None and total <= 0)
     direction = -1 if refund else 1
-    from_totals = invoice.kind in TOTALS_KINDS or not invoice.lines
+    from_totals = invoice.kind in TOTALS_KINDS or not invoice.lines or not lines_carry_amounts(invoice)
     if from_totals:
         lines = _lines_from_totals(invoice, direction)
     else:
         lines = _lines_from_fa_lines(invoice, direction, price_digits)
     draft = BillDraft(refund=refund, lines=lines, correction=correction, from_totals=from_totals)
+    if from_totals and invoice.kind not in TOTALS_KINDS:
+        draft.items = [_item(line) for line in invoice.lines]
     draft.total = direction * total if total is not None else draft.net_total
+    draft.booked = {
+        key: BucketTotal(
+            net=_signed(booked.net, direction),
+            vat=_signed(booked.vat, direction),
+            vat_pln=_signed(booked.vat_pln, direction),
+        )
+        for key, booked in invoice.totals.items()
+    }
+    draft.exchange_rates = exchange_rates(invoice)
+    draft.exchange_rate = draft.exchange_rates[0] if draft.exchange_rates else None
     if invoice.payment is not None:
         dates = [term.due_date for term in invoice.payment.terms if term.due_date]
         draft.due_date = min(dates) if dates else None
     return draft
+
+
+def account_key(number):
+    """A bank account number for comparison: letters and digits only, upper case, a Polish IBAN
+    without its ``PL`` (``"PL61 1090 ..."`` and ``"61109010..."`` are the same account)."""
+    text = re.sub(r"[^0-9A-Za-z]", "", number or "").upper()
+    if re.fullmatch(r"PL\d{26}", text):
+        return text[2:]
+    return text
 
 
 def split_address(address):

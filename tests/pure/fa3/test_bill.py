@@ -5,34 +5,66 @@ from pathlib import Path
 
 import pytest
 from fa3_cases import CASES
+from lxml import etree
 
 from ksef_core.fa3 import parse_fa3
-from ksef_core.fa3.bill import bill_from_invoice, party_nips, rate_kind, rate_percent, split_address
+from ksef_core.fa3.bill import (
+    account_key,
+    bill_from_invoice,
+    exchange_rates,
+    lines_carry_amounts,
+    party_nips,
+    rate_kind,
+    rate_percent,
+    split_address,
+)
 from ksef_core.fa3.buckets import money
 from ksef_core.fa3.model import Address
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
+#: golden corrections that lower the amount: booked as credit notes (positive amounts)
+REFUNDS = {"kind_kor_before_after", "kind_kor_difference", "kind_kor_roz", "kind_kor_zal"}
+
+
+def _invoice(name):
+    return parse_fa3((GOLDEN / ("%s.xml" % name)).read_bytes())
 
 
 def _draft(name, digits=2):
-    return bill_from_invoice(parse_fa3((GOLDEN / ("%s.xml" % name)).read_bytes()), price_digits=digits)
+    return bill_from_invoice(_invoice(name), price_digits=digits)
 
 
-def _booked_net(invoice):
-    return sum((D(t.net) for t in invoice.totals.values() if t.net is not None), D(0))
+def _summary(name):
+    """``{"P_15": Decimal, "P_13_1": Decimal, ...}`` read straight from the golden file (not via the parser)."""
+    root = etree.fromstring((GOLDEN / ("%s.xml" % name)).read_bytes())
+    fa = root.find("{*}Fa")
+    return {
+        etree.QName(child).localname: D(child.text)
+        for child in fa
+        if isinstance(child.tag, str) and etree.QName(child).localname.startswith(("P_13_", "P_14_", "P_15"))
+    }
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_every_line_reproduces_its_net_and_the_lines_give_the_booked_net(name):
-    invoice = parse_fa3((GOLDEN / ("%s.xml" % name)).read_bytes())
-    draft = bill_from_invoice(invoice)
-    direction = -1 if draft.refund else 1
+def test_every_line_reproduces_its_net_and_each_vat_rate_gives_the_booked_net(name):
+    draft = _draft(name)
+    summary = _summary(name)
+    assert draft.refund == (name in REFUNDS)
+    direction = -1 if name in REFUNDS else 1
     for line in draft.lines:
         assert money(line.quantity * line.price_unit) == line.net, (name, line)
         assert line.quantity > 0
-    assert draft.total == direction * invoice.total
-    if invoice.kind not in ("UPR",):
-        assert draft.net_total == direction * _booked_net(invoice), name
+    assert draft.total == direction * summary["P_15"]
+    nets = {field[len("P_13_") :]: amount for field, amount in summary.items() if field.startswith("P_13_")}
+    assert {line.bucket for line in draft.lines} <= set(nets), "every line belongs to a booked VAT rate"
+    for key, net in nets.items():
+        assert sum((line.net for line in draft.bucket_lines(key)), D(0)) == direction * net, (name, key)
+        vat = summary.get("P_14_%s" % key)
+        if vat is not None:
+            assert draft.booked[key].vat == direction * vat, (name, key)
+    # the bill (nets + the supplier's VAT per rate) adds up to the amount due
+    vats = sum((amount for field, amount in summary.items() if field.startswith("P_14_") and field[-1] != "W"), D(0))
+    assert draft.net_total + direction * vats == draft.total
 
 
 def test_rate_codes():
@@ -84,11 +116,77 @@ def test_advance_invoice_takes_the_booked_totals():
     assert line.net == D("16260.16") and draft.total == D("20000")
 
 
-def test_gross_price_lines_become_net_prices():
-    invoice = parse_fa3((GOLDEN / "gross_prices_global.xml").read_bytes())
-    draft = bill_from_invoice(invoice)
+def test_gross_price_lines_become_net_prices_giving_the_booked_nets_exactly():
+    draft = _draft("gross_prices_global")
     assert all(line.price_unit > 0 for line in draft.lines)
-    assert abs(draft.net_total - _booked_net(invoice)) <= D("0.01") * len(draft.lines)
+    # P_13_3 = 20.90 in the golden file: VAT extracted once from 21.95 gross (line by line: 20.91)
+    assert [line.net for line in draft.bucket_lines("3")] == [D("14.26"), D("6.64")]
+    assert [line.net for line in draft.bucket_lines("1")] == [D("14.63")]
+    assert draft.net_total == D("35.53")
+
+
+def test_gross_price_rounding_cent_moves_to_the_last_line_of_its_rate():
+    invoice = _invoice("gross_prices_global")
+    booked = invoice.totals["1"]
+    booked.net += D("0.01")  # the issuer extracted one cent less VAT at 23 %
+    booked.vat -= D("0.01")
+    draft = bill_from_invoice(invoice)
+    assert [line.net for line in draft.bucket_lines("1")] == [D("14.64")]
+    for line in draft.lines:
+        assert money(line.quantity * line.price_unit) == line.net
+    booked.net += D("1.00")  # far more than rounding: the lines stay as the invoice gives them
+    assert [line.net for line in bill_from_invoice(invoice).bucket_lines("1")] == [D("14.63")]
+
+
+def test_simplified_invoice_is_booked_per_vat_rate_with_the_goods_listed():
+    invoice = _invoice("kind_upr")
+    assert not lines_carry_amounts(invoice)
+    draft = bill_from_invoice(invoice)
+    assert draft.from_totals and not draft.refund
+    (line,) = draft.lines
+    assert (line.description, line.rate, line.bucket) == (None, "23", "1")
+    assert (line.quantity, line.price_unit, line.net) == (D("1"), D("365.85"), D("365.85"))
+    assert draft.booked["1"].vat == D("84.15")
+    assert draft.total == D("450.00")
+    assert draft.items == ["Wiertarka Wiertex mk5"]
+
+
+def test_simplified_invoice_with_full_lines_keeps_its_lines():
+    invoice = _invoice("bucket_23")
+    invoice.kind = "UPR"
+    assert lines_carry_amounts(invoice)
+    assert not bill_from_invoice(invoice).from_totals
+    invoice.lines[0].rate = None  # a simplified invoice line without rate: VAT only per bucket
+    assert not lines_carry_amounts(invoice)
+    assert bill_from_invoice(invoice).from_totals
+
+
+def test_foreign_currency_invoice_states_its_exchange_rate_and_vat_in_pln():
+    draft = _draft("foreign_currency")
+    assert draft.exchange_rate == D("4.2135") and draft.exchange_rates == [D("4.2135")]
+    assert (draft.booked["1"].vat, draft.booked["1"].vat_pln) == (D("230.00"), D("969.11"))
+    assert (draft.booked["2"].vat, draft.booked["2"].vat_pln) == (D("3.64"), D("15.34"))
+    assert _draft("bucket_23").exchange_rate is None
+
+
+def test_exchange_rates_most_weighty_first_then_advance_rates():
+    invoice = _invoice("foreign_currency")
+    invoice.lines[1].exchange_rate = D("4.30")  # the small line at another rate
+    assert exchange_rates(invoice) == [D("4.2135"), D("4.30")]
+    for line in invoice.lines:
+        line.exchange_rate = None
+    assert exchange_rates(invoice) == []
+    invoice.advance_rate = D("4.25")
+    assert exchange_rates(invoice) == [D("4.25")]
+    invoice.currency = "PLN"
+    assert exchange_rates(invoice) == []
+
+
+def test_account_key_compares_polish_ibans_and_nrb():
+    assert account_key("PL61 1090 1014 0000 0712 1981 2874") == "61109010140000071219812874"
+    assert account_key("61-1090-1014-0000-0712-1981-2874") == "61109010140000071219812874"
+    assert account_key("de89 3704 0044 0532 0130 00") == "DE89370400440532013000"
+    assert account_key(None) == ""
 
 
 def test_split_address():
@@ -107,5 +205,6 @@ def test_split_address():
 
 
 def test_party_nips_include_third_parties():
-    invoice = parse_fa3((GOLDEN / "bucket_23.xml").read_bytes())
-    assert party_nips(invoice) == {invoice.buyer.nip}
+    # Podmiot2 1111111111 and a Podmiot3 with NIP 7740001454; the other Podmiot3 have no NIP
+    assert party_nips(_invoice("annotations_flags")) == {"1111111111", "7740001454"}
+    assert party_nips(_invoice("bucket_23")) == {"1111111111"}
