@@ -201,7 +201,9 @@ run_odoo_db() {
 
 run_odoo_tests() {
     if [ ! -f "$ODOO_SRC/odoo-bin" ]; then
-        SUMMARY+=("Odoo tests: SKIPPED (no Odoo 19 found at $ODOO_SRC; set ODOO_SRC to an Odoo 19.0 source tree)")
+        local count
+        count=$(cat "$ROOT"/tests/test_*.py | grep -cE "^    def test_" || true)
+        SUMMARY+=("Odoo tests: $count SKIPPED (no Odoo 19 found at $ODOO_SRC; set ODOO_SRC to an Odoo 19.0 source tree)")
         return
     fi
     ODOO_PY=$(find_odoo_python) || {
