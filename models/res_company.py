@@ -41,7 +41,8 @@ class ResCompany(models.Model):
     )
     l10n_pl_ksef_start_date = fields.Date(
         string="Using KSeF since",
-        help="Invoices dated before this day are not sent to KSeF (e.g. those issued before the company joined).",
+        help="Invoices dated before this day are not sent to KSeF (e.g. those issued before the company joined). "
+        "Supplier invoices are imported from KSeF from this day on (without a date: from 30 days back).",
     )
     l10n_pl_ksef_send_mode = fields.Selection(
         [
