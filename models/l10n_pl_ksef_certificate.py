@@ -79,6 +79,8 @@ class L10nPlKsefCertificate(models.Model):
         existing = self.sudo().search([("company_id", "=", company.id), ("purpose", "=", purpose)])
         existing.active = False
         existing.activity_unlink(["l10n_pl_ksef.mail_activity_type_certificate_expiry"])  # replaced: nothing to do
+        if purpose == "authentication":
+            company._l10n_pl_ksef_reset_session(named_tokens=False)  # the old certificate's session must go
         return self.sudo().create(
             {
                 "company_id": company.id,

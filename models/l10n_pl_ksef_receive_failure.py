@@ -16,6 +16,8 @@ import logging
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from .l10n_pl_ksef_receive_state import doubling_wait
+
 _logger = logging.getLogger(__name__)
 
 #: wait before the first new attempt; doubles with every failed attempt ...
@@ -28,7 +30,7 @@ RETRY_NOW_LIMIT = 10
 
 def retry_backoff(attempts):
     """How long to wait before trying again an invoice that failed ``attempts`` times (>= 1)."""
-    return min(RETRY_BACKOFF * 2 ** min(max(attempts - 1, 0), 16), MAX_RETRY_BACKOFF)
+    return doubling_wait(RETRY_BACKOFF, attempts, MAX_RETRY_BACKOFF)
 
 
 class L10nPlKsefReceiveFailure(models.Model):

@@ -35,10 +35,15 @@ OUTCOMES = [
 ]
 
 
+def doubling_wait(first, failures, cap):
+    """``first`` after one failure, twice as long after each further one, never more than ``cap``."""
+    return min(first * 2 ** min(max(failures - 1, 0), 16), cap)
+
+
 def error_backoff(errors, interval_hours):
     """How long to wait after ``errors`` consecutive failed runs (``errors`` >= 1)."""
     cap = max(ERROR_BACKOFF, min(datetime.timedelta(hours=interval_hours), MAX_ERROR_BACKOFF))
-    return min(ERROR_BACKOFF * 2 ** min(max(errors - 1, 0), 16), cap)
+    return doubling_wait(ERROR_BACKOFF, errors, cap)
 
 
 def next_attempt_at(outcome, last_run, interval_hours, errors=0, retry_after=None):

@@ -196,6 +196,7 @@ class ResCompany(models.Model):
         """Store (or with a falsy value, remove) the company's KSeF token, encrypted."""
         self.ensure_one()
         self.sudo().l10n_pl_ksef_token_encrypted = self._l10n_pl_ksef_encrypt(token)
+        self._l10n_pl_ksef_reset_session(named_tokens=False)  # the old token's session must not be reused
 
     def _l10n_pl_ksef_check_token(self, token):
         """Check a token's shape and that its NIP is the company's; returns the token, stripped.

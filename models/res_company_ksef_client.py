@@ -20,11 +20,13 @@ class ResCompany(models.Model):
 
     _l10n_pl_ksef_session_field = "l10n_pl_ksef_session_state"
 
-    def _l10n_pl_ksef_reset_session(self):
-        """Forget KSeF session tokens (credentials or environment changed), the users' ones included."""
+    def _l10n_pl_ksef_reset_session(self, named_tokens=True):
+        """Forget the KSeF session tokens: the company's (its credentials changed) and, unless
+        ``named_tokens`` is false, the users' ones too (environment, address or NIP changed)."""
         self.sudo().l10n_pl_ksef_session_state = False
-        named = self.env["l10n_pl_ksef.user.token"].sudo().search([("company_id", "in", self.ids)])
-        named.write({"session_state": False})
+        if named_tokens:
+            named = self.env["l10n_pl_ksef.user.token"].sudo().search([("company_id", "in", self.ids)])
+            named.write({"session_state": False})
 
     def _l10n_pl_ksef_named_token(self, ksef_user=None):
         """The named token ``ksef_user`` (default: the current user) sends under in this company, if any."""

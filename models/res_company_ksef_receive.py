@@ -188,14 +188,14 @@ class ResCompany(models.Model):
         if self._l10n_pl_ksef_receive_job_elapsed() > JOB_BUDGET:
             self._l10n_pl_ksef_receive_progress(0, len(self._l10n_pl_ksef_receive_queue()))
             return results
-        busy = self.browse()
-        for company in self._l10n_pl_ksef_receive_queue():
+        queue = self._l10n_pl_ksef_receive_queue()
+        again = 0  # companies with more invoices waiting: due again at once
+        for index, company in enumerate(queue):
             result = company._l10n_pl_ksef_receive_run()
             results[company.id] = result
-            if result["error_code"] == "busy":
-                busy |= company  # another worker has it: not a backlog of ours
-            remaining = len(self._l10n_pl_ksef_receive_queue() - busy)
-            if self._l10n_pl_ksef_receive_progress(1, remaining) <= 0:
+            again += bool(result["more"])
+            # a busy company (another worker has it) is not a backlog of ours: not counted
+            if self._l10n_pl_ksef_receive_progress(1, len(queue) - index - 1 + again) <= 0:
                 break
         self._l10n_pl_ksef_receive_wake_up()
         return results
@@ -268,8 +268,7 @@ class ResCompany(models.Model):
         """Receive for this company and record the outcome on its state; never raises."""
         self.ensure_one()
         if not self._l10n_pl_ksef_receive_lock():
-            result = self._l10n_pl_ksef_empty_result()
-            result.update(error=_("Another import from KSeF is running for this company (busy)."), error_code="busy")
+            result = self._l10n_pl_ksef_busy_result()
             result["text"] = result["error"]
             _logger.info("KSeF: company %s is busy importing supplier invoices; skipped", self.id)
             return result
@@ -341,10 +340,10 @@ class ResCompany(models.Model):
         self.ensure_one()
         self._l10n_pl_ksef_receive_check_access()
         company = self.sudo()
-        result = self._l10n_pl_ksef_empty_result()
         if not company._l10n_pl_ksef_receive_lock():
-            result.update(error=_("Another import from KSeF is running for this company (busy)."), error_code="busy")
+            result = self._l10n_pl_ksef_busy_result()
         else:
+            result = self._l10n_pl_ksef_empty_result()
             try:
                 client = company._l10n_pl_ksef_receive_client(interactive=True)
             except UserError as exc:
@@ -371,6 +370,12 @@ class ResCompany(models.Model):
             "retry_after": None,
             "retry_error": None,
         }
+
+    @api.model
+    def _l10n_pl_ksef_busy_result(self):
+        result = self._l10n_pl_ksef_empty_result()
+        result.update(error=_("Another import from KSeF is running for this company (busy)."), error_code="busy")
+        return result
 
     def _l10n_pl_ksef_receive_start(self):
         """ISO date-time of the first window: the KSeF start date, else 30 days back (never in the future)."""

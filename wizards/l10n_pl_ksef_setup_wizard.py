@@ -156,8 +156,7 @@ class L10nPlKsefSetupWizard(models.TransientModel):
             certificates._l10n_pl_ksef_create_from_credential(company, *auth_cert, "authentication")
         if offline_cert:
             certificates._l10n_pl_ksef_create_from_credential(company, *offline_cert, "offline")
-        # new credentials or environment: the KSeF session of the old ones must not be reused
-        company._l10n_pl_ksef_reset_session()
+        # (storing credentials, or changing the environment, drops the KSeF session of the old ones)
         self.step = "done"
         self.result = company._l10n_pl_ksef_connection_report_html()
         return self._reopen()
