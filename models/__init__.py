@@ -11,3 +11,14 @@ from . import l10n_pl_ksef_receive_failure
 from . import res_company_ksef_receive
 from . import account_move_ksef_import
 from . import account_move_ksef_import_lines
+from . import account_tax
+from . import res_company_ksef_invoice
+from . import res_partner
+from . import product_template
+from . import l10n_pl_ksef_invoice_parts
+from . import l10n_pl_ksef_nbp_rate
+from . import account_move_fa3_fields
+from . import account_move_fa3_lines
+from . import account_move_fa3_parties
+from . import account_move_fa3
+from . import account_move_fa3_actions

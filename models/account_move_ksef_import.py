@@ -41,10 +41,13 @@ class AccountMove(models.Model):
     )
     l10n_pl_ksef_split_payment = fields.Boolean(
         string="Split payment (MPP)",
-        readonly=True,
+        compute="_compute_l10n_pl_ksef_split_payment",
+        store=True,
+        readonly=False,
         copy=False,
-        help="The supplier's invoice is marked 'mechanizm podzielonej płatności' (P_18A): pay it with a split "
-        "payment (the VAT to the supplier's VAT account).",
+        help="Marked 'mechanizm podzielonej płatności' (P_18A). On a vendor bill: the supplier's invoice says so, pay "
+        "it with a split payment (the VAT to the supplier's VAT account). On a customer invoice: set automatically "
+        "when it has Annex 15 goods or services and its total exceeds 15,000 PLN; you can also set it by hand.",
     )
     l10n_pl_ksef_unknown_account = fields.Char(
         string="Bank account to verify",

@@ -7,20 +7,9 @@ from odoo.exceptions import UserError
 from odoo.fields import Command, Domain
 from odoo.tools.misc import format_date, formatLang
 
-from ..ksef_core.fa3.bill import rate_kind, rate_percent
 from ..ksef_core.fa3.buckets import BUCKETS
+from ..ksef_core.fa3.rates import rate_kind, rate_percent
 
-#: FA(3) rate code -> purchase tax of the Polish chart of accounts (l10n_pl), when that chart is used
-PL_CHART_TAXES = {
-    "23": "vz_kraj_23",
-    "8": "vz_kraj_8",
-    "5": "vz_kraj_5",
-    "0 KR": "vz_kraj_0",
-    "0 WDT": "vz_kraj_0",
-    "0 EX": "vz_kraj_0",
-    "zw": "vz_kraj_zw",
-    "oo": "vz_stal",
-}
 #: rates for which a line without tax is right (no Polish VAT on the invoice, nothing to book)
 _NO_TAX_NEEDED = ("not_subject",)
 #: Odoo's rate of the day before the tax point (art. 31a) older than this: the rate is missing
@@ -89,32 +78,35 @@ class AccountMove(models.Model):
         return name
 
     def _l10n_pl_ksef_purchase_tax(self, code):
-        """The company's purchase tax for an FA(3) rate code (empty when none fits)."""
+        """The company's purchase tax for an FA(3) rate code (empty when none fits).
+
+        First a purchase tax whose KSeF rate code is ``code`` (for 0 WDT / 0 EX also 0 KR), then, for a
+        rate that charges VAT, a plain purchase tax of that percentage.
+        """
         company = self.company_id
         Tax = self.env["account.tax"]
         kind = rate_kind(code)
         if kind is None:
             return Tax
-        xmlid = PL_CHART_TAXES.get(code)
-        if xmlid:
-            tax = self.env["account.chart.template"].with_company(company).ref(xmlid, raise_if_not_found=False)
-            if tax and tax.active and tax.type_tax_use == "purchase" and tax.amount_type == "percent":
-                return tax
-        if kind in ("reverse_charge", "not_subject"):
-            return Tax  # a reverse charge needs the chart's own tax; "np" has no Polish VAT
-        domain = Domain.AND(
+        base = Domain.AND(
             [
                 Domain(Tax._check_company_domain(company)),
                 Domain("type_tax_use", "=", "purchase"),
                 Domain("amount_type", "=", "percent"),
-                Domain("amount", "=", float(rate_percent(code))),
             ]
         )
-        for tax in Tax.search(domain, order="sequence, id"):
-            repartition = tax.invoice_repartition_line_ids.filtered(lambda r: r.repartition_type == "tax")
-            charged = sum(repartition.mapped("factor_percent"))
-            # skip taxes included in the price and self-cancelling (reverse-charge) ones: wrong totals
-            if not tax.price_include and round(charged, 2) == 100.0:
+        codes = [code, "0 KR"] if kind == "zero" else [code]
+        for wanted in codes:
+            taxes = Tax.search(Domain.AND([base, Domain("l10n_pl_ksef_rate_code", "=", wanted)]), order="sequence, id")
+            tax = taxes.filtered(lambda t: kind == "reverse_charge" or _charges_full_vat(t))[:1]
+            if tax:
+                return tax
+        if kind in ("reverse_charge", "not_subject"):
+            return Tax  # a reverse charge needs a tax marked "oo"; "np" has no Polish VAT
+        for tax in Tax.search(
+            Domain.AND([base, Domain("amount", "=", float(rate_percent(code)))]), order="sequence, id"
+        ):
+            if _charges_full_vat(tax):
                 return tax
         return Tax
 
@@ -286,6 +278,12 @@ class AccountMove(models.Model):
                 diff=formatLang(self.env, ksef_amount - bill_amount, currency_obj=currency),
             )
         ]
+
+
+def _charges_full_vat(tax):
+    """A tax that is not included in the price and charges its whole rate (not a self-cancelling one)."""
+    repartition = tax.invoice_repartition_line_ids.filtered(lambda r: r.repartition_type == "tax")
+    return not tax.price_include and round(sum(repartition.mapped("factor_percent")), 2) == 100.0
 
 
 def _bucket_label(key, lines):

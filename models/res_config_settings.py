@@ -27,6 +27,11 @@ class ResConfigSettings(models.TransientModel):
     l10n_pl_ksef_certificate_id = fields.Many2one(related="company_id.l10n_pl_ksef_certificate_id")
     l10n_pl_ksef_offline_certificate_id = fields.Many2one(related="company_id.l10n_pl_ksef_offline_certificate_id")
     l10n_pl_ksef_last_check = fields.Text(related="company_id.l10n_pl_ksef_last_check")
+    l10n_pl_ksef_krs = fields.Char(related="company_id.l10n_pl_ksef_krs", readonly=False)
+    l10n_pl_ksef_regon = fields.Char(related="company_id.l10n_pl_ksef_regon", readonly=False)
+    l10n_pl_ksef_bdo = fields.Char(related="company_id.l10n_pl_ksef_bdo", readonly=False)
+    l10n_pl_ksef_place_of_issue = fields.Char(related="company_id.l10n_pl_ksef_place_of_issue", readonly=False)
+    l10n_pl_ksef_cash_accounting = fields.Boolean(related="company_id.l10n_pl_ksef_cash_accounting", readonly=False)
 
     def action_l10n_pl_ksef_open_setup(self):
         self.ensure_one()

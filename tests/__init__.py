@@ -9,3 +9,6 @@ from . import test_certificate_expiry
 from . import test_receive
 from . import test_receive_schedule
 from . import test_receive_amounts
+from . import test_fa3_taxes
+from . import test_fa3_invoice
+from . import test_fa3_l10n_pl_edi_cases

@@ -57,3 +57,17 @@ class L10nPlKsefTestCommon(AccountTestInvoicingCommon):
         values.setdefault("environment", "custom")
         values.setdefault("custom_url", getattr(self, "simulator", None) and self.simulator.base_url)
         return self.env["l10n_pl_ksef.setup.wizard"].create(dict(values, company_id=company.id, step="credentials"))
+
+
+class L10nPlKsefPlnTestCommon(L10nPlKsefTestCommon):
+    """The test company books in PLN, like a Polish company: the Polish chart where it is installed, else the
+    generic one (the addon works with both)."""
+
+    country_code = "PL"
+
+    @classmethod
+    def _use_chart_template(cls, company, chart_template_ref=None):
+        if not chart_template_ref:
+            installed = cls.env["ir.module.module"]._get("l10n_pl").state == "installed"
+            chart_template_ref = "pl" if installed else "generic_coa"
+        return super()._use_chart_template(company, chart_template_ref)

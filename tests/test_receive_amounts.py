@@ -24,7 +24,7 @@ from odoo.addons.l10n_pl_ksef.ksef_core.fa3.model import (
 from odoo.addons.l10n_pl_ksef.ksef_core.simulator.seeding import seed_incoming
 from odoo.addons.l10n_pl_ksef.ksef_core.simulator.testing import running_simulator
 
-from .common import OTHER_NIP, TEST_NIP, L10nPlKsefTestCommon
+from .common import OTHER_NIP, TEST_NIP, L10nPlKsefPlnTestCommon
 
 SUPPLIER = "Hurtownia Papiernicza Sp. z o.o."
 ACCOUNT = "PL61109010140000071219812874"
@@ -57,18 +57,8 @@ def invoice_xml(lines, number=None, kind="VAT", currency="PLN", check=True, **kw
 
 
 @tagged("post_install_l10n", "post_install", "-at_install")
-class TestL10nPlKsefReceiveAmounts(L10nPlKsefTestCommon):
+class TestL10nPlKsefReceiveAmounts(L10nPlKsefPlnTestCommon):
     """The bill says what the supplier's invoice says: amount due, VAT per rate, rate, payment data, links."""
-
-    country_code = "PL"  # the test company books in PLN, like a Polish company
-
-    @classmethod
-    def _use_chart_template(cls, company, chart_template_ref=None):
-        # the Polish chart where it is installed, else the generic one (the addon works with both)
-        if not chart_template_ref:
-            installed = cls.env["ir.module.module"]._get("l10n_pl").state == "installed"
-            chart_template_ref = "pl" if installed else "generic_coa"
-        return super()._use_chart_template(company, chart_template_ref)
 
     @classmethod
     def setUpClass(cls):

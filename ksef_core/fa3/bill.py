@@ -25,25 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from ..errors import KsefError
 from .buckets import BUCKETS, CENT, HUNDRED, ZERO, line_bucket, line_gross, line_net, money
 from .model import CORRECTION_KINDS, BucketTotal
-
-#: FA(3) ``P_12`` code -> (kind, percent).  Kinds: ``percent`` (VAT charged), ``zero`` (0 %),
-#: ``exempt`` (zw), ``reverse_charge`` (oo: the buyer accounts for the VAT), ``not_subject`` (np).
-RATES = {
-    "23": ("percent", Decimal("23")),
-    "22": ("percent", Decimal("22")),
-    "8": ("percent", Decimal("8")),
-    "7": ("percent", Decimal("7")),
-    "5": ("percent", Decimal("5")),
-    "4": ("percent", Decimal("4")),
-    "3": ("percent", Decimal("3")),
-    "0 KR": ("zero", ZERO),
-    "0 WDT": ("zero", ZERO),
-    "0 EX": ("zero", ZERO),
-    "zw": ("exempt", ZERO),
-    "oo": ("reverse_charge", ZERO),
-    "np I": ("not_subject", ZERO),
-    "np II": ("not_subject", ZERO),
-}
+from .rates import rate_kind, rate_percent  # noqa: F401  (re-exported for the import)
 
 #: invoice kinds whose amounts due are the booked totals, not the sum of the lines
 TOTALS_KINDS = ("ZAL", "ROZ", "KOR_ZAL", "KOR_ROZ")
@@ -53,16 +35,6 @@ _RATELESS_KINDS = ("UPR",)
 
 _ZIP_CITY = re.compile(r"^(\d{2}-\d{3})\s+(.+)$")
 _TRAILING_ZIP_CITY = re.compile(r"^(.*?),?\s+(\d{2}-\d{3})\s+([^,]+)$")
-
-
-def rate_kind(code):
-    """Kind of an FA(3) rate code (see :data:`RATES`); ``None`` for no or an unknown code."""
-    return RATES.get(code, (None, None))[0]
-
-
-def rate_percent(code):
-    """VAT percentage of an FA(3) rate code (``Decimal``); ``None`` for no or an unknown code."""
-    return RATES.get(code, (None, None))[1]
 
 
 @dataclass

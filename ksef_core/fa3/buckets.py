@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from ..errors import InputError
+from .rates import P12_CODES, codes_of_bucket
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
@@ -25,10 +26,14 @@ class Bucket:
     net_field: str
     vat_field: str  # None when the bucket has no VAT amount
     pln_field: str  # None when the bucket has no VAT-in-PLN field
-    rates: tuple  # P_12 codes mapped here
     name_pl: str
     name_en: str
     vat_required: bool = True
+
+    @property
+    def rates(self):
+        """The ``P_12`` codes booked here (from the one table, :mod:`.rates`)."""
+        return codes_of_bucket(self.key)
 
 
 #: Buckets in FA(3) schema order.
@@ -40,28 +45,27 @@ BUCKETS = OrderedDict(
             "P_13_1",
             "P_14_1",
             "P_14_1W",
-            ("23", "22"),
             "stawka podstawowa 23%/22%",
             "basic rate 23%/22%",
         ),
-        Bucket("2", "P_13_2", "P_14_2", "P_14_2W", ("8", "7"), "stawka obniżona 8%/7%", "reduced rate 8%/7%"),
-        Bucket("3", "P_13_3", "P_14_3", "P_14_3W", ("5",), "stawka obniżona 5%", "reduced rate 5%"),
-        Bucket("4", "P_13_4", "P_14_4", "P_14_4W", ("4", "3"), "ryczałt taksówkowy", "taxi flat rate"),
-        Bucket("5", "P_13_5", "P_14_5", None, (), "procedura OSS", "OSS procedure", vat_required=False),
-        Bucket("6_1", "P_13_6_1", None, None, ("0 KR",), "0% krajowa", "0% domestic"),
-        Bucket("6_2", "P_13_6_2", None, None, ("0 WDT",), "0% WDT", "0% intra-EU supply"),
-        Bucket("6_3", "P_13_6_3", None, None, ("0 EX",), "0% eksport", "0% export"),
-        Bucket("7", "P_13_7", None, None, ("zw",), "zwolnione", "exempt"),
-        Bucket("8", "P_13_8", None, None, ("np I",), "poza krajem (np I)", "outside Poland (np I)"),
+        Bucket("2", "P_13_2", "P_14_2", "P_14_2W", "stawka obniżona 8%/7%", "reduced rate 8%/7%"),
+        Bucket("3", "P_13_3", "P_14_3", "P_14_3W", "stawka obniżona 5%", "reduced rate 5%"),
+        Bucket("4", "P_13_4", "P_14_4", "P_14_4W", "ryczałt taksówkowy", "taxi flat rate"),
+        Bucket("5", "P_13_5", "P_14_5", None, "procedura OSS", "OSS procedure", vat_required=False),
+        Bucket("6_1", "P_13_6_1", None, None, "0% krajowa", "0% domestic"),
+        Bucket("6_2", "P_13_6_2", None, None, "0% WDT", "0% intra-EU supply"),
+        Bucket("6_3", "P_13_6_3", None, None, "0% eksport", "0% export"),
+        Bucket("7", "P_13_7", None, None, "zwolnione", "exempt"),
+        Bucket("8", "P_13_8", None, None, "poza krajem (np I)", "outside Poland (np I)"),
         Bucket(
-            "9", "P_13_9", None, None, ("np II",), "art. 100 ust. 1 pkt 4 (np II)", "art. 100(1)(4) (np II)"
+            "9", "P_13_9", None, None, "art. 100 ust. 1 pkt 4 (np II)", "art. 100(1)(4) (np II)"
         ),
-        Bucket("10", "P_13_10", None, None, ("oo",), "odwrotne obciążenie", "reverse charge"),
-        Bucket("11", "P_13_11", None, None, (), "procedura marży", "margin scheme"),
+        Bucket("10", "P_13_10", None, None, "odwrotne obciążenie", "reverse charge"),
+        Bucket("11", "P_13_11", None, None, "procedura marży", "margin scheme"),
     )
 )
 
-RATE_CODES = tuple(code for b in BUCKETS.values() for code in b.rates)
+RATE_CODES = P12_CODES
 RATE_TO_BUCKET = {code: b.key for b in BUCKETS.values() for code in b.rates}
 #: P_13_x / P_14_x / P_14_xW element name -> (bucket key, "net" | "vat" | "vat_pln")
 FIELD_TO_BUCKET = {}

@@ -28,7 +28,18 @@ _logger = logging.getLogger(__name__)
 # Modules of this package whose @route/@hook decorators must run. Core modules are imported
 # unconditionally; the invoice side is imported when present (ModuleNotFoundError for the
 # module itself only – errors inside an existing module propagate).
-CORE_MODULES = ("keys", "auth", "auth_xades", "tokens", "permissions", "ratelimit", "latarnia", "admin", "testdata")
+CORE_MODULES = (
+    "keys",
+    "auth",
+    "auth_xades",
+    "tokens",
+    "permissions",
+    "ratelimit",
+    "latarnia",
+    "admin",
+    "testdata",
+    "nbp",
+)
 OPTIONAL_MODULES = (
     "storage_invoices",
     "numbering",
@@ -89,6 +100,7 @@ class Simulator:
         load_route_modules()
         from .auth import AuthStore
         from .keys import KeyStore
+        from .nbp import NbpStandIn
         from .permissions import PermissionStore
         from .tokens import TokenStore
 
@@ -102,6 +114,7 @@ class Simulator:
         self.set_rate_limits(rate_limits)
         self.faults = FaultManager()
         self.latarnia = Latarnia(self)
+        self.nbp = NbpStandIn(self)  # NBP exchange rates under /nbp (see nbp.py)
         self.url_map = _build_map()
         self.routes = list(ROUTES)
         self.request_count = 0

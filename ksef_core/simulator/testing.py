@@ -7,7 +7,8 @@ from .server import SimulatorServer
 
 
 class RunningSimulator:
-    """What ``running_simulator`` yields: URLs plus ``.sim`` (the Python control API)."""
+    """What ``running_simulator`` yields: URLs (``base_url``, ``latarnia_url``, ``nbp_url``, ``admin_url``)
+    plus ``.sim`` (the Python control API)."""
 
     def __init__(self, sim, server):
         self.sim = sim
@@ -15,6 +16,7 @@ class RunningSimulator:
         self.base_url = server.base_url
         self.root_url = server.root_url
         self.latarnia_url = server.latarnia_url
+        self.nbp_url = server.root_url + "/nbp"  # NBP Web API stand-in: NbpClient(base_url=...)
         self.admin_url = server.admin_url
         self.port = server.port
 

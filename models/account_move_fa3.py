@@ -1,0 +1,328 @@
+"""The FA(3) document of a customer invoice or credit note: the one place that maps an Odoo move to
+the neutral :mod:`ksef_core.fa3` model.  The builder stays the only XML writer.
+
+``moves._l10n_pl_ksef_fa3_documents()`` builds and validates the documents of many invoices at
+once (Odoo's prefetching reads them in batches) and returns, per invoice, the XML or the list of
+problems, each a line in Polish and English naming the Odoo field to fix.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from odoo import fields, models
+from odoo.tools import html2plaintext
+from odoo.tools.translate import LazyTranslate
+
+from ..ksef_core import nip as ksef_nip
+from ..ksef_core.errors import KsefError
+from ..ksef_core.fa3 import build_fa3
+from ..ksef_core.fa3 import rates as ksef_rates
+from ..ksef_core.fa3.errors import Fa3ValidationError
+from ..ksef_core.fa3.model import (
+    AdvanceInvoice,
+    Annotations,
+    CorrectedInvoice,
+    Correction,
+    Invoice,
+    Registry,
+)
+from .account_move_fa3_fields import UPR_LIMITS
+from .account_move_fa3_lines import dec
+from .fa3_problems import Problem, from_issue, problem
+
+_lt = LazyTranslate(__name__)
+
+SYSTEM_INFO = "Odoo 19 l10n_pl_ksef"
+#: country code -> EU VAT prefix where they differ (FA(3) KodUE)
+_EU_PREFIX = {"GR": "EL"}
+
+
+@dataclass
+class Fa3Document:
+    """The FA(3) document of one invoice: ``xml`` (bytes) when valid, else ``problems``."""
+
+    xml: bytes = None
+    problems: list = field(default_factory=list)
+    invoice: Invoice = None
+    rate_note: str = None
+
+    def text(self, lang=None):
+        return "\n".join("• " + p.line(lang) for p in self.problems)
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    # ------------------------------------------------------------------ entry points
+
+    def _l10n_pl_ksef_fa3_documents(self):
+        """``{move id: Fa3Document}`` for these customer invoices / credit notes, built and validated."""
+        results = {}
+        eu = self.env.ref("base.europe", raise_if_not_found=False)
+        eu_codes = set(eu.country_ids.mapped("code")) if eu else set()
+        for move in self:
+            problems = []
+            try:
+                invoice, rate_note = move._l10n_pl_ksef_fa3_invoice(problems, eu_codes)
+            except KsefError as error:
+                problems.append(Problem(error.message_en, error.message_pl or error.message_en, error.code or "ksef"))
+                invoice, rate_note = None, None
+            document = Fa3Document(problems=problems, invoice=invoice, rate_note=rate_note)
+            if not problems:
+                try:
+                    document.xml = build_fa3(invoice, validate=True, check_totals=False)
+                except Fa3ValidationError as error:
+                    document.problems = [from_issue(issue) for issue in error.issues]
+            results[move.id] = document
+        return results
+
+    def _l10n_pl_ksef_fa3_document(self):
+        """The :class:`Fa3Document` of one invoice."""
+        self.ensure_one()
+        return self._l10n_pl_ksef_fa3_documents()[self.id]
+
+    # ------------------------------------------------------------------ the model
+
+    def _l10n_pl_ksef_fa3_invoice(self, problems, eu_codes):
+        """``(Invoice, rate note)``: the neutral FA(3) model of this move; problems are appended."""
+        self.ensure_one()
+        company = self.company_id
+        kind = self.l10n_pl_ksef_kind or ("KOR" if self.move_type == "out_refund" else "VAT")
+        currency = self.currency_id.name
+        rate, rate_note = self._l10n_pl_ksef_vat_rate(problems)
+        lines, totals, total, details = self._l10n_pl_ksef_fa3_lines(problems, rate)
+        created_at = self.env.context.get("l10n_pl_ksef_created_at") or fields.Datetime.now()
+        if created_at.tzinfo is None:
+            created_at = created_at.replace(tzinfo=datetime.timezone.utc)
+        number = self.name if self.name and self.name != "/" else None
+        if not number:
+            number = self.env._("DRAFT") if self.state == "draft" else None
+        invoice = Invoice(
+            number=number,
+            issue_date=self.invoice_date or fields.Date.context_today(self),
+            created_at=created_at,
+            seller=self._l10n_pl_ksef_fa3_seller(problems, details),
+            buyer=self._l10n_pl_ksef_fa3_buyer(problems, details, eu_codes, kind),
+            kind=kind,
+            currency=currency,
+            lines=[] if kind in ("ZAL", "KOR_ZAL") else lines,
+            totals=totals,
+            total=total,
+            rounding="global" if company.tax_calculation_rounding_method == "round_globally" else "per_line",
+            third_parties=[
+                self._l10n_pl_ksef_fa3_third(third, eu_codes) for third in self.l10n_pl_ksef_third_party_ids
+            ],
+            place_of_issue=(company.l10n_pl_ksef_place_of_issue or company.city or "").strip() or None,
+            annotations=self._l10n_pl_ksef_fa3_annotations(problems, details),
+            system_info=SYSTEM_INFO,
+            exchange_rate=rate,
+        )
+        supply = self.taxable_supply_date or self.delivery_date
+        if supply and supply != invoice.issue_date and not any(line.sale_date for line in invoice.lines):
+            invoice.sale_date = supply
+        if kind in ("KOR", "KOR_ZAL", "KOR_ROZ"):
+            invoice.correction = self._l10n_pl_ksef_fa3_correction(problems)
+        if kind == "ZAL":
+            invoice.order = self._l10n_pl_ksef_fa3_order(problems)
+        if kind == "ROZ":
+            invoice.advance_invoices = [
+                AdvanceInvoice(ksef_number=adv.l10n_pl_ksef_number or None, number=adv.name)
+                for adv in self.l10n_pl_ksef_advance_ids
+            ]
+            if not invoice.advance_invoices:
+                problems.append(
+                    problem(
+                        _lt(
+                            "This final invoice deducts down payments, but no advance invoice is named: choose them "
+                            "in the KSeF tab ▸ Advance invoices settled."
+                        )
+                    )
+                )
+        if kind == "UPR":
+            self._l10n_pl_ksef_check_simplified(problems, invoice)
+        if self.move_type == "out_invoice" and kind != "UPR":
+            invoice.payment = self._l10n_pl_ksef_fa3_payment()
+        self._l10n_pl_ksef_fa3_terms(invoice)
+        self._l10n_pl_ksef_check_sums(problems, invoice)
+        return invoice, rate_note
+
+    def _l10n_pl_ksef_fa3_terms(self, invoice):
+        """Order reference, incoterm, source document, terms and conditions, registers."""
+        company = self.company_id
+        if self.ref and self.move_type == "out_invoice":
+            invoice.orders = [(None, self.ref.strip()[:256])]
+        if self.invoice_incoterm_id:
+            invoice.delivery_terms = self.invoice_incoterm_id.code
+        if self.invoice_origin:
+            invoice.additional_info.append((None, "Dokument źródłowy", self.invoice_origin[:256]))
+        if self.payment_reference and self.payment_reference != self.name:
+            invoice.additional_info.append((None, "Tytuł płatności", self.payment_reference[:256]))
+        notes = html2plaintext(self.narration or "").strip()
+        if notes:
+            invoice.footer = [notes[:3500]]
+        if company.l10n_pl_ksef_krs or company.l10n_pl_ksef_regon or company.l10n_pl_ksef_bdo:
+            invoice.registries = [
+                Registry(
+                    full_name=(company.partner_id.name or "")[:256] or None,
+                    krs=company.l10n_pl_ksef_krs or None,
+                    regon=company.l10n_pl_ksef_regon or None,
+                    bdo=company.l10n_pl_ksef_bdo or None,
+                )
+            ]
+
+    def _l10n_pl_ksef_fa3_annotations(self, problems, details):
+        company = self.company_id
+        annotations = Annotations(
+            cash_method=bool(company.l10n_pl_ksef_cash_accounting),
+            self_billing=bool(self.l10n_pl_ksef_self_billing),
+            split_payment=bool(self.l10n_pl_ksef_split_payment),
+            simplified_triangular="Triangular Sale" in details["tags"],
+        )
+        exempt = details["taxes"].get("zw")
+        if exempt:
+            bases = [
+                (tax.l10n_pl_ksef_exemption_kind, (tax.l10n_pl_ksef_exemption_text or "").strip()) for tax in exempt
+            ]
+            missing = exempt.filtered(
+                lambda tax: not tax.l10n_pl_ksef_exemption_kind or not tax.l10n_pl_ksef_exemption_text
+            )
+            for tax in missing:
+                problems.append(
+                    problem(
+                        _lt(
+                            "The exempt tax '%(tax)s' has no legal basis: a KSeF invoice with exempt sales must name "
+                            "the provision (e.g. art. 43 ust. 1 pkt 37 ustawy o VAT). Set it in Accounting ▸ "
+                            "Configuration ▸ Taxes ▸ %(tax)s ▸ Exemption basis and Exemption provision.",
+                            tax=tax.name,
+                        )
+                    )
+                )
+            if not missing:
+                annotations.exemption_kind = bases[0][0]
+                annotations.exemption_text = "; ".join(dict.fromkeys(text for _kind, text in bases))[:256]
+        margins = [code for code in details["taxes"] if code.startswith("margin_")]
+        if margins:
+            annotations.margin_scheme = ksef_rates.get(margins[0]).margin_scheme
+        return annotations
+
+    def _l10n_pl_ksef_fa3_correction(self, problems):
+        corrected = self.l10n_pl_ksef_corrected_ids._l10n_pl_ksef_values()
+        if not corrected and self.reversed_entry_id:
+            origin = self.reversed_entry_id
+            corrected = [(origin.name, origin.invoice_date, origin.l10n_pl_ksef_number or None)]
+        invoices = []
+        for number, when, ksef_number in corrected:
+            if not number or not when:
+                problems.append(
+                    problem(
+                        _lt(
+                            "Each corrected invoice needs its number and issue date: complete them in the KSeF tab ▸ "
+                            "Corrected invoices."
+                        )
+                    )
+                )
+                continue
+            invoices.append(CorrectedInvoice(issue_date=when, number=number, ksef_number=ksef_number))
+        if not corrected:
+            problems.append(
+                problem(
+                    _lt(
+                        "This credit note does not say which invoice it corrects: create it with Credit Note from the "
+                        "invoice, or list the corrected invoices in the KSeF tab ▸ Corrected invoices."
+                    )
+                )
+            )
+        reason = (self.l10n_pl_ksef_correction_reason or "").strip()
+        return Correction(
+            invoices=invoices,
+            reason=reason[:256] or None,
+            type=int(self.l10n_pl_ksef_correction_type) if self.l10n_pl_ksef_correction_type else None,
+        )
+
+    def _l10n_pl_ksef_check_simplified(self, problems, invoice):
+        limit = UPR_LIMITS.get(self.currency_id.name)
+        if limit is None or self.amount_total > limit:
+            problems.append(
+                problem(
+                    _lt(
+                        "A simplified invoice (UPR) is allowed up to 450 PLN or 100 EUR gross; this one is "
+                        "%(total)s %(currency)s. Untick 'Simplified invoice (UPR)' in the KSeF tab.",
+                        total="%.2f" % self.amount_total,
+                        currency=self.currency_id.name,
+                    )
+                )
+            )
+        if not invoice.buyer.nip:
+            problems.append(
+                problem(
+                    _lt(
+                        "A simplified invoice (UPR) names the buyer by his Polish NIP: set the Tax ID of the customer "
+                        "'%(partner)s', or untick 'Simplified invoice (UPR)'.",
+                        partner=self.commercial_partner_id.display_name,
+                    )
+                )
+            )
+
+    def _l10n_pl_ksef_check_sums(self, problems, invoice):
+        """P_15 equals the buckets' net + VAT (Odoo's totals are consistent; a tax outside the buckets is not)."""
+        if problems or invoice.kind not in ("VAT", "KOR", "UPR"):
+            return
+        summed = sum((t.net + (t.vat or 0) for t in invoice.totals.values()), dec(0))
+        if summed != invoice.total:
+            problems.append(
+                problem(
+                    _lt(
+                        "The invoice total %(total)s is not the sum of its VAT buckets %(sum)s: a tax on this invoice "
+                        "is not a VAT tax with a KSeF rate code (e.g. a withholding or excise tax). Remove it, or set "
+                        "its KSeF rate code.",
+                        total=str(invoice.total),
+                        sum=str(summed),
+                    )
+                )
+            )
+
+    # ------------------------------------------------------------------ currency
+
+    def _l10n_pl_ksef_vat_rate(self, problems):
+        """``(PLN per unit, note)`` for the VAT in PLN of an invoice in another currency (art. 31a).
+
+        The rate the user set on the invoice wins; otherwise the NBP average rate of the last
+        business day before the tax point.  ``(None, None)`` for a PLN invoice.
+        """
+        company_currency = self.company_currency_id
+        if self.currency_id == company_currency or company_currency.name != "PLN":
+            return None, None
+        if self._l10n_pl_ksef_rate_set_by_user():
+            rate = dec(1.0 / self.invoice_currency_rate, 6)
+            return rate, self.env._("Exchange rate set on the invoice: %(rate)s PLN", rate=rate)
+        tax_point = self.taxable_supply_date or self.invoice_date or fields.Date.context_today(self)
+        try:
+            text, effective, table = self.env["l10n_pl_ksef.nbp.rate"]._l10n_pl_ksef_rate(
+                self.currency_id.name, tax_point
+            )
+        except KsefError as error:
+            problems.append(Problem(error.message_en, error.message_pl or error.message_en, error.code or "nbp"))
+            return None, None
+        rate = dec(float(text), 6)
+        note = self.env._(
+            "NBP average rate %(rate)s PLN of %(date)s (table %(table)s), the last business day before the tax point",
+            rate=text,
+            date=effective,
+            table=table or "-",
+        )
+        return rate, note
+
+    def _l10n_pl_ksef_rate_set_by_user(self):
+        """True when the invoice's rate is not Odoo's automatic one (the user typed it)."""
+        automatic = self.env["res.currency"]._get_conversion_rate(
+            self.company_currency_id, self.currency_id, self.company_id, self._get_invoice_currency_rate_date()
+        )
+        return bool(self.invoice_currency_rate) and abs(self.invoice_currency_rate - automatic) > 1e-9 * max(
+            1, automatic
+        )
+
+    # ------------------------------------------------------------------ identifiers
+
+    def _l10n_pl_ksef_valid_nip(self, value):
+        nip = ksef_nip.normalize_nip(value)
+        return nip if ksef_nip.nip_checksum_ok(nip) else None

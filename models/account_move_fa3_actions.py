@@ -1,0 +1,65 @@
+"""FA(3) on the invoice: checked when a KSeF invoice is confirmed, and shown with "Preview FA(3)"."""
+
+from odoo import _, fields, models
+from odoo.exceptions import UserError
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    def _l10n_pl_ksef_needs_fa3(self):
+        """The customer invoices / credit notes of KSeF companies dated from their KSeF start date."""
+        return self.filtered(
+            lambda move: move.move_type in ("out_invoice", "out_refund")
+            and move.company_id.l10n_pl_ksef_active
+            and not (
+                move.company_id.l10n_pl_ksef_start_date
+                and (move.invoice_date or fields.Date.context_today(move)) < move.company_id.l10n_pl_ksef_start_date
+            )
+        )
+
+    def _post(self, soft=True):
+        ksef = self._l10n_pl_ksef_needs_fa3()
+        for move in ksef.filtered(lambda m: m.currency_id != m.company_currency_id):
+            move._l10n_pl_ksef_apply_vat_rate()
+        posted = super()._post(soft=soft)
+        to_check = posted & ksef
+        if to_check and not self.env.context.get("l10n_pl_ksef_skip_fa3_check"):
+            documents = to_check._l10n_pl_ksef_fa3_documents()
+            failed = to_check.filtered(lambda move: documents[move.id].problems)
+            if failed:
+                lang = self.env.lang
+                blocks = ["%s\n%s" % (move.name or move.display_name, documents[move.id].text(lang)) for move in failed]
+                raise UserError(
+                    _(
+                        "These invoices cannot be confirmed: their KSeF document (FA(3)) would be refused. "
+                        "Fix the following, then confirm again.\n\n%(problems)s",
+                        problems="\n\n".join(blocks),
+                    )
+                )
+        return posted
+
+    def _l10n_pl_ksef_apply_vat_rate(self):
+        """Give a draft invoice in another currency the NBP rate of art. 31a, unless the user set a rate."""
+        self.ensure_one()
+        if self.company_currency_id.name != "PLN" or self._l10n_pl_ksef_rate_set_by_user():
+            return
+        problems = []
+        rate, _note = self._l10n_pl_ksef_vat_rate(problems)
+        if rate and not problems:
+            self.invoice_currency_rate = 1.0 / float(rate)
+
+    def action_l10n_pl_ksef_preview_fa3(self):
+        """Open the FA(3) document of this invoice: readable, with its problems and the XML to download."""
+        self.ensure_one()
+        if self.move_type not in ("out_invoice", "out_refund"):
+            raise UserError(_("Only customer invoices and credit notes have an FA(3) document to send to KSeF."))
+        wizard = self.env["l10n_pl_ksef.fa3.preview"].create({"move_id": self.id})
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("FA(3) document of %(invoice)s", invoice=self.display_name),
+            "res_model": wizard._name,
+            "res_id": wizard.id,
+            "view_mode": "form",
+            "target": "new",
+        }

@@ -1,0 +1,194 @@
+"""What a customer invoice records for its FA(3) document: kind, correction data, parties, payment form."""
+
+from odoo import api, fields, models
+
+from ..ksef_core.fa3.model import KINDS
+from .res_partner import PAYMENT_FORMS
+
+KIND_LABELS = {
+    "VAT": "VAT – invoice",
+    "KOR": "KOR – correction",
+    "ZAL": "ZAL – advance (down payment) invoice",
+    "ROZ": "ROZ – final invoice settling advances",
+    "UPR": "UPR – simplified invoice",
+    "KOR_ZAL": "KOR_ZAL – correction of an advance invoice",
+    "KOR_ROZ": "KOR_ROZ – correction of a final invoice",
+}
+CORRECTION_TYPES = [
+    ("1", "Effective on the date of the corrected invoice"),
+    ("2", "Effective on the date of this correction"),
+    ("3", "Effective on another date"),
+]
+#: simplified invoice (UPR) limits, art. 106e ust. 5 pkt 3 of the VAT act
+UPR_LIMITS = {"PLN": 450.0, "EUR": 100.0}
+#: split payment (MPP): gross total above which Annex 15 sales must be paid by split payment (art. 108a ust. 1a)
+SPLIT_PAYMENT_THRESHOLD = 15000.0
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    l10n_pl_ksef_is_sale = fields.Boolean(compute="_compute_l10n_pl_ksef_is_sale")
+    l10n_pl_ksef_kind = fields.Selection(
+        [(kind, KIND_LABELS[kind]) for kind in KINDS],
+        string="KSeF invoice kind",
+        compute="_compute_l10n_pl_ksef_kind",
+        recursive=True,
+        store=True,
+        readonly=False,
+        copy=False,
+        help="The kind of FA(3) invoice (RodzajFaktury), set from what the invoice is: a credit note is a "
+        "correction, a down-payment invoice an advance invoice, an invoice deducting down payments a final "
+        "invoice. Change it only when Odoo cannot know (e.g. a simplified invoice).",
+    )
+    l10n_pl_ksef_simplified = fields.Boolean(
+        string="Simplified invoice (UPR)",
+        copy=False,
+        help="Issue this invoice as a simplified invoice (art. 106e ust. 5 pkt 3): allowed up to 450 PLN or "
+        "100 EUR gross, the buyer identified by his NIP only.",
+    )
+    l10n_pl_ksef_self_billing = fields.Boolean(
+        string="Self-billing (samofakturowanie)",
+        copy=False,
+        help="The invoice is issued by the buyer on behalf of the seller (P_17).",
+    )
+    l10n_pl_ksef_correction_type = fields.Selection(
+        CORRECTION_TYPES,
+        string="Correction takes effect",
+        copy=False,
+        help="When the correction affects the tax base (TypKorekty). Leave empty when not needed.",
+    )
+    l10n_pl_ksef_correction_reason = fields.Char(
+        string="Reason for the correction",
+        compute="_compute_l10n_pl_ksef_correction_reason",
+        store=True,
+        readonly=False,
+        copy=False,
+        help="Printed on the correction invoice (PrzyczynaKorekty). Taken from the reason typed when the credit "
+        "note was created.",
+    )
+    l10n_pl_ksef_corrected_ids = fields.One2many(
+        "l10n_pl_ksef.corrected.invoice",
+        "move_id",
+        string="Corrected invoices",
+        copy=False,
+        help="The invoices this credit note corrects, when it corrects several, or an invoice that is not in "
+        "Odoo. Empty: the invoice it reverses.",
+    )
+    l10n_pl_ksef_third_party_ids = fields.One2many(
+        "l10n_pl_ksef.third.party",
+        "move_id",
+        string="Third parties (Podmiot3)",
+        copy=True,
+        help="Other parties named on the invoice: the recipient unit, a payer, a factor, additional buyers, the "
+        "subordinate unit of a local government (JST) or the member of a VAT group (GV).",
+    )
+    l10n_pl_ksef_advance_ids = fields.Many2many(
+        "account.move",
+        "l10n_pl_ksef_move_advance_rel",
+        "move_id",
+        "advance_id",
+        string="Advance invoices settled",
+        compute="_compute_l10n_pl_ksef_advance_ids",
+        store=True,
+        readonly=False,
+        copy=False,
+        help="The advance (down-payment) invoices this final invoice settles; their KSeF numbers are printed on it.",
+    )
+    l10n_pl_ksef_payment_form = fields.Selection(
+        PAYMENT_FORMS,
+        string="Payment form",
+        compute="_compute_l10n_pl_ksef_payment_form",
+        store=True,
+        readonly=False,
+        help="How the invoice is to be paid (FormaPlatnosci), from the customer's setting.",
+    )
+
+    @api.depends("move_type", "company_id.l10n_pl_ksef_active")
+    def _compute_l10n_pl_ksef_is_sale(self):
+        for move in self:
+            move.l10n_pl_ksef_is_sale = move.company_id.l10n_pl_ksef_active and move.move_type in (
+                "out_invoice",
+                "out_refund",
+            )
+
+    @api.depends(
+        "move_type",
+        "l10n_pl_ksef_simplified",
+        "reversed_entry_id.l10n_pl_ksef_kind",
+        "invoice_line_ids.price_subtotal",
+    )
+    def _compute_l10n_pl_ksef_kind(self):
+        for move in self:
+            if move.move_type == "out_refund":
+                origin = move.reversed_entry_id.l10n_pl_ksef_kind
+                move.l10n_pl_ksef_kind = {"ZAL": "KOR_ZAL", "ROZ": "KOR_ROZ"}.get(origin, "KOR")
+            elif move.move_type == "out_invoice":
+                move.l10n_pl_ksef_kind = move._l10n_pl_ksef_invoice_kind()
+            else:
+                move.l10n_pl_ksef_kind = False
+
+    def _l10n_pl_ksef_invoice_kind(self):
+        """VAT, UPR, ZAL (only down-payment lines) or ROZ (down payments deducted) of a customer invoice."""
+        self.ensure_one()
+        if self.l10n_pl_ksef_simplified:
+            return "UPR"
+        products = self.invoice_line_ids.filtered(lambda line: line.display_type == "product")
+        down = products.filtered(lambda line: line._get_downpayment_lines())
+        if not down:
+            return "VAT"
+        if down == products:
+            return "ZAL"
+        return "ROZ"
+
+    @api.depends("ref", "move_type")
+    def _compute_l10n_pl_ksef_correction_reason(self):
+        for move in self:
+            if move.move_type != "out_refund" or move.l10n_pl_ksef_correction_reason:
+                continue
+            ref = move.ref or ""
+            # Odoo's reversal wizard writes "Reversal of: INV/2026/00001, <reason>"
+            reason = ref.split(", ", 1)[1] if ref.startswith(("Reversal of:", "Odwrócenie")) and ", " in ref else ref
+            move.l10n_pl_ksef_correction_reason = reason.strip() or False
+
+    @api.depends("invoice_line_ids.price_subtotal", "move_type")
+    def _compute_l10n_pl_ksef_advance_ids(self):
+        for move in self:
+            if move.move_type != "out_invoice":
+                continue
+            down = move.invoice_line_ids.filtered(
+                lambda line: line.display_type == "product" and line.price_subtotal < 0
+            )
+            advances = down._get_downpayment_lines().move_id.filtered(
+                lambda other, move=move: other != move and other.move_type == "out_invoice"
+            )
+            if advances:
+                move.l10n_pl_ksef_advance_ids = advances
+
+    @api.depends("partner_id", "partner_bank_id")
+    def _compute_l10n_pl_ksef_payment_form(self):
+        for move in self:
+            if move.move_type not in ("out_invoice", "out_refund"):
+                continue
+            form = move.partner_id.commercial_partner_id.l10n_pl_ksef_payment_form
+            move.l10n_pl_ksef_payment_form = form or ("6" if move.partner_bank_id else move.l10n_pl_ksef_payment_form)
+
+    @api.depends("invoice_line_ids.product_id", "amount_total_signed", "move_type")
+    def _compute_l10n_pl_ksef_split_payment(self):
+        for move in self:
+            if move.move_type not in ("out_invoice", "out_refund"):
+                continue  # a bill keeps what the supplier's invoice says
+            annex15 = any(move.invoice_line_ids.product_id.product_tmpl_id.mapped("l10n_pl_ksef_annex15"))
+            pln_total = abs(move.amount_total_signed) if move.company_currency_id.name == "PLN" else 0.0
+            if annex15 and pln_total > SPLIT_PAYMENT_THRESHOLD:
+                move.l10n_pl_ksef_split_payment = True
+
+
+class AccountMoveLine(models.Model):
+    _inherit = "account.move.line"
+
+    l10n_pl_ksef_sale_date = fields.Date(
+        string="Delivery date (KSeF)",
+        copy=False,
+        help="Date of delivery or service of this line when the lines of the invoice have different dates (P_6A).",
+    )

@@ -1,0 +1,78 @@
+"""The KSeF treatment of a tax: its FA(3) rate code (P_12 and the P_13_x/P_14_x bucket) and exemption basis."""
+
+from odoo import _, api, fields, models
+
+from ..ksef_core.fa3 import rates as ksef_rates
+
+EXEMPTION_KINDS = [
+    ("law", "Polish VAT act or its regulation (P_19A)"),
+    ("directive", "Directive 2006/112/EC (P_19B)"),
+    ("other", "Other legal basis (P_19C)"),
+]
+
+
+class AccountTax(models.Model):
+    _inherit = "account.tax"
+
+    l10n_pl_ksef_rate_code = fields.Selection(
+        ksef_rates.selection(),
+        string="KSeF rate code",
+        compute="_compute_l10n_pl_ksef_rate_code",
+        store=True,
+        readonly=False,
+        help="How KSeF invoices show this tax: the FA(3) rate code (P_12) and the summary bucket (P_13_x/P_14_x). "
+        "Proposed from the Polish chart's tax-report tags, otherwise from the rate; check it once and correct "
+        "it when the tax is for exempt (zw), reverse-charge (oo), intra-EU (0 WDT), export (0 EX), out-of-scope "
+        "(np I/np II), OSS or margin-scheme sales. A customer invoice with a tax that has no code cannot be sent.",
+    )
+    l10n_pl_ksef_exemption_kind = fields.Selection(
+        EXEMPTION_KINDS,
+        string="Exemption basis",
+        help="For an exempt (zw) tax: where the exemption comes from. Every KSeF invoice with exempt sales must "
+        "name it (P_19A, P_19B or P_19C).",
+    )
+    l10n_pl_ksef_exemption_text = fields.Char(
+        string="Exemption provision",
+        help="The provision exempting the supply, as printed on the invoice, e.g. 'art. 43 ust. 1 pkt 37 ustawy "
+        "o VAT' or 'art. 135 ust. 1 lit. d dyrektywy 2006/112/WE'.",
+    )
+
+    @api.depends(
+        "amount",
+        "amount_type",
+        "type_tax_use",
+        "name",
+        "invoice_repartition_line_ids.tag_ids",
+        "invoice_repartition_line_ids.factor_percent",
+    )
+    def _compute_l10n_pl_ksef_rate_code(self):
+        for tax in self:
+            if tax.l10n_pl_ksef_rate_code:
+                continue  # proposed once; what the accountant set is never overwritten
+            base_tags = tax.invoice_repartition_line_ids.filtered(lambda r: r.repartition_type == "base").tag_ids
+            all_tags = tax.invoice_repartition_line_ids.tag_ids
+            tax_lines = tax.invoice_repartition_line_ids.filtered(lambda r: r.repartition_type == "tax")
+            self_assessed = any(line.factor_percent < 0 for line in tax_lines)
+            names = {name.lstrip("+-") for name in base_tags.with_context(lang="en_US").mapped("name") if name}
+            names |= {name.lstrip("+-") for name in all_tags.with_context(lang="en_US").mapped("name") if name}
+            tax.l10n_pl_ksef_rate_code = ksef_rates.propose_code(
+                tax.type_tax_use,
+                tax.amount_type,
+                tax.amount,
+                tags=names,
+                name=tax.with_context(lang="en_US").name,
+                self_assessed=self_assessed,
+            )
+
+    def _l10n_pl_ksef_rate(self):
+        """The :class:`~ksef_core.fa3.rates.RateCode` of this tax (``None`` without a code)."""
+        self.ensure_one()
+        return ksef_rates.get(self.l10n_pl_ksef_rate_code)
+
+    def _l10n_pl_ksef_missing_code_message(self):
+        self.ensure_one()
+        return _(
+            "The tax '%(tax)s' has no KSeF rate code: set it in Accounting ▸ Configuration ▸ Taxes ▸ %(tax)s ▸ "
+            "KSeF rate code.",
+            tax=self.display_name,
+        )
