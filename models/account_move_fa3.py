@@ -200,6 +200,7 @@ class AccountMove(models.Model):
             if not missing:
                 annotations.exemption_kind = bases[0][0]
                 annotations.exemption_text = "; ".join(dict.fromkeys(text for _kind, text in bases))[:256]
+        annotations.new_vehicles = self._l10n_pl_ksef_fa3_vehicles(details, problems)
         margins = [code for code in details["taxes"] if code.startswith("margin_")]
         if margins:
             annotations.margin_scheme = ksef_rates.get(margins[0]).margin_scheme

@@ -192,3 +192,24 @@ class AccountMoveLine(models.Model):
         copy=False,
         help="Date of delivery or service of this line when the lines of the invoice have different dates (P_6A).",
     )
+    l10n_pl_ksef_vehicle_first_use = fields.Date(
+        string="New vehicle: first use",
+        copy=False,
+        help="For the intra-EU supply of a new means of transport (P_22): the date it was first admitted to use.",
+    )
+    l10n_pl_ksef_vehicle_kind = fields.Selection(
+        [("land", "Land vehicle"), ("water", "Vessel"), ("air", "Aircraft")],
+        string="New vehicle: kind",
+        copy=False,
+    )
+    l10n_pl_ksef_vehicle_usage = fields.Char(
+        string="New vehicle: mileage or hours",
+        copy=False,
+        help="Kilometres driven (land vehicle) or hours of use (vessel, aircraft) at the supply.",
+    )
+    l10n_pl_ksef_vehicle_number = fields.Char(
+        string="New vehicle: VIN or serial number",
+        copy=False,
+        help="VIN of a land vehicle, hull number of a vessel, serial number of an aircraft.",
+    )
+    l10n_pl_ksef_vehicle_make = fields.Char(string="New vehicle: make and model", copy=False)

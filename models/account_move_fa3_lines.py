@@ -15,7 +15,7 @@ from odoo.tools.translate import LazyTranslate
 
 from ..ksef_core.fa3 import rates as ksef_rates
 from ..ksef_core.fa3.buckets import BUCKETS, money
-from ..ksef_core.fa3.model import BucketTotal, Line, Order, OrderLine
+from ..ksef_core.fa3.model import BucketTotal, Line, NewVehicle, Order, OrderLine
 from .fa3_problems import problem
 
 _lt = LazyTranslate(__name__)
@@ -127,7 +127,7 @@ class AccountMove(models.Model):
         kind = self.l10n_pl_ksef_kind
         dates = {line.l10n_pl_ksef_sale_date for line in products}
         per_line_dates = len(dates) > 1
-        lines, net_by_bucket, details = [], {}, {"taxes": {}, "tags": set()}
+        lines, net_by_bucket, details = [], {}, {"taxes": {}, "tags": set(), "vehicles": []}
         for line in products:
             found = self._l10n_pl_ksef_line_code(line, problems)
             if found is None:
@@ -143,6 +143,8 @@ class AccountMove(models.Model):
                 continue  # a deducted advance: named in FakturaZaliczkowa, counted in the sums only
             lines.append(self._l10n_pl_ksef_fa3_line(line, code, net, sign, units, price_digits, rate))
             lines[-1].procedure = next((p for t, p in _PROCEDURE_TAGS.items() if t in tags), None) or voucher
+            if line.l10n_pl_ksef_vehicle_first_use:
+                details["vehicles"].append((line, len(lines)))
             if per_line_dates:
                 lines[-1].sale_date = line.l10n_pl_ksef_sale_date or self.taxable_supply_date or self.invoice_date
         totals = self._l10n_pl_ksef_fa3_totals(net_by_bucket, details, rate)
@@ -243,3 +245,31 @@ class AccountMove(models.Model):
                 )
             )
         return Order(value=dec(self.amount_total) * sign, lines=order_lines)
+
+    def _l10n_pl_ksef_fa3_vehicles(self, details, problems):
+        """``NowySrodekTransportu`` of the lines that supply a new means of transport (P_22)."""
+        vehicles = []
+        usage_tags = {"land": ("P_22B", "P_22B1"), "water": ("P_22C", "P_22C1"), "air": ("P_22D", "P_22D1")}
+        for line, position in details["vehicles"]:
+            usage = (line.l10n_pl_ksef_vehicle_usage or "").strip()
+            kind = line.l10n_pl_ksef_vehicle_kind or "land"
+            if not usage:
+                problems.append(
+                    problem(
+                        _lt(
+                            "Invoice line '%(line)s' supplies a new means of transport: give its mileage or hours of "
+                            "use (column 'New vehicle: mileage or hours').",
+                            line=(line.name or "").split("\n")[0][:60],
+                        )
+                    )
+                )
+                continue
+            extra = []
+            if line.l10n_pl_ksef_vehicle_make:
+                extra.append(("P_22BMK", line.l10n_pl_ksef_vehicle_make.strip()[:256]))
+            usage_tag, number_tag = usage_tags[kind]
+            extra.append((usage_tag, usage[:256]))
+            if line.l10n_pl_ksef_vehicle_number:
+                extra.append((number_tag, line.l10n_pl_ksef_vehicle_number.strip()[:256]))
+            vehicles.append(NewVehicle(line.l10n_pl_ksef_vehicle_first_use, position, extra))
+        return vehicles

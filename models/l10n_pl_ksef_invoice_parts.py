@@ -26,7 +26,7 @@ class L10nPlKsefThirdParty(models.Model):
     _description = "KSeF invoice third party (Podmiot3)"
     _order = "sequence, id"
 
-    move_id = fields.Many2one("account.move", required=True, index=True, ondelete="cascade")
+    move_id = fields.Many2one("account.move", string="Invoice", required=True, index=True, ondelete="cascade")
     company_id = fields.Many2one(related="move_id.company_id", store=True)
     sequence = fields.Integer(default=10)
     partner_id = fields.Many2one("res.partner", required=True)
@@ -49,7 +49,7 @@ class L10nPlKsefCorrectedInvoice(models.Model):
     _description = "Invoice corrected by a KSeF correction invoice"
     _order = "id"
 
-    move_id = fields.Many2one("account.move", required=True, index=True, ondelete="cascade")
+    move_id = fields.Many2one("account.move", string="Invoice", required=True, index=True, ondelete="cascade")
     company_id = fields.Many2one(related="move_id.company_id", store=True)
     origin_move_id = fields.Many2one(
         "account.move",

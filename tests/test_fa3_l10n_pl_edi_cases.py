@@ -132,3 +132,48 @@ class TestL10nPlKsefFa3Cases(L10nPlKsefFa3Common):
                 (move.amount_untaxed, move.amount_tax, move.amount_total),
             )
             self.assertEqual(bill.invoice_date, ISSUED)
+
+    def test_new_means_of_transport(self):
+        car = self.line(
+            name="Samochód osobowy",
+            price=90000,
+            tax="0 WDT",
+            l10n_pl_ksef_vehicle_first_use="2026-11-02",
+            l10n_pl_ksef_vehicle_kind="land",
+            l10n_pl_ksef_vehicle_usage="1200",
+            l10n_pl_ksef_vehicle_number="WVWZZZ1JZXW000001",
+            l10n_pl_ksef_vehicle_make="Skoda Octavia",
+        )
+        root = self.tree(self.make([self.line(tax="0 WDT"), car], partner=self.buyer_de))
+        self.assertEqual(self.value(root, "//f:NoweSrodkiTransportu/f:P_22"), "1")
+        self.assertEqual(self.value(root, "//f:NowySrodekTransportu/f:P_22A"), "2026-11-02")
+        self.assertEqual(self.value(root, "//f:NowySrodekTransportu/f:P_NrWierszaNST"), "2")
+        self.assertEqual(self.value(root, "//f:NowySrodekTransportu/f:P_22B"), "1200")
+        self.assertEqual(self.value(root, "//f:NowySrodekTransportu/f:P_22B1"), "WVWZZZ1JZXW000001")
+        no_mileage = self.make(
+            [self.line(tax="0 WDT", l10n_pl_ksef_vehicle_first_use="2026-11-02")], partner=self.buyer_de, post=False
+        )
+        self.assertIn("mileage or hours", self.problems(no_mileage))
+
+    def test_skonto_and_sale_dates_per_line(self):
+        term = self.env["account.payment.term"].create(
+            {
+                "name": "2% 10, net 30",
+                "early_discount": True,
+                "discount_percentage": 2,
+                "discount_days": 10,
+                "line_ids": [Command.create({"value": "percent", "value_amount": 100, "nb_days": 30})],
+            }
+        )
+        move = self.make(
+            [
+                self.line(l10n_pl_ksef_sale_date="2026-11-03"),
+                self.line(name="Druga dostawa", l10n_pl_ksef_sale_date="2026-11-17"),
+            ],
+            invoice_payment_term_id=term.id,
+        )
+        root = self.tree(move)
+        self.assertEqual(self.values(root, "//f:FaWiersz/f:P_6A"), ["2026-11-03", "2026-11-17"])
+        self.assertIsNone(self.value(root, "//f:Fa/f:P_6"), "per-line dates replace P_6")
+        self.assertEqual(self.value(root, "//f:Skonto/f:WysokoscSkonta"), "2%")
+        self.assertIn("10 dni", self.value(root, "//f:Skonto/f:WarunkiSkonta"))

@@ -12,7 +12,7 @@ class L10nPlKsefFa3Preview(models.TransientModel):
     _name = "l10n_pl_ksef.fa3.preview"
     _description = "KSeF FA(3) preview"
 
-    move_id = fields.Many2one("account.move", required=True, readonly=True, ondelete="cascade")
+    move_id = fields.Many2one("account.move", string="Invoice", required=True, readonly=True, ondelete="cascade")
     valid = fields.Boolean(compute="_compute_document")
     problems = fields.Text(compute="_compute_document")
     document_html = fields.Html(compute="_compute_document", sanitize=False)
