@@ -58,12 +58,11 @@ class AccountMove(models.Model):
     def _l10n_pl_ksef_fa3_documents(self):
         """``{move id: Fa3Document}`` for these customer invoices / credit notes, built and validated."""
         results = {}
-        eu = self.env.ref("base.europe", raise_if_not_found=False)
-        eu_codes = set(eu.country_ids.mapped("code")) if eu else set()
+        shared = self._l10n_pl_ksef_fa3_shared()
         for move in self:
             problems = []
             try:
-                invoice, rate_note = move._l10n_pl_ksef_fa3_invoice(problems, eu_codes)
+                invoice, rate_note = move._l10n_pl_ksef_fa3_invoice(problems, shared)
             except KsefError as error:
                 problems.append(Problem(error.message_en, error.message_pl or error.message_en, error.code or "ksef"))
                 invoice, rate_note = None, None
@@ -76,6 +75,48 @@ class AccountMove(models.Model):
             results[move.id] = document
         return results
 
+    def _l10n_pl_ksef_fa3_shared(self):
+        """What the documents of these invoices share, read once for all of them."""
+        rows = self._l10n_pl_ksef_fa3_rows()
+        products = [row for move_rows in rows.values() for row in move_rows["products"]]
+        taxes = self.env["account.tax"].browse(
+            {tax_id for row in products for tax_id in row["tax_ids"]}
+            | {row["tax_line_id"] for move_rows in rows.values() for row in move_rows["taxes"]}
+        )
+        taxes |= taxes.children_tax_ids
+        tags = self.env["account.account.tag"].browse({tag for row in products for tag in row["tag_ids"]})
+        records = self.env["product.product"].browse({row["product_id"] for row in products if row["product_id"]})
+        native_gtu = "l10n_pl_vat_gtu" in self.env["product.template"]._fields
+        eu = self.env.ref("base.europe", raise_if_not_found=False)
+        return {
+            "rows": rows,
+            "eu": set(eu.country_ids.mapped("code")) if eu else set(),
+            "units": self._l10n_pl_ksef_unit_names(
+                self.env["uom.uom"].browse({row["product_uom_id"] for row in products if row["product_uom_id"]})
+            ),
+            "tags": {tag.id: (tag.name or "").lstrip("+-") for tag in tags.with_context(lang="en_US")},
+            "taxes": {
+                tax.id: {
+                    "code": ksef_rates.get(tax.l10n_pl_ksef_rate_code),
+                    "name": tax.name,
+                    "price_include": tax.price_include,
+                    "amount": tax.amount,
+                    "children": tax.children_tax_ids.ids if tax.amount_type == "group" else [],
+                }
+                for tax in taxes
+            },
+            "products": {
+                product.id: {
+                    "name": product.display_name,
+                    "barcode": (product.barcode or "").strip(),
+                    "code": (product.default_code or "").strip()[:50] or None,
+                    "gtu": (native_gtu and product.l10n_pl_vat_gtu) or product.l10n_pl_ksef_gtu or None,
+                    "annex15": product.l10n_pl_ksef_annex15,
+                }
+                for product in records
+            },
+        }
+
     def _l10n_pl_ksef_fa3_document(self):
         """The :class:`Fa3Document` of one invoice."""
         self.ensure_one()
@@ -83,14 +124,14 @@ class AccountMove(models.Model):
 
     # ------------------------------------------------------------------ the model
 
-    def _l10n_pl_ksef_fa3_invoice(self, problems, eu_codes):
+    def _l10n_pl_ksef_fa3_invoice(self, problems, shared):
         """``(Invoice, rate note)``: the neutral FA(3) model of this move; problems are appended."""
         self.ensure_one()
         company = self.company_id
         kind = self.l10n_pl_ksef_kind or ("KOR" if self.move_type == "out_refund" else "VAT")
         currency = self.currency_id.name
         rate, rate_note = self._l10n_pl_ksef_vat_rate(problems)
-        lines, totals, total, details = self._l10n_pl_ksef_fa3_lines(problems, rate)
+        lines, totals, total, details = self._l10n_pl_ksef_fa3_lines(problems, rate, shared)
         created_at = self.env.context.get("l10n_pl_ksef_created_at") or fields.Datetime.now()
         if created_at.tzinfo is None:
             created_at = created_at.replace(tzinfo=datetime.timezone.utc)
@@ -102,7 +143,7 @@ class AccountMove(models.Model):
             issue_date=self.invoice_date or fields.Date.context_today(self),
             created_at=created_at,
             seller=self._l10n_pl_ksef_fa3_seller(problems, details),
-            buyer=self._l10n_pl_ksef_fa3_buyer(problems, details, eu_codes, kind),
+            buyer=self._l10n_pl_ksef_fa3_buyer(problems, details, shared["eu"], kind),
             kind=kind,
             currency=currency,
             lines=[] if kind in ("ZAL", "KOR_ZAL") else lines,
@@ -110,7 +151,7 @@ class AccountMove(models.Model):
             total=total,
             rounding="global" if company.tax_calculation_rounding_method == "round_globally" else "per_line",
             third_parties=[
-                self._l10n_pl_ksef_fa3_third(third, eu_codes) for third in self.l10n_pl_ksef_third_party_ids
+                self._l10n_pl_ksef_fa3_third(third, shared["eu"]) for third in self.l10n_pl_ksef_third_party_ids
             ],
             place_of_issue=(company.l10n_pl_ksef_place_of_issue or company.city or "").strip() or None,
             annotations=self._l10n_pl_ksef_fa3_annotations(problems, details),

@@ -69,13 +69,56 @@ class AccountMove(models.Model):
             names[uom.id] = PL_UNITS.get(xmlids.get(uom.id)) or uom_pl.name or uom.name
         return names
 
-    def _l10n_pl_ksef_line_code(self, line, problems):
-        """The :class:`RateCode` of an invoice line, or ``None`` (a problem is added)."""
-        coded = line.tax_ids.filtered(lambda tax: tax.amount_type != "group")
-        coded |= line.tax_ids.children_tax_ids
-        vat = coded.filtered("l10n_pl_ksef_rate_code")
-        label = (line.name or line.product_id.display_name or "").split("\n")[0][:60]
-        if not line.tax_ids:
+    def _l10n_pl_ksef_fa3_rows(self):
+        """``{move id: {"products": [row], "taxes": [row]}}``: the invoice and tax lines of these moves in one read.
+
+        A row is a dict of the line's stored values (amounts as exact ``Decimal``), with ``tax_ids`` and
+        ``tag_ids``; product lines in their order on the invoice.
+        """
+        Line = self.env["account.move.line"]
+        Line.flush_model()
+        self.env["account.move"].flush_model(["line_ids"])
+        result = {move_id: {"products": [], "taxes": []} for move_id in self.ids}
+        if not self.ids:
+            return result
+        price_digits = max(self.env["decimal.precision"].precision_get("Product Price"), 2)  # before the query
+        self.env.cr.execute(
+            """
+            SELECT l.id, l.move_id, l.display_type, l.name, l.quantity, l.price_unit, l.discount,
+                   l.amount_currency, l.price_subtotal, l.product_id, l.product_uom_id, l.tax_line_id,
+                   l.l10n_pl_ksef_sale_date, l.l10n_pl_ksef_vehicle_first_use,
+                   ARRAY(SELECT r.account_tax_id FROM account_move_line_account_tax_rel r
+                         WHERE r.account_move_line_id = l.id ORDER BY r.account_tax_id) AS tax_ids,
+                   ARRAY(SELECT t.account_account_tag_id FROM account_account_tag_account_move_line_rel t
+                         WHERE t.account_move_line_id = l.id) AS tag_ids
+              FROM account_move_line l
+             WHERE l.move_id IN %s AND (l.display_type = 'product' OR l.tax_line_id IS NOT NULL)
+             ORDER BY l.move_id, l.sequence, l.id
+            """,
+            [tuple(self.ids)],
+        )
+        fetched = self.env.cr.dictfetchall()
+        for row in fetched:
+            # Odoo reads NUMERIC columns as floats: back to the exact decimals they stand for
+            row["quantity"] = dec(row["quantity"], 6)
+            row["price_unit"] = dec(row["price_unit"], price_digits)
+            row["discount"] = dec(row["discount"], 6)
+            row["amount_currency"] = dec(row["amount_currency"])
+            row["price_subtotal"] = dec(row["price_subtotal"])
+            key = "products" if row["display_type"] == "product" else "taxes"
+            result[row["move_id"]][key].append(row)
+        return result
+
+    def _l10n_pl_ksef_line_code(self, row, problems, shared):
+        """``(RateCode, tax id)`` of an invoice line, or ``None`` (a problem is added)."""
+        taxes = shared["taxes"]
+        flat = []
+        for tax_id in row["tax_ids"]:
+            flat += taxes[tax_id]["children"] or [tax_id]
+        vat = [tax_id for tax_id in flat if taxes[tax_id]["code"]]
+        product = shared["products"].get(row["product_id"], {})
+        label = (row["name"] or product.get("name") or "").split("\n")[0][:60]
+        if not row["tax_ids"]:
             problems.append(
                 problem(
                     _lt(
@@ -87,13 +130,13 @@ class AccountMove(models.Model):
             )
             return None
         if not vat:
-            for tax in coded:
+            for tax_id in flat:
                 problems.append(
                     problem(
                         _lt(
                             "The tax '%(tax)s' has no KSeF rate code: set it in Accounting ▸ Configuration ▸ Taxes ▸ "
                             "%(tax)s ▸ KSeF rate code.",
-                            tax=tax.name,
+                            tax=taxes[tax_id]["name"],
                         )
                     )
                 )
@@ -105,97 +148,92 @@ class AccountMove(models.Model):
                         "Invoice line '%(line)s' has several VAT taxes (%(taxes)s): a KSeF invoice line has one VAT "
                         "rate. Keep one of them.",
                         line=label,
-                        taxes=", ".join(vat.mapped("name")),
+                        taxes=", ".join(taxes[tax_id]["name"] for tax_id in vat),
                     )
                 )
             )
             return None
-        return vat._l10n_pl_ksef_rate(), vat
+        return taxes[vat[0]]["code"], vat[0]
 
-    def _l10n_pl_ksef_fa3_lines(self, problems, rate):
+    def _l10n_pl_ksef_fa3_lines(self, problems, rate, shared):
         """``(lines, totals, total, details)`` of this invoice for the FA(3) model.
 
         ``rate`` is the PLN exchange rate for the VAT in PLN (``None`` for a PLN invoice).
-        ``details`` gives what the annotations need: the taxes per code and the procedures.
+        ``details`` gives what the annotations need: the taxes per code, the tags, the new vehicles.
         """
         self.ensure_one()
         sign = -1 if self.move_type == "out_refund" else 1
-        products = self.invoice_line_ids.filtered(lambda line: line.display_type == "product")
-        units = self._l10n_pl_ksef_unit_names(products.product_uom_id)
-        price_digits = self.env["decimal.precision"].precision_get("Product Price")
+        rows = shared["rows"][self.id]
+        tag_names = shared["tags"]
         voucher = next((code for name, code in _VOUCHER_FIELDS.items() if self._fields.get(name) and self[name]), None)
         kind = self.l10n_pl_ksef_kind
-        dates = {line.l10n_pl_ksef_sale_date for line in products}
-        per_line_dates = len(dates) > 1
+        per_line_dates = len({row["l10n_pl_ksef_sale_date"] for row in rows["products"]}) > 1
+        Tax = self.env["account.tax"]
         lines, net_by_bucket, details = [], {}, {"taxes": {}, "tags": set(), "vehicles": []}
-        for line in products:
-            found = self._l10n_pl_ksef_line_code(line, problems)
+        for row in rows["products"]:
+            found = self._l10n_pl_ksef_line_code(row, problems, shared)
             if found is None:
                 continue
-            code, tax = found
-            details["taxes"].setdefault(code.code, self.env["account.tax"])
-            details["taxes"][code.code] |= tax
-            net = -dec(line.amount_currency)  # credit on an invoice, debit (negative) on a credit note
+            code, tax_id = found
+            details["taxes"][code.code] = details["taxes"].get(code.code, Tax) | Tax.browse(tax_id)
+            net = -row["amount_currency"]  # credit on an invoice, debit (negative) on a credit note
             net_by_bucket[code.bucket] = net_by_bucket.get(code.bucket, ZERO) + net
-            tags = set(line.tax_tag_ids.with_context(lang="en_US").mapped(lambda t: (t.name or "").lstrip("+-")))
+            tags = {tag_names[tag_id] for tag_id in row["tag_ids"] if tag_id in tag_names}
             details["tags"] |= tags
-            if kind == "ROZ" and line.price_subtotal < 0:
+            if kind == "ROZ" and row["price_subtotal"] < 0:
                 continue  # a deducted advance: named in FakturaZaliczkowa, counted in the sums only
-            lines.append(self._l10n_pl_ksef_fa3_line(line, code, net, sign, units, price_digits, rate))
-            lines[-1].procedure = next((p for t, p in _PROCEDURE_TAGS.items() if t in tags), None) or voucher
-            if line.l10n_pl_ksef_vehicle_first_use:
-                details["vehicles"].append((line, len(lines)))
+            line = self._l10n_pl_ksef_fa3_line(row, code, tax_id, net, sign, shared, rate)
+            line.procedure = next((p for t, p in _PROCEDURE_TAGS.items() if t in tags), None) or voucher
+            lines.append(line)
+            if row["l10n_pl_ksef_vehicle_first_use"]:
+                details["vehicles"].append((self.env["account.move.line"].browse(row["id"]), len(lines)))
             if per_line_dates:
-                lines[-1].sale_date = line.l10n_pl_ksef_sale_date or self.taxable_supply_date or self.invoice_date
-        totals = self._l10n_pl_ksef_fa3_totals(net_by_bucket, details, rate)
+                line.sale_date = row["l10n_pl_ksef_sale_date"] or self.taxable_supply_date or self.invoice_date
+        totals = self._l10n_pl_ksef_fa3_totals(net_by_bucket, rate, shared)
         total = dec(self.amount_total) * sign
         return lines, totals, total, details
 
-    def _l10n_pl_ksef_fa3_line(self, line, code, net, sign, units, price_digits, rate):
-        quantity = dec(line.quantity, 6) * sign
-        price = dec(line.price_unit, max(price_digits, 2))
-        taxes_included = any(line.tax_ids.mapped("price_include"))
-        if taxes_included and line.quantity:
+    def _l10n_pl_ksef_fa3_line(self, row, code, tax_id, net, sign, shared, rate):
+        quantity = row["quantity"] * sign
+        price = row["price_unit"]
+        discount_percent = row["discount"] or ZERO
+        taxes_included = any(shared["taxes"][t]["price_include"] for t in row["tax_ids"])
+        if taxes_included and quantity:
             # the price includes the tax: the net unit price before discount, at full precision
-            factor = Decimal(1) - dec(line.discount, 6) / Decimal(100)
-            price = (abs(net) / abs(dec(line.quantity, 6)) / (factor or 1)).quantize(Decimal("0.00000001"))
+            factor = Decimal(1) - discount_percent / Decimal(100)
+            price = (abs(net) / abs(quantity) / (factor or 1)).quantize(Decimal("0.00000001"))
         # P_11 = P_8B x P_9A - P_10: the discount is whatever separates the full price from Odoo's subtotal
         discount = money(quantity * price) - net
-        if not discount or not (line.discount or taxes_included):
+        if not discount or not (discount_percent or taxes_included):
             discount = None
-        product = line.product_id
-        gtu = None
-        template = product.product_tmpl_id
-        if template:
-            native = template._fields.get("l10n_pl_vat_gtu") and template.l10n_pl_vat_gtu
-            gtu = native or template.l10n_pl_ksef_gtu or None
-        barcode = (product.barcode or "").strip()
+        product = shared["products"].get(row["product_id"], {})
+        barcode = product.get("barcode") or ""
         return Line(
-            name=(line.name or product.display_name or "").strip()[:512] or None,
+            name=(row["name"] or product.get("name") or "").strip()[:512] or None,
             quantity=quantity,
-            unit=units.get(line.product_uom_id.id) if line.product_uom_id else None,
+            unit=shared["units"].get(row["product_uom_id"]),
             unit_price=price,
             discount=discount,
             net=net,
             rate=code.p_12,
-            oss_rate=dec(line.tax_ids.filtered("l10n_pl_ksef_rate_code")[:1].amount, 6) if code.kind == "oss" else None,
-            annex15=bool(template.l10n_pl_ksef_annex15),
-            gtu=gtu,
+            oss_rate=Decimal(str(shared["taxes"][tax_id]["amount"])) if code.kind == "oss" else None,
+            annex15=bool(product.get("annex15")),
+            gtu=product.get("gtu"),
             exchange_rate=rate,
             margin=code.kind == "margin",
-            index=(product.default_code or "").strip()[:50] or None,
+            index=product.get("code"),
             gtin=barcode if _GTIN.match(barcode) else None,
-            uuid=None,
         )
 
-    def _l10n_pl_ksef_fa3_totals(self, net_by_bucket, details, rate):
+    def _l10n_pl_ksef_fa3_totals(self, net_by_bucket, rate, shared):
         """Per-bucket :class:`BucketTotal` from Odoo's base and tax amounts."""
         vat_by_bucket = {}
-        for tax_line in self.line_ids.filtered("tax_line_id"):
-            code = tax_line.tax_line_id._l10n_pl_ksef_rate()
+        for row in shared["rows"][self.id]["taxes"]:
+            tax = shared["taxes"].get(row["tax_line_id"])
+            code = tax["code"] if tax else self.env["account.tax"].browse(row["tax_line_id"])._l10n_pl_ksef_rate()
             if code is None:
                 continue  # a tax without a code: already a problem on its line
-            vat_by_bucket[code.bucket] = vat_by_bucket.get(code.bucket, ZERO) - dec(tax_line.amount_currency)
+            vat_by_bucket[code.bucket] = vat_by_bucket.get(code.bucket, ZERO) - row["amount_currency"]
         totals = {}
         for key, bucket in BUCKETS.items():
             if key not in net_by_bucket and key not in vat_by_bucket:
