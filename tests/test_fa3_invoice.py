@@ -78,6 +78,17 @@ class TestL10nPlKsefFa3Invoice(L10nPlKsefFa3Common):
                 self.assertEqual(self.value(root, "//f:P_14_1"), expected_vat)
                 self.assertSumsAreOdoos(move, root)
 
+    def test_domestic_rate_buckets_golden(self):
+        codes = ("23", "8", "5", "0 KR", "zw", "np I", "np II", "oo")
+        move = self.make([self.line(name="Pozycja %s" % code, price=100 + i, tax=code) for i, code in enumerate(codes)])
+        root = self.tree(move)
+        self.assertEqual(self.values(root, "//f:FaWiersz/f:P_12"), list(codes))
+        for field in ("P_13_1", "P_13_2", "P_13_3", "P_13_6_1", "P_13_7", "P_13_8", "P_13_9", "P_13_10"):
+            self.assertIsNotNone(self.value(root, "//f:Fa/f:%s" % field), field)
+        self.assertEqual(self.value(root, "//f:Adnotacje/f:P_18"), "1", "an 'oo' line: reverse charge")
+        self.assertSumsAreOdoos(move, root)
+        self.assertGolden(move, "domestic_rate_buckets")
+
     def test_every_line_appears_also_not_subject_ones(self):
         move = self.make(
             [self.line(), self.line(product=self.product_b, name="Usługa za granicą", price=50, tax="np II")]
@@ -134,6 +145,7 @@ class TestL10nPlKsefFa3Invoice(L10nPlKsefFa3Common):
         big = self.make([self.line(product=self.product_steel, name="Pręt", quantity=100, price=130)])
         self.assertTrue(big.l10n_pl_ksef_split_payment, "15,990 PLN gross of Annex 15 goods")
         self.assertEqual(self.value(self.tree(big), "//f:P_18A"), "1")
+        self.assertGolden(big, "split_payment")
         small = self.make([self.line(product=self.product_steel, name="Pręt", quantity=10, price=130)])
         self.assertEqual(self.value(self.tree(small), "//f:P_18A"), "2")
         by_hand = self.make([self.line()], l10n_pl_ksef_split_payment=True)
@@ -180,6 +192,7 @@ class TestL10nPlKsefFa3Invoice(L10nPlKsefFa3Common):
         self.assertEqual(self.value(root, "//f:ZnacznikZaplatyCzesciowej"), "1")
         self.assertEqual(self.value(root, "//f:ZaplataCzesciowa/f:KwotaZaplatyCzesciowej"), "500.00")
         self.assertEqual(self.value(root, "//f:ZaplataCzesciowa/f:DataZaplatyCzesciowej"), "2026-11-21")
+        self.assertGolden(move, "partly_paid")
         self.env["account.payment.register"].with_context(active_model="account.move", active_ids=move.ids).create(
             {"payment_date": "2026-11-25"}
         )._create_payments()
@@ -258,6 +271,7 @@ class TestL10nPlKsefFa3Invoice(L10nPlKsefFa3Common):
         self.assertEqual(refund.l10n_pl_ksef_kind, "KOR_ZAL")
         refund.action_post()
         self.assertEqual(self.value(self.tree(refund), "//f:RodzajFaktury"), "KOR_ZAL")
+        self.assertGolden(refund, "advance_correction")
         final_refund = final._reverse_moves([{"invoice_date": "2026-11-22"}])
         self.assertEqual(final_refund.l10n_pl_ksef_kind, "KOR_ROZ")
 
@@ -266,6 +280,7 @@ class TestL10nPlKsefFa3Invoice(L10nPlKsefFa3Common):
         root = self.tree(move)
         self.assertEqual(self.value(root, "//f:RodzajFaktury"), "UPR")
         self.assertIsNone(self.value(root, "//f:Podmiot2//f:Nazwa"), "the buyer by his NIP only")
+        self.assertGolden(move, "simplified")
         too_big = self.make([self.line(price=400)], l10n_pl_ksef_simplified=True, post=False)
         self.assertIn("450 PLN", self.problems(too_big))
 

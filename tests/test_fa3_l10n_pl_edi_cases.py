@@ -76,6 +76,7 @@ class TestL10nPlKsefFa3Cases(L10nPlKsefFa3Common):
         self.assertEqual(self.value(root, "//f:P_14_1W"), "97.39", "23.00 EUR x 4.2345")
         self.assertEqual(self.value(root, "//f:P_14_2W"), str((D("2.67") * D("4.2345")).quantize(D("0.01"))))
         self.assertEqual(self.value(root, "//f:FaWiersz/f:KursWaluty"), "4.2345")
+        self.assertGolden(move, "currency_eur")
         requests = sim.nbp.requests
         self.tree(move)
         self.assertEqual(sim.nbp.requests, requests, "the rate is kept, not fetched again")
