@@ -2,7 +2,8 @@
 
 The repository root (the addon) goes on ``sys.path`` so that ``ksef_core`` is
 importable as a top-level package; ``SHARED_SPEC`` points at the official KSeF
-material in ``../shared/ksef-spec`` (tests may read it, the addon never does).
+material the tests read (samples, XSDs, test vectors), copied into ``tests/spec`` so that a
+fresh clone needs nothing else (``KSEF_SPEC_DIR`` may point elsewhere; the addon never reads it).
 """
 
 import os
@@ -18,7 +19,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-SHARED_SPEC = Path(os.environ.get("KSEF_SPEC_DIR", ADDON_ROOT.parent / "shared" / "ksef-spec"))
+SHARED_SPEC = Path(os.environ.get("KSEF_SPEC_DIR", ADDON_ROOT / "tests" / "spec"))
 
 
 @pytest.fixture(scope="session")

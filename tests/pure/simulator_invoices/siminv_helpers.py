@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 SELLER_NIP = "9999999999"  # Podmiot1 of the official MF samples (valid checksum)
 BUYER_NIP = "1111111111"  # Podmiot2 of the official MF samples
 THIRD_NIP = "3333333333"  # Podmiot3 of sample 10
-SPEC = Path(os.environ.get("KSEF_SPEC_DIR", Path(__file__).resolve().parents[3].parent / "shared" / "ksef-spec"))
+SPEC = Path(os.environ.get("KSEF_SPEC_DIR", Path(__file__).resolve().parents[3] / "tests" / "spec"))
 SAMPLES = SPEC / "samples" / "fa3"
 FORM_CODE = {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"}
 
