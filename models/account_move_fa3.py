@@ -8,12 +8,12 @@ problems, each a line in Polish and English naming the Odoo field to fix.
 
 import datetime
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from odoo import fields, models
 from odoo.tools import html2plaintext
 from odoo.tools.translate import LazyTranslate
 
-from ..ksef_core import nip as ksef_nip
 from ..ksef_core.errors import KsefError
 from ..ksef_core.fa3 import build_fa3
 from ..ksef_core.fa3 import rates as ksef_rates
@@ -27,14 +27,13 @@ from ..ksef_core.fa3.model import (
     Registry,
 )
 from .account_move_fa3_fields import UPR_LIMITS
-from .account_move_fa3_lines import dec
-from .fa3_problems import Problem, from_issue, problem
+from .account_move_fa3_lines import ZERO, dec
+from .account_move_fa3_parties import EU_PREFIX
+from .fa3_problems import from_issue, problem, problem_from_error
 
 _lt = LazyTranslate(__name__)
 
 SYSTEM_INFO = "Odoo 19 l10n_pl_ksef"
-#: country code -> EU VAT prefix where they differ (FA(3) KodUE)
-_EU_PREFIX = {"GR": "EL"}
 
 
 @dataclass
@@ -64,7 +63,7 @@ class AccountMove(models.Model):
             try:
                 invoice, rate_note = move._l10n_pl_ksef_fa3_invoice(problems, shared)
             except KsefError as error:
-                problems.append(Problem(error.message_en, error.message_pl or error.message_en, error.code or "ksef"))
+                problems.append(problem_from_error(error))
                 invoice, rate_note = None, None
             document = Fa3Document(problems=problems, invoice=invoice, rate_note=rate_note)
             if not problems:
@@ -88,9 +87,10 @@ class AccountMove(models.Model):
         records = self.env["product.product"].browse({row["product_id"] for row in products if row["product_id"]})
         native_gtu = "l10n_pl_vat_gtu" in self.env["product.template"]._fields
         eu = self.env.ref("base.europe", raise_if_not_found=False)
+        eu_codes = eu.country_ids.mapped("code") if eu else []
         return {
             "rows": rows,
-            "eu": set(eu.country_ids.mapped("code")) if eu else set(),
+            "eu": {EU_PREFIX.get(code, code) for code in eu_codes if code != "PL"},
             "units": self._l10n_pl_ksef_unit_names(
                 self.env["uom.uom"].browse({row["product_uom_id"] for row in products if row["product_uom_id"]})
             ),
@@ -164,7 +164,7 @@ class AccountMove(models.Model):
         if kind in ("KOR", "KOR_ZAL", "KOR_ROZ"):
             invoice.correction = self._l10n_pl_ksef_fa3_correction(problems)
         if kind == "ZAL":
-            invoice.order = self._l10n_pl_ksef_fa3_order(problems)
+            invoice.order = self._l10n_pl_ksef_fa3_order()
         if kind == "ROZ":
             invoice.advance_invoices = [
                 AdvanceInvoice(ksef_number=adv.l10n_pl_ksef_number or None, number=adv.name)
@@ -309,7 +309,7 @@ class AccountMove(models.Model):
         """P_15 equals the buckets' net + VAT (Odoo's totals are consistent; a tax outside the buckets is not)."""
         if problems or invoice.kind not in ("VAT", "KOR", "UPR"):
             return
-        summed = sum((t.net + (t.vat or 0) for t in invoice.totals.values()), dec(0))
+        summed = sum((t.net + (t.vat or ZERO) for t in invoice.totals.values()), ZERO)
         if summed != invoice.total:
             problems.append(
                 problem(
@@ -343,9 +343,9 @@ class AccountMove(models.Model):
                 self.currency_id.name, tax_point
             )
         except KsefError as error:
-            problems.append(Problem(error.message_en, error.message_pl or error.message_en, error.code or "nbp"))
+            problems.append(problem_from_error(error))
             return None, None
-        rate = dec(float(text), 6)
+        rate = Decimal(text)
         note = self.env._(
             "NBP average rate %(rate)s PLN of %(date)s (table %(table)s), the last business day before the tax point",
             rate=text,
@@ -362,9 +362,3 @@ class AccountMove(models.Model):
         return bool(self.invoice_currency_rate) and abs(self.invoice_currency_rate - automatic) > 1e-9 * max(
             1, automatic
         )
-
-    # ------------------------------------------------------------------ identifiers
-
-    def _l10n_pl_ksef_valid_nip(self, value):
-        nip = ksef_nip.normalize_nip(value)
-        return nip if ksef_nip.nip_checksum_ok(nip) else None

@@ -75,9 +75,7 @@ class AccountMove(models.Model):
         A row is a dict of the line's stored values (amounts as exact ``Decimal``), with ``tax_ids`` and
         ``tag_ids``; product lines in their order on the invoice.
         """
-        Line = self.env["account.move.line"]
-        Line.flush_model()
-        self.env["account.move"].flush_model(["line_ids"])
+        self.env["account.move.line"].flush_model()
         result = {move_id: {"products": [], "taxes": []} for move_id in self.ids}
         if not self.ids:
             return result
@@ -243,7 +241,7 @@ class AccountMove(models.Model):
             totals[key] = BucketTotal(net=net_by_bucket.get(key, ZERO), vat=vat, vat_pln=vat_pln)
         return totals
 
-    def _l10n_pl_ksef_fa3_order(self, problems):
+    def _l10n_pl_ksef_fa3_order(self):
         """The order (``Zamowienie``) an advance invoice is paid on: the sale orders, else its own lines."""
         self.ensure_one()
         sign = -1 if self.move_type == "out_refund" else 1

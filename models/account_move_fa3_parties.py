@@ -21,7 +21,8 @@ from .fa3_problems import problem
 
 _lt = LazyTranslate(__name__)
 
-_EU_PREFIX = {"GR": "EL"}
+#: country code -> EU VAT prefix where they differ (FA(3) KodUE)
+EU_PREFIX = {"GR": "EL"}
 _VAT_CLEAN = re.compile(r"[\s\-./]")
 
 
@@ -74,8 +75,11 @@ class AccountMove(models.Model):
             eu_vat_prefix="0 WDT" in details["taxes"] or "Triangular Sale" in details["tags"],
         )
 
-    def _l10n_pl_ksef_fa3_identify(self, party, partner, eu_codes, problems=None, who=None):
-        """Fill ``party``'s identifier from the partner's Tax ID and country (NIP, EU VAT, foreign ID or none)."""
+    def _l10n_pl_ksef_fa3_identify(self, party, partner, eu_prefixes, problems=None, who=None):
+        """Fill ``party``'s identifier from the partner's Tax ID and country (NIP, EU VAT, foreign ID or none).
+
+        ``eu_prefixes`` are the VAT prefixes of the other EU countries (EL for Greece).
+        """
         country = partner.country_id.code or ""
         vat = _VAT_CLEAN.sub("", partner.vat or "").upper()
         prefix = vat[:2] if vat[:2].isalpha() else ""
@@ -101,18 +105,18 @@ class AccountMove(models.Model):
                 )
             party.no_id = True
             return
-        eu_prefix = prefix or _EU_PREFIX.get(country, country)
-        if eu_prefix in {_EU_PREFIX.get(code, code) for code in eu_codes if code != "PL"}:
+        eu_prefix = prefix or EU_PREFIX.get(country, country)
+        if eu_prefix in eu_prefixes:
             party.eu_country = eu_prefix
             party.eu_vat = vat[len(prefix) :] if prefix else vat
             return
         party.tax_country = country or None
         party.tax_id = re.sub(r"\s", "", partner.vat or "")[:50]  # a foreign ID as the customer writes it
 
-    def _l10n_pl_ksef_fa3_buyer(self, problems, details, eu_codes, kind):
+    def _l10n_pl_ksef_fa3_buyer(self, problems, details, eu_prefixes, kind):
         partner = self.commercial_partner_id
         buyer = Party(name=(partner.name or "").strip()[:512] or None, address=_address(partner))
-        self._l10n_pl_ksef_fa3_identify(buyer, partner, eu_codes, problems, self.env._("the customer"))
+        self._l10n_pl_ksef_fa3_identify(buyer, partner, eu_prefixes, problems, self.env._("the customer"))
         buyer.contacts = _contacts(self.partner_id)
         buyer.jst = bool(partner.l10n_pl_ksef_jst)
         buyer.gv = bool(partner.l10n_pl_ksef_gv)
@@ -154,7 +158,7 @@ class AccountMove(models.Model):
             buyer.contacts = []
         return buyer
 
-    def _l10n_pl_ksef_fa3_third(self, third, eu_codes):
+    def _l10n_pl_ksef_fa3_third(self, third, eu_prefixes):
         partner = third.partner_id
         party = Party(
             name=(partner.commercial_company_name or partner.name or "").strip()[:512] or None,
@@ -162,7 +166,7 @@ class AccountMove(models.Model):
             role=int(third.role),
             share=dec(third.share, 6) if third.share else None,
         )
-        self._l10n_pl_ksef_fa3_identify(party, partner, eu_codes)
+        self._l10n_pl_ksef_fa3_identify(party, partner, eu_prefixes)
         if partner.ref:
             party.customer_number = partner.ref[:256]
         party.contacts = _contacts(partner)

@@ -1,6 +1,6 @@
 """The KSeF treatment of a tax: its FA(3) rate code (P_12 and the P_13_x/P_14_x bucket) and exemption basis."""
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 
 from ..ksef_core.fa3 import rates as ksef_rates
 
@@ -49,17 +49,14 @@ class AccountTax(models.Model):
         for tax in self:
             if tax.l10n_pl_ksef_rate_code:
                 continue  # proposed once; what the accountant set is never overwritten
-            base_tags = tax.invoice_repartition_line_ids.filtered(lambda r: r.repartition_type == "base").tag_ids
-            all_tags = tax.invoice_repartition_line_ids.tag_ids
+            tags = tax.invoice_repartition_line_ids.tag_ids.with_context(lang="en_US")
             tax_lines = tax.invoice_repartition_line_ids.filtered(lambda r: r.repartition_type == "tax")
             self_assessed = any(line.factor_percent < 0 for line in tax_lines)
-            names = {name.lstrip("+-") for name in base_tags.with_context(lang="en_US").mapped("name") if name}
-            names |= {name.lstrip("+-") for name in all_tags.with_context(lang="en_US").mapped("name") if name}
             tax.l10n_pl_ksef_rate_code = ksef_rates.propose_code(
                 tax.type_tax_use,
                 tax.amount_type,
                 tax.amount,
-                tags=names,
+                tags=[name for name in tags.mapped("name") if name],
                 name=tax.with_context(lang="en_US").name,
                 self_assessed=self_assessed,
             )
@@ -68,11 +65,3 @@ class AccountTax(models.Model):
         """The :class:`~ksef_core.fa3.rates.RateCode` of this tax (``None`` without a code)."""
         self.ensure_one()
         return ksef_rates.get(self.l10n_pl_ksef_rate_code)
-
-    def _l10n_pl_ksef_missing_code_message(self):
-        self.ensure_one()
-        return _(
-            "The tax '%(tax)s' has no KSeF rate code: set it in Accounting ▸ Configuration ▸ Taxes ▸ %(tax)s ▸ "
-            "KSeF rate code.",
-            tax=self.display_name,
-        )

@@ -23,17 +23,18 @@ class Problem:
         return first if first == second else "%s / %s" % (first, second)
 
 
+def problem_from_error(error):
+    """A :class:`Problem` from a bilingual :class:`~ksef_core.errors.KsefError`."""
+    return Problem(error.message_en, error.message_pl or error.message_en, error.code or "ksef")
+
+
 def problem(text, code="odoo"):
     """A :class:`Problem` from a lazily translated text (``_lt("...", **params)``)."""
     return Problem(text._translate("en_US"), text._translate("pl_PL"), code)
 
 
 #: where an FA(3) party lives in Odoo
-_PARTIES = {
-    "Podmiot1": (_lt("Company"), "company"),
-    "Podmiot2": (_lt("Customer"), "customer"),
-    "Podmiot3": (_lt("Third party"), "third"),
-}
+_PARTIES = {"Podmiot1": _lt("Company"), "Podmiot2": _lt("Customer"), "Podmiot3": _lt("Third party")}
 #: FA(3) element -> the Odoo field that fills it
 _FIELDS = {
     "NIP": _lt("Tax ID"),
@@ -83,7 +84,7 @@ def from_issue(issue):
     """
     where_en, where_pl = [], []
     path = issue.path or ""
-    for tag, (label, _key) in _PARTIES.items():
+    for tag, label in _PARTIES.items():
         if "/%s" % tag in path or path.startswith(tag):
             where_en.append(label._translate("en_US"))
             where_pl.append(label._translate("pl_PL"))

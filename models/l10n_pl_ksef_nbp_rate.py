@@ -6,9 +6,10 @@ Rates are fetched from NBP's public API once and kept here: a past rate never ch
 import datetime
 import logging
 
-from odoo import _, api, fields, models
+from psycopg2 import IntegrityError
 
-from ..ksef_core.errors import KsefError
+from odoo import api, fields, models
+
 from ..ksef_core.nbp import DEFAULT_NBP_URL, NbpClient
 
 _logger = logging.getLogger(__name__)
@@ -29,8 +30,7 @@ class L10nPlKsefNbpRate(models.Model):
         help="The rate applies to tax points on the day after this one.",
     )
     effective_date = fields.Date(string="Rate of", required=True)
-    rate = fields.Float(string="PLN per unit", digits=(12, 6), required=True)
-    rate_text = fields.Char(string="Rate as published", required=True)
+    rate_text = fields.Char(string="PLN per unit (as published)", required=True)
     table_number = fields.Char(string="NBP table")
 
     _currency_day_uniq = models.Constraint("UNIQUE(currency_code, day_before)", "One NBP rate per currency and day.")
@@ -51,20 +51,12 @@ class L10nPlKsefNbpRate(models.Model):
             "currency_code": currency_code,
             "day_before": day_before,
             "effective_date": rate.effective_date,
-            "rate": float(rate.mid),
             "rate_text": str(rate.mid),
             "table_number": rate.table_no,
         }
         try:
             with self.env.cr.savepoint():
                 self.sudo().create(values)
-        except Exception:
+        except IntegrityError:  # a concurrent fetch stored it first: the rate is the same
             _logger.debug("NBP rate %s for %s already stored", currency_code, day_before)
         return str(rate.mid), rate.effective_date, rate.table_no
-
-
-def nbp_error_text(env, error):
-    """The user's-language text of an NBP error."""
-    if isinstance(error, KsefError):
-        return error.message_pl if (env.lang or "").startswith("pl") else error.message_en
-    return _("NBP rates cannot be read now.")

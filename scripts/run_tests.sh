@@ -120,37 +120,9 @@ run_pure_tests() {
 }
 
 # --------------------------------------------------------------------------- Odoo tests
-find_odoo_python() {
-    local candidate
-    for candidate in "${ODOO_PYTHON:-}" /opt/odoo/venv/bin/python "$ODOO_SRC/.venv/bin/python" \
-        "$ODOO_SRC/venv/bin/python" python3; do
-        [ -n "$candidate" ] || continue
-        command -v "$candidate" >/dev/null 2>&1 || continue
-        if (cd "$ODOO_SRC" && "$candidate" -c "import odoo.release, psycopg2, werkzeug" >/dev/null 2>&1); then
-            command -v "$candidate"
-            return 0
-        fi
-    done
-    return 1
-}
-
-ensure_postgres() {
-    if pg_isready -q >/dev/null 2>&1; then
-        return 0
-    fi
-    if command -v pg_ctlcluster >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-        local version
-        version=$(pg_lsclusters -h 2>/dev/null | awk 'NR==1 {print $1}')
-        echo "Starting PostgreSQL cluster ${version:-15}/main"
-        pg_ctlcluster "${version:-15}" main start || return 1
-        for _ in $(seq 1 30); do pg_isready -q && break; sleep 1; done
-    fi
-    pg_isready -q || return 1
-    if [ "$(id -u)" = 0 ] && ! psql -d postgres -Atc "select 1" >/dev/null 2>&1; then
-        su postgres -c "createuser -s $(id -un)" >/dev/null 2>&1 || true
-    fi
-    psql -d postgres -Atc "select 1" >/dev/null 2>&1
-}
+# find_odoo_python, ensure_postgres
+# shellcheck source=scripts/odoo_env.sh
+source "$ROOT/scripts/odoo_env.sh"
 
 # run_odoo_db LABEL MODULES: install MODULES in a fresh database and run the addon's tests.
 run_odoo_db() {
