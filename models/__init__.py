@@ -22,3 +22,9 @@ from . import account_move_fa3_lines
 from . import account_move_fa3_parties
 from . import account_move_fa3
 from . import account_move_fa3_actions
+from . import l10n_pl_ksef_session
+from . import l10n_pl_ksef_document
+from . import l10n_pl_ksef_document_send
+from . import l10n_pl_ksef_document_status
+from . import account_move_ksef_send
+from . import account_move_send

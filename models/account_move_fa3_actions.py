@@ -24,6 +24,7 @@ class AccountMove(models.Model):
             move._l10n_pl_ksef_apply_vat_rate()
         posted = super()._post(soft=soft)
         to_check = posted & ksef
+        documents = None
         if to_check and not self.env.context.get("l10n_pl_ksef_skip_fa3_check"):
             documents = to_check._l10n_pl_ksef_fa3_documents()
             failed = to_check.filtered(lambda move: documents[move.id].problems)
@@ -37,6 +38,10 @@ class AccountMove(models.Model):
                         problems="\n\n".join(blocks),
                     )
                 )
+        auto = to_check.filtered(lambda move: move.company_id.l10n_pl_ksef_send_mode == "auto")
+        if auto:
+            # the FA(3) just checked is the one queued: built once
+            auto._l10n_pl_ksef_queue(built=documents)
         return posted
 
     def _l10n_pl_ksef_apply_vat_rate(self):

@@ -12,3 +12,4 @@ from . import test_receive_amounts
 from . import test_fa3_taxes
 from . import test_fa3_invoice
 from . import test_fa3_l10n_pl_edi_cases
+from . import test_send

@@ -52,6 +52,15 @@ class L10nPlKsefTestCommon(AccountTestInvoicingCommon):
         cls.addClassCleanup(stack.close)
         return cls.simulator
 
+    def connect_to_simulator(self):
+        """A fresh KSeF token of the test company saved through the set-up wizard (``self.token``)."""
+        self.sim = self.simulator.sim
+        self.addCleanup(self.sim.faults.clear)
+        self.token = self.sim.mint_token(TEST_NIP, ("InvoiceWrite", "InvoiceRead"))
+        wizard = self.setup_wizard(auth_method="token", token=self.token)
+        wizard.action_save_credentials()
+        self.assertEqual(wizard.step, "done")
+
     def setup_wizard(self, company=None, **values):
         company = company or self.company
         values.setdefault("environment", "custom")

@@ -77,12 +77,7 @@ class ReceiveCommon(L10nPlKsefTestCommon):
 
     def setUp(self):
         super().setUp()
-        self.sim = self.simulator.sim
-        self.addCleanup(self.sim.faults.clear)
-        self.token = self.sim.mint_token(TEST_NIP, ("InvoiceWrite", "InvoiceRead"))
-        wizard = self.setup_wizard(auth_method="token", token=self.token)
-        wizard.action_save_credentials()
-        self.assertEqual(wizard.step, "done")
+        self.connect_to_simulator()
         # start reading KSeF now: invoices seeded by earlier tests stay behind
         self.set_position(self.company, self.sim.clock.now())
 

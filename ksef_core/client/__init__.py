@@ -290,9 +290,11 @@ class KsefClient:
         """Online: ``[(own_id, xml[, options])]`` → ``{own_id: InvoiceResult}``."""
         return self.online.send_many(invoices, form=form, close=close, wait=wait)
 
-    def send_batch(self, invoices, form="FA3", offline_mode=False, wait=True):
-        """Batch: ``[(own_id, xml)]`` → :class:`BatchResult` (``results`` keyed by own id)."""
-        return self.batch.send(invoices, form=form, offline_mode=offline_mode, wait=wait)
+    def send_batch(self, invoices, form="FA3", offline_mode=False, wait=True, on_opened=None):
+        """Batch: ``[(own_id, xml)]`` → :class:`BatchResult` (``results`` keyed by own id).
+
+        ``on_opened(reference)`` runs once KSeF has opened the session (store the reference there)."""
+        return self.batch.send(invoices, form=form, offline_mode=offline_mode, wait=wait, on_opened=on_opened)
 
     def download_invoice(self, ksef_number):
         return self.receiving.download(ksef_number)

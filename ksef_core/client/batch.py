@@ -170,8 +170,12 @@ class BatchSessions:
         self.tmp_dir = tmp_dir
         self.last_parts = []  # (ordinal, plain size, encrypted size) of the last batch sent
 
-    def send(self, invoices, form="FA3", offline_mode=False, wait=True):
-        """Send ``[(own_id, xml)]`` (any iterable) as one batch; returns :class:`BatchResult`."""
+    def send(self, invoices, form="FA3", offline_mode=False, wait=True, on_opened=None):
+        """Send ``[(own_id, xml)]`` (any iterable) as one batch; returns :class:`BatchResult`.
+
+        ``on_opened(reference)`` is called as soon as KSeF has opened the session, before any part
+        is uploaded: a caller that must survive a crash stores the reference there.
+        """
         key, iv = new_symmetric_key()
         with BatchPackage(self.part_size, self.tmp_dir) as package:
             for own_id, xml in invoices:
@@ -191,6 +195,8 @@ class BatchSessions:
             opened = self._c.keys.with_key(SYMMETRIC_KEY_ENCRYPTION, op)
             reference = opened["referenceNumber"]
             _logger.info("KSeF batch session %s opened (%d parts)", reference, len(package.parts))
+            if on_opened is not None:
+                on_opened(reference)
             self._upload(package, opened.get("partUploadRequests") or [])
             self.last_parts = [(p.ordinal, p.plain_size, p.encrypted_size) for p in package.parts]
             hashes = package.hashes

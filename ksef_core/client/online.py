@@ -70,6 +70,18 @@ def check_ksef_number(value):
     return value
 
 
+def checked_upo(response):
+    """The UPO bytes of ``response``, refused when they do not match KSeF's ``x-ms-meta-hash``."""
+    content = response.content
+    expected = response.headers.get("x-ms-meta-hash")
+    if expected and expected != sha256_b64(content):
+        raise KsefIntegrityError(
+            "The downloaded UPO does not match its hash: download it again.",
+            "Pobrane UPO nie zgadza się ze skrótem: pobierz je ponownie.",
+        )
+    return content
+
+
 class OnlineSession:
     """An open interactive session.  ``to_dict`` contains the AES key: store it as a secret."""
 
@@ -290,14 +302,26 @@ class OnlineSessions:
         else:
             path = "/sessions/%s/invoices/%s/upo" % (session_reference, invoice_reference)
         response = self._c.api("GET", path, expect_json=False, headers={"Accept": "application/xml"})
-        content = response.content
-        expected = response.headers.get("x-ms-meta-hash")
-        if expected and expected != sha256_b64(content):
-            raise KsefIntegrityError(
-                "The downloaded UPO does not match its hash: download it again.",
-                "Pobrane UPO nie zgadza się ze skrótem: pobierz je ponownie.",
+        return checked_upo(response)
+
+    def upo_from_url(self, url):
+        """UPO XML (bytes) from a pre-signed ``upoDownloadUrl`` (no bearer token, no API rate limit)."""
+        transport = self._c.transport
+        response = transport.session.get(url, timeout=transport.timeout)
+        if response.status_code >= 400:
+            raise KsefApiError(
+                "The UPO could not be downloaded (HTTP %d): try again later." % response.status_code,
+                "Nie udało się pobrać UPO (HTTP %d): spróbuj ponownie później." % response.status_code,
+                code="upo_download_failed",
+                http_status=response.status_code,
             )
-        return content
+        return checked_upo(response)
+
+    def session_upo(self, session_reference, upo_reference):
+        """One page of a session's collective UPO (bytes)."""
+        path = "/sessions/%s/upo/%s" % (session_reference, upo_reference)
+        response = self._c.api("GET", path, expect_json=False, headers={"Accept": "application/xml"})
+        return response.content
 
     def session_state(self, reference):
         """``StatusInfo`` of a session (``session`` kind)."""

@@ -1,0 +1,303 @@
+"""Sending customer invoices to KSeF, as the invoice sees it: state, KSeF number, buttons, rules.
+
+Posting never calls KSeF: it queues the invoice (automatic mode) and triggers the cron. The buttons
+queue the invoices and run the same engine at once (``l10n_pl_ksef.document``).
+"""
+
+from markupsafe import Markup, escape
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from ..ksef_core.hashing import sha256_b64
+from .l10n_pl_ksef_document import LIVE_STATES, STATES
+from .l10n_pl_ksef_document_send import CRON_XMLID
+
+SENDABLE_TYPES = ("out_invoice", "out_refund")
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    l10n_pl_ksef_document_ids = fields.One2many(
+        "l10n_pl_ksef.document", "move_id", string="KSeF documents", readonly=True, copy=False
+    )
+    l10n_pl_ksef_document_id = fields.Many2one(
+        "l10n_pl_ksef.document",
+        string="KSeF document",
+        compute="_compute_l10n_pl_ksef_document_id",
+        store=True,
+        copy=False,
+        index="btree_not_null",
+    )
+    l10n_pl_ksef_state = fields.Selection(
+        string="KSeF status", related="l10n_pl_ksef_document_id.state", store=True, copy=False
+    )
+    l10n_pl_ksef_sent_date = fields.Datetime(
+        string="Sent to KSeF", related="l10n_pl_ksef_document_id.sent_date", store=True, copy=False
+    )
+    l10n_pl_ksef_accepted_date = fields.Datetime(
+        string="Accepted by KSeF", related="l10n_pl_ksef_document_id.acceptance_date", store=True, copy=False
+    )
+    l10n_pl_ksef_number = fields.Char(compute="_compute_l10n_pl_ksef_number", store=True, readonly=False)
+    l10n_pl_ksef_banner = fields.Html(compute="_compute_l10n_pl_ksef_banner", sanitize=False)
+    l10n_pl_ksef_can_send = fields.Boolean(compute="_compute_l10n_pl_ksef_can_send")
+
+    @api.depends("l10n_pl_ksef_document_ids.state")
+    def _compute_l10n_pl_ksef_document_id(self):
+        for move in self:
+            documents = move.l10n_pl_ksef_document_ids.filtered(lambda d: d.state != "cancelled")
+            move.l10n_pl_ksef_document_id = documents.sorted("id")[-1:] if documents else False
+
+    @api.depends("l10n_pl_ksef_document_id.ksef_number")
+    def _compute_l10n_pl_ksef_number(self):
+        for move in self:
+            # a bill's number comes from the import; an invoice's from its accepted document
+            move.l10n_pl_ksef_number = move.l10n_pl_ksef_document_id.ksef_number or move.l10n_pl_ksef_number
+
+    @api.depends("move_type", "state", "company_id", "invoice_date", "l10n_pl_ksef_state")
+    def _compute_l10n_pl_ksef_can_send(self):
+        for move in self:
+            move.l10n_pl_ksef_can_send = bool(move._l10n_pl_ksef_sendable())
+
+    @api.depends("l10n_pl_ksef_state", "l10n_pl_ksef_number", "state")
+    @api.depends_context("lang")
+    def _compute_l10n_pl_ksef_banner(self):
+        for move in self:
+            move.l10n_pl_ksef_banner = move._l10n_pl_ksef_banner_html()
+
+    def _l10n_pl_ksef_banner_html(self):
+        self.ensure_one()
+        document = self.l10n_pl_ksef_document_id
+        if not document:
+            if self._l10n_pl_ksef_sendable():
+                return Markup(escape(_("This invoice has not been sent to KSeF yet: click Send to KSeF.")))
+            return False
+        when = fields.Datetime.to_string(
+            fields.Datetime.context_timestamp(
+                self, document.acceptance_date or document.sent_date or fields.Datetime.now()
+            )
+        )
+        texts = {
+            "to_send": _("Queued for KSeF: it goes out in a moment."),
+            "sending": _("Being sent to KSeF. If the answer was lost, Odoo checks with KSeF before sending again."),
+            "processing": _("KSeF received the invoice (sent %(when)s) and is processing it.", when=when),
+            "accepted": _(
+                "Accepted by KSeF on %(when)s with number %(number)s. It can only be changed by a correction invoice.",
+                when=when,
+                number=document.ksef_number,
+            ),
+            "rejected": _(
+                "KSeF rejected this invoice (code %(code)s): %(reason)s Reset it to draft, fix it and send it again.",
+                code=document.status_code,
+                reason=document.reason or "",
+            ),
+        }
+        text = texts.get(document.state, "")
+        if document.state == "to_send" and document.last_error:
+            text = _("Waiting to be sent to KSeF: %(reason)s", reason=document.reason or document.last_error)
+        return Markup(escape(text))
+
+    # ------------------------------------------------------------------ which invoices
+
+    def _l10n_pl_ksef_sendable(self):
+        """The posted customer invoices / credit notes of KSeF companies, dated from their KSeF start
+        date, that have no KSeF document yet (or only rejected / withdrawn ones)."""
+        return self.filtered(
+            lambda move: move.move_type in SENDABLE_TYPES
+            and move.state == "posted"
+            and move.company_id.l10n_pl_ksef_active
+            and move.l10n_pl_ksef_state not in LIVE_STATES
+            and not move._l10n_pl_ksef_before_start()
+        )
+
+    def _l10n_pl_ksef_before_start(self):
+        start = self.company_id.l10n_pl_ksef_start_date
+        return bool(start and (self.invoice_date or fields.Date.context_today(self)) < start)
+
+    def _l10n_pl_ksef_refusals(self):
+        """``{move: why it cannot be sent}`` for these moves (in the user's language)."""
+        refusals = {}
+        for move in self:
+            if move.move_type not in SENDABLE_TYPES:
+                refusals[move] = _("Only customer invoices and credit notes are sent to KSeF.")
+            elif move.state != "posted":
+                refusals[move] = _("Confirm the invoice before sending it to KSeF.")
+            elif not move.company_id.l10n_pl_ksef_active:
+                refusals[move] = _(
+                    "KSeF is not enabled for %(company)s (Settings > KSeF).", company=move.company_id.name
+                )
+            elif move._l10n_pl_ksef_before_start():
+                refusals[move] = _(
+                    "The invoice is dated before the company's KSeF start date (%(date)s): it is not sent to KSeF.",
+                    date=move.company_id.l10n_pl_ksef_start_date,
+                )
+            elif move.l10n_pl_ksef_state in LIVE_STATES:
+                refusals[move] = _(
+                    "The invoice is already in KSeF or on its way (%(number)s).", number=move.l10n_pl_ksef_number or "-"
+                )
+        return refusals
+
+    # ------------------------------------------------------------------ queueing
+
+    def _l10n_pl_ksef_queue(self, user=None, built=None):
+        """Freeze the FA(3) of the sendable invoices among these and queue them.
+
+        ``built``: ``{move id: Fa3Document}`` already made (posting). Returns ``(documents,
+        problems)`` where ``problems`` maps a move to the text of what keeps its FA(3) from KSeF.
+        """
+        sendable = self._l10n_pl_ksef_sendable()
+        if not sendable:
+            return self.env["l10n_pl_ksef.document"], {}
+        now = fields.Datetime.now()
+        if built is None or any(move.id not in built for move in sendable):
+            built = sendable.with_context(l10n_pl_ksef_created_at=now)._l10n_pl_ksef_fa3_documents()
+        user = user if user is not None else self.env.user
+        values, problems = [], {}
+        lang = self.env.lang
+        for move in sendable:
+            fa3 = built[move.id]
+            if fa3.problems or not fa3.xml:
+                problems[move] = fa3.text(lang)
+                continue
+            xml = fa3.xml if isinstance(fa3.xml, bytes) else fa3.xml.encode("utf-8")
+            values.append(
+                {
+                    "move_id": move.id,
+                    "company_id": move.company_id.id,
+                    "xml": xml.decode("utf-8"),
+                    "invoice_hash": sha256_b64(xml),
+                    "ksef_user_id": user.id or False,
+                    "environment": move.company_id.l10n_pl_ksef_environment,
+                }
+            )
+        documents = self.env["l10n_pl_ksef.document"].sudo().create(values)
+        if documents:
+            self.env.ref(CRON_XMLID).sudo()._trigger()
+        return documents, problems
+
+    # ------------------------------------------------------------------ buttons
+
+    def _l10n_pl_ksef_send_now(self, raise_on_problem=True):
+        """Queue these invoices and send them at once (a few) or in the background (many).
+
+        Returns ``{move: error text}`` for the invoices that could not go (errors as data), or raises
+        a ``UserError`` listing them when ``raise_on_problem``.
+        """
+        self.env["res.company"]._with_locked_records(self)
+        refusals = self._l10n_pl_ksef_refusals()
+        sendable = self - self.browse([move.id for move in refusals])
+        documents, problems = sendable._l10n_pl_ksef_queue()
+        errors = dict(refusals)
+        errors.update(problems)
+        if errors and raise_on_problem and (len(self) == 1 or not documents):
+            raise UserError(
+                "\n\n".join("%s: %s" % (move.name or move.display_name, text) for move, text in errors.items())
+            )
+        Document = self.env["l10n_pl_ksef.document"]
+        threshold = Document._l10n_pl_ksef_batch_threshold()
+        for company, company_documents in documents.grouped("company_id").items():
+            if len(company_documents) < threshold:
+                Document._l10n_pl_ksef_run(company, interactive=True)
+        Document._l10n_pl_ksef_wake_up()
+        return errors
+
+    def action_l10n_pl_ksef_send(self):
+        """Send to KSeF (form button and list action)."""
+        moves = self.filtered(lambda m: m.move_type in SENDABLE_TYPES) or self
+        errors = moves._l10n_pl_ksef_send_now()
+        return moves._l10n_pl_ksef_notification(errors)
+
+    def _l10n_pl_ksef_notification(self, errors):
+        counts = {state: 0 for state, _label in STATES}
+        for move in self:
+            counts[move.l10n_pl_ksef_state or "to_send"] = counts.get(move.l10n_pl_ksef_state or "to_send", 0) + 1
+        parts = [
+            _("%(count)s accepted", count=counts["accepted"]),
+            _(
+                "%(count)s being processed",
+                count=counts["processing"] + counts["sending"] + counts["to_send"] - len(errors),
+            ),
+            _("%(count)s rejected", count=counts["rejected"]),
+        ]
+        if errors:
+            parts.append(_("%(count)s not sent", count=len(errors)))
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": _("Send to KSeF"),
+                "message": ", ".join(parts),
+                "type": "danger" if counts["rejected"] or errors else "success",
+                "sticky": bool(counts["rejected"] or errors),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    def action_l10n_pl_ksef_check_status(self):
+        """Ask KSeF now about the invoices it is processing (and send what is queued)."""
+        Document = self.env["l10n_pl_ksef.document"]
+        for company in self.l10n_pl_ksef_document_id.company_id:
+            Document._l10n_pl_ksef_run(company, interactive=True)
+        Document._l10n_pl_ksef_wake_up()
+        return self._l10n_pl_ksef_notification({})
+
+    def action_l10n_pl_ksef_download_upo(self):
+        self.ensure_one()
+        document = self.l10n_pl_ksef_document_id
+        if not document or document.state != "accepted":
+            raise UserError(_("Only an invoice accepted by KSeF has a UPO."))
+        return document.sudo().action_l10n_pl_ksef_download_upo()
+
+    def action_l10n_pl_ksef_manual_number(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("KSeF number issued outside Odoo"),
+            "res_model": "l10n_pl_ksef.manual.number",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_move_id": self.id},
+        }
+
+    def action_l10n_pl_ksef_documents(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("l10n_pl_ksef.l10n_pl_ksef_document_action")
+        action["domain"] = [("move_id", "=", self.id)]
+        return action
+
+    # ------------------------------------------------------------------ reset to draft
+
+    def button_draft(self):
+        for move in self:
+            state = move.l10n_pl_ksef_state
+            if state == "accepted":
+                raise UserError(
+                    _(
+                        "%(invoice)s was accepted by KSeF (number %(number)s): it cannot go back to draft. "
+                        "Only a correction invoice can change it.",
+                        invoice=move.name,
+                        number=move.l10n_pl_ksef_number,
+                    )
+                )
+            if state in ("sending", "processing"):
+                raise UserError(
+                    _(
+                        "%(invoice)s is with KSeF right now: wait for its answer (Check status), then decide.",
+                        invoice=move.name,
+                    )
+                )
+        queued = self.l10n_pl_ksef_document_id.filtered(lambda d: d.state == "to_send")
+        if queued:
+            # withdrawn before it left: lock the rows so that a running send cannot take them meanwhile
+            queued.lock_for_update()
+            queued.sudo().write({"state": "cancelled"})
+        return super().button_draft()
+
+    @api.depends("l10n_pl_ksef_state")
+    def _compute_show_reset_to_draft_button(self):
+        res = super()._compute_show_reset_to_draft_button()
+        for move in self:
+            if move.l10n_pl_ksef_state in ("sending", "processing", "accepted"):
+                move.show_reset_to_draft_button = False
+        return res

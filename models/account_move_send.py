@@ -1,0 +1,128 @@
+"""Send & Print: a "KSeF" option, on by default for the companies that use this addon.
+
+The invoices are sent before their PDF is made (``_call_web_service_before_invoice_pdf_render``),
+so the PDF can carry the KSeF number.
+
+Odoo's own ``l10n_pl_edi`` installs itself with ``l10n_pl``. For a company that uses this addon it
+must neither offer its own KSeF option, nor send, nor download: its hooks are wrapped once the
+registry is complete (``_register_hook``), whatever the order the two modules were loaded in. A
+company that leaves this addon off keeps ``l10n_pl_edi`` exactly as it is.
+"""
+
+import functools
+
+from odoo import _, api, models
+
+EDI_KEY = "l10n_pl_ksef"
+#: the extra EDI of Odoo's l10n_pl_edi in Send & Print
+ODOO_EDI_KEY = "pl_ksef"
+
+
+def _ours(move):
+    return bool(move.company_id.l10n_pl_ksef_active)
+
+
+def _wrap_once(cls, name, make):
+    """Replace ``cls.name`` by ``make(original)`` unless already done."""
+    original = getattr(cls, name, None)
+    if original is None or getattr(original, "_l10n_pl_ksef_wrapped", False):
+        return
+    wrapped = functools.wraps(original)(make(original))
+    wrapped._l10n_pl_ksef_wrapped = True
+    setattr(cls, name, wrapped)
+
+
+class AccountMoveSend(models.AbstractModel):
+    _inherit = "account.move.send"
+
+    @api.model
+    def _l10n_pl_ksef_is_applicable(self, move):
+        return bool(move._l10n_pl_ksef_sendable())
+
+    def _get_all_extra_edis(self) -> dict:
+        res = super()._get_all_extra_edis()
+        res[EDI_KEY] = {
+            "label": _("Send to KSeF"),
+            "is_applicable": self._l10n_pl_ksef_is_applicable,
+            "help": _("Send the invoice to KSeF before the PDF is made, so that it carries the KSeF number."),
+        }
+        return res
+
+    def _call_web_service_before_invoice_pdf_render(self, invoices_data):
+        super()._call_web_service_before_invoice_pdf_render(invoices_data)
+        ours = self.env["account.move"].browse(
+            [
+                move.id
+                for move, data in invoices_data.items()
+                if EDI_KEY in (data.get("extra_edis") or ()) and not data.get("error")
+            ]
+        )
+        if not ours:
+            return
+        errors = ours._l10n_pl_ksef_send_now(raise_on_problem=False)
+        for move, text in errors.items():
+            invoices_data[move]["error"] = {"error_title": _("The invoice was not sent to KSeF"), "errors": [text]}
+        for move in ours:
+            if move.l10n_pl_ksef_state == "rejected":
+                invoices_data[move]["error"] = {
+                    "error_title": _("KSeF rejected the invoice"),
+                    "errors": [move.l10n_pl_ksef_document_id.reason or ""],
+                }
+
+    def _register_hook(self):
+        super()._register_hook()
+
+        def extra_edis(original):
+            def method(self):
+                res = original(self)
+                odoo_edi = res.get(ODOO_EDI_KEY)
+                if odoo_edi and not odoo_edi.get("_l10n_pl_ksef"):
+                    applicable = odoo_edi["is_applicable"]
+                    odoo_edi["is_applicable"] = lambda move: not _ours(move) and applicable(move)
+                    odoo_edi["_l10n_pl_ksef"] = True
+                return res
+
+            return method
+
+        def before_pdf(original):
+            def method(self, invoices_data):
+                for move, data in invoices_data.items():
+                    edis = data.get("extra_edis")
+                    if edis and ODOO_EDI_KEY in edis and _ours(move):
+                        data["extra_edis"] = [key for key in edis if key != ODOO_EDI_KEY]
+                return original(self, invoices_data)
+
+            return method
+
+        # the Send & Print wizards inherit account.move.send: each registry class is wrapped
+        for name in self.env.registry.descendants([self._name], "_inherit"):
+            cls = type(self.env[name])
+            _wrap_once(cls, "_get_all_extra_edis", extra_edis)
+            _wrap_once(cls, "_call_web_service_before_invoice_pdf_render", before_pdf)
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    def _register_hook(self):
+        super()._register_hook()
+        cls = type(self)
+
+        def download(original):
+            def method(self, *args, **kwargs):
+                if self.env.company.l10n_pl_ksef_active:
+                    return False  # this addon receives for the company: no second copy of each bill
+                return original(self, *args, **kwargs)
+
+            return method
+
+        def check_status(original):
+            def method(self, *args, **kwargs):
+                if self.env.company.l10n_pl_ksef_active:
+                    return None
+                return original(self, *args, **kwargs)
+
+            return method
+
+        _wrap_once(cls, "_l10n_pl_edi_download_bills_from_ksef", download)
+        _wrap_once(cls, "_cron_l10n_pl_edi_check_invoice_status", check_status)

@@ -1,0 +1,139 @@
+"""One KSeF document: an invoice as it was (or will be) submitted to KSeF, with KSeF's answer.
+
+The document freezes the FA(3) XML and its hash when the invoice is queued, so what KSeF gets is
+what was posted; it keeps the session and element reference numbers, the KSeF number, the
+acceptance time, the UPO, the status code and a plain reason, the user it is sent for, the attempts
+and the next try. The invoice's KSeF state is computed from its documents.
+
+States::
+
+    to_send ──► sending ──► processing ──► accepted
+       ▲           │             └───────► rejected
+       └───────────┘ (KSeF did not get it: found out by hash, never guessed)
+
+``cancelled``: queued, then withdrawn (the invoice went back to draft before it left).
+A document in ``sending`` may or may not have reached KSeF: the engine resolves it from the stored
+session reference and hash before anything else is sent.
+"""
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+#: the states in which an invoice has a live KSeF document (at most one per invoice)
+LIVE_STATES = ("to_send", "sending", "processing", "accepted")
+#: the states the engine must still act on
+PENDING_STATES = ("to_send", "sending", "processing")
+
+STATES = [
+    ("to_send", "To send"),
+    ("sending", "Sending"),
+    ("processing", "Processing in KSeF"),
+    ("accepted", "Accepted"),
+    ("rejected", "Rejected"),
+    ("cancelled", "Cancelled"),
+]
+
+#: how the invoice was issued; the offline modes use the same document with their own deadlines
+INVOICING_MODES = [
+    ("online", "Online"),
+    ("offline24", "Offline24"),
+    ("offline", "Offline (KSeF unavailable)"),
+    ("emergency", "Emergency"),
+    ("manual", "Issued outside Odoo"),
+]
+
+
+class L10nPlKsefDocument(models.Model):
+    _name = "l10n_pl_ksef.document"
+    _description = "KSeF document"
+    _order = "id desc"
+    _check_company_auto = True
+
+    name = fields.Char(related="move_id.name", string="Invoice number")
+    move_id = fields.Many2one(
+        "account.move", string="Invoice", required=True, index=True, ondelete="cascade", readonly=True
+    )
+    company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
+    partner_id = fields.Many2one(related="move_id.partner_id", string="Customer")
+    move_type = fields.Selection(related="move_id.move_type")
+    amount_total = fields.Monetary(related="move_id.amount_total", currency_field="currency_id")
+    currency_id = fields.Many2one(related="move_id.currency_id")
+    direction = fields.Selection([("out", "Issued"), ("in", "Received")], default="out", required=True, readonly=True)
+    state = fields.Selection(STATES, default="to_send", required=True, index=True, readonly=True)
+    invoicing_mode = fields.Selection(INVOICING_MODES, default="online", required=True, readonly=True)
+    xml = fields.Text(string="FA(3) XML", readonly=True, prefetch=False)
+    invoice_hash = fields.Char(string="SHA-256 (Base64)", readonly=True, index="btree_not_null")
+    environment = fields.Char(readonly=True)
+    session_id = fields.Many2one("l10n_pl_ksef.session", readonly=True, index="btree_not_null")
+    session_reference = fields.Char(related="session_id.reference", string="Session reference")
+    reference_number = fields.Char(string="Element reference", readonly=True)
+    ksef_number = fields.Char(string="KSeF number", readonly=True, index="btree_not_null")
+    duplicate = fields.Boolean(string="Duplicate (440)", readonly=True)
+    acceptance_date = fields.Datetime(string="Accepted by KSeF", readonly=True)
+    sent_date = fields.Datetime(string="Sent", readonly=True)
+    status_code = fields.Integer(readonly=True)
+    reason_en = fields.Text(readonly=True)
+    reason_pl = fields.Text(readonly=True)
+    reason = fields.Text(compute="_compute_reason")
+    upo_url = fields.Char(readonly=True, groups="base.group_system")
+    upo_attachment_id = fields.Many2one("ir.attachment", string="UPO", readonly=True)
+    ksef_user_id = fields.Many2one("res.users", string="Sent for", readonly=True)
+    attempts = fields.Integer(readonly=True)
+    next_try = fields.Datetime(readonly=True, index="btree_not_null")
+    last_error = fields.Text(readonly=True)
+
+    _one_live_document = models.UniqueIndex(
+        "(move_id) WHERE state IN ('to_send', 'sending', 'processing', 'accepted')",
+        "An invoice has one KSeF document at a time.",
+    )
+
+    @api.depends_context("lang")
+    @api.depends("reason_en", "reason_pl", "last_error")
+    def _compute_reason(self):
+        polish = (self.env.lang or "").startswith("pl")
+        for document in self:
+            text = document.reason_pl if polish else document.reason_en
+            document.reason = text or document.reason_en or document.last_error or False
+
+    @api.depends("move_id.name", "state")
+    def _compute_display_name(self):
+        labels = dict(self._fields["state"]._description_selection(self.env))
+        for document in self:
+            document.display_name = "%s (%s)" % (document.move_id.name or "", labels.get(document.state))
+
+    # ------------------------------------------------------------------ writing outcomes
+
+    def _l10n_pl_ksef_set(self, values):
+        """Write ``values`` on these documents (one UPDATE for all); the invoices' stored KSeF fields
+        follow by recomputation at the next flush."""
+        if self:
+            self.write(values)
+
+    def _l10n_pl_ksef_error_values(self, exc_or_text_en, text_pl=None, **extra):
+        if hasattr(exc_or_text_en, "message_en"):
+            text_en, text_pl = exc_or_text_en.message_en, exc_or_text_en.message_pl
+        else:
+            text_en = exc_or_text_en
+        values = {"reason_en": text_en, "reason_pl": text_pl or text_en, "last_error": text_en}
+        values.update(extra)
+        return values
+
+    # ------------------------------------------------------------------ buttons
+
+    def action_open_invoice(self):
+        self.ensure_one()
+        return self.move_id._get_records_action()
+
+    def action_l10n_pl_ksef_download_upo(self):
+        self.ensure_one()
+        if not self.upo_attachment_id:
+            self._l10n_pl_ksef_fetch_upos(interactive=True)
+        if not self.upo_attachment_id:
+            raise UserError(
+                _("KSeF has not issued the UPO for %(invoice)s yet: try again in a moment.", invoice=self.name)
+            )
+        return {
+            "type": "ir.actions.act_url",
+            "url": "/web/content/%s?download=true" % self.upo_attachment_id.id,
+            "target": "download",
+        }

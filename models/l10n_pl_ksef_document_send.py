@@ -1,0 +1,459 @@
+"""The sending engine: one company's queue goes to KSeF, exactly once.
+
+* One engine for everything: the cron, the Send to KSeF button, the list action and Send & Print all
+  queue documents and run :meth:`_l10n_pl_ksef_run` for the company.
+* One run per company at a time: a PostgreSQL advisory lock held for the run (it survives the
+  commits of the run; a crashed worker's connection releases it). A second worker finds it taken and
+  does nothing; the documents themselves are claimed with row locks that skip rows another has.
+* The state is committed before each KSeF call and after its answer. A document left in ``sending``
+  (a crash, a lost answer) is resolved at the next run from its session reference and hash: KSeF's
+  list of the session's invoices says whether it got it. Only then may it be sent again, and a
+  resend KSeF already has ends as 440, whose original number is taken over only when its hash matches.
+* Pacing: the online path sends one invoice per request (KSeF allows 10/s, 30/min, 180/h); from
+  ``l10n_pl_ksef.batch_threshold`` queued invoices on, a batch session (ZIP in parts) carries up to
+  10,000 invoices in a handful of requests. A 429 never fails an invoice: the run stops and the cron
+  is triggered at the Retry-After moment.
+* Errors are data: a run returns a dict and writes what happened on the documents; nothing raises.
+"""
+
+import datetime
+import logging
+import time
+
+from odoo import api, fields, models, modules
+from odoo.tools import SQL
+
+from ..ksef_core.client import (
+    KsefAuthError,
+    KsefPermissionError,
+    KsefRateLimited,
+    KsefUnknownOutcome,
+    PollPolicy,
+)
+from ..ksef_core.client.errors import KsefApiError
+from ..ksef_core.client.tokens import parse_datetime
+from ..ksef_core.errors import KsefError
+from .l10n_pl_ksef_document import PENDING_STATES
+
+_logger = logging.getLogger(__name__)
+
+CRON_XMLID = "l10n_pl_ksef.ir_cron_l10n_pl_ksef_send"
+#: first key of the advisory lock "sending for company <id>" ("KSND" in ASCII)
+SEND_LOCK = 0x4B534E44
+#: from this many invoices waiting, a batch session is used (System Parameter l10n_pl_ksef.batch_threshold)
+DEFAULT_BATCH_THRESHOLD = 50
+#: KSeF accepts at most this many invoices in one batch session
+BATCH_MAX = 10000
+#: the invoice is in a session KSeF no longer accepts invoices into (expired or closed)
+SESSION_GONE = {21173, 21180}
+#: after an error that is not the invoice's fault, try again after this long
+RETRY_DELAY = datetime.timedelta(minutes=5)
+#: after a credential error (revoked token, missing permission)
+AUTH_RETRY_DELAY = datetime.timedelta(minutes=30)
+#: first status check this long after sending, then every POLL_LATER while something is pending
+POLL_SOON = datetime.timedelta(seconds=10)
+POLL_LATER = datetime.timedelta(minutes=2)
+#: the button waits for KSeF (login) at most this long; the cron longer
+INTERACTIVE_POLL = PollPolicy(initial=0.3, factor=1.6, max_delay=2.0, timeout=20.0)
+CRON_POLL = PollPolicy(initial=0.5, factor=1.6, max_delay=5.0, timeout=45.0)
+#: seconds of one cron job after which no other company is started
+JOB_BUDGET = 60.0
+#: documents whose XML is read at once while building a batch
+XML_CHUNK = 500
+
+
+def _naive(value):
+    """An aware datetime (or ISO text) from KSeF as the naive UTC value Odoo stores."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is None:
+        return False
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+class _Stop(Exception):
+    """Stop this sender's run: the reason is already written on the documents."""
+
+
+class L10nPlKsefDocument(models.Model):
+    _inherit = "l10n_pl_ksef.document"
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _l10n_pl_ksef_commit(self):
+        """Make the state durable before and after a KSeF call (not inside tests)."""
+        self.env.flush_all()
+        if not modules.module.current_test:
+            # the exactly-once protocol: the state must be durable on both sides of each KSeF call
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+
+    @api.model
+    def _l10n_pl_ksef_lock(self, company):
+        """Take "company <id> is sending" for the connection; False when another worker has it."""
+        self.env.cr.execute(SQL("SELECT pg_try_advisory_lock(%s, %s)", SEND_LOCK, company.id))
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _l10n_pl_ksef_unlock(self, company):
+        self.env.cr.execute(SQL("SELECT pg_advisory_unlock(%s, %s)", SEND_LOCK, company.id))
+
+    @api.model
+    def _l10n_pl_ksef_batch_threshold(self):
+        value = self.env["ir.config_parameter"].sudo().get_param("l10n_pl_ksef.batch_threshold")
+        try:
+            return max(1, int(value)) if value else DEFAULT_BATCH_THRESHOLD
+        except ValueError:
+            return DEFAULT_BATCH_THRESHOLD
+
+    def _l10n_pl_ksef_xml_bytes(self):
+        self.ensure_one()
+        return self.sudo().xml.encode("utf-8")
+
+    # ------------------------------------------------------------------ cron
+
+    @api.model
+    def _cron_l10n_pl_ksef_send(self):
+        """Send the queues and check what KSeF is processing, company by company; errors are data."""
+        started = time.monotonic()
+        results = {}
+        companies = self._l10n_pl_ksef_companies_with_work()
+        for index, company in enumerate(companies):
+            if time.monotonic() - started > JOB_BUDGET:
+                self._l10n_pl_ksef_progress(index, len(companies) - index)
+                break
+            results[company.id] = self._l10n_pl_ksef_run(company)
+        self._l10n_pl_ksef_wake_up()
+        return results
+
+    @api.model
+    def _l10n_pl_ksef_progress(self, processed, remaining):
+        if modules.module.current_test:
+            return float("inf")
+        return self.env["ir.cron"]._commit_progress(processed, remaining=remaining)
+
+    @api.model
+    def _l10n_pl_ksef_companies_with_work(self, now=None):
+        now = now or fields.Datetime.now()
+        self.flush_model(["state", "next_try", "company_id"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT DISTINCT d.company_id FROM l10n_pl_ksef_document d
+                     JOIN res_company c ON c.id = d.company_id AND c.l10n_pl_ksef_active
+                    WHERE d.state IN ('sending', 'processing')
+                       OR (d.state = 'to_send' AND (d.next_try IS NULL OR d.next_try <= %s))
+                    ORDER BY d.company_id""",
+                now,
+            )
+        )
+        return self.env["res.company"].sudo().browse([row[0] for row in self.env.cr.fetchall()])
+
+    @api.model
+    def _l10n_pl_ksef_wake_up(self, now=None):
+        """Trigger the cron when there is something to do: a due retry, a status to check.
+
+        Returns the moment it was triggered for, or None when nothing is pending.
+        """
+        now = now or fields.Datetime.now()
+        self.flush_model(["state", "next_try", "sent_date"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT MIN(CASE WHEN state = 'to_send' THEN COALESCE(next_try, %(now)s)
+                                   WHEN state = 'sending' THEN %(now)s
+                                   WHEN sent_date > %(recent)s THEN sent_date + %(soon)s
+                                   ELSE %(later)s END)
+                     FROM l10n_pl_ksef_document
+                    WHERE state IN ('to_send', 'sending', 'processing')""",
+                now=now,
+                recent=now - POLL_LATER,
+                soon=POLL_SOON,
+                later=now + POLL_LATER,
+            )
+        )
+        when = self.env.cr.fetchone()[0]
+        cron = self.env.ref(CRON_XMLID, raise_if_not_found=False)
+        if not when or not cron:
+            return None
+        when = max(when, now)
+        cron.sudo()._trigger(at=when)
+        return when
+
+    # ------------------------------------------------------------------ one company
+
+    @api.model
+    def _l10n_pl_ksef_empty_result(self):
+        return {
+            "sent": 0,
+            "accepted": 0,
+            "rejected": 0,
+            "recovered": 0,
+            "error": None,
+            "error_code": None,
+            "retry_at": None,
+            "busy": False,
+        }
+
+    @api.model
+    def _l10n_pl_ksef_run(self, company, interactive=False):
+        """Recover, send the due queue and check statuses for ``company``; returns a result dict."""
+        result = self._l10n_pl_ksef_empty_result()
+        if not self._l10n_pl_ksef_lock(company):
+            result["busy"] = True
+            _logger.info("KSeF: company %s is already sending in another worker; skipped", company.id)
+            return result
+        try:
+            pending = self.sudo().search([("company_id", "=", company.id), ("state", "in", PENDING_STATES)])
+            for user, documents in pending._l10n_pl_ksef_by_sender(company).items():
+                documents._l10n_pl_ksef_run_sender(company, user, result, interactive)
+        finally:
+            self._l10n_pl_ksef_unlock(company)
+        _logger.info(
+            "KSeF: company %s sent %d invoice(s), %d accepted, %d rejected, %d resolved after a lost answer%s",
+            company.id,
+            result["sent"],
+            result["accepted"],
+            result["rejected"],
+            result["recovered"],
+            ", error %s" % result["error_code"] if result["error_code"] else "",
+        )
+        return result
+
+    def _l10n_pl_ksef_by_sender(self, company):
+        """``{user: documents}``: the documents of users with a named token go under that token;
+        all others under the company's own credentials (key: the empty user)."""
+        tokens = self.env["l10n_pl_ksef.user.token"].sudo()
+        no_user = self.env["res.users"]
+        groups = {}
+        for user in self.ksef_user_id:
+            if tokens._l10n_pl_ksef_for(user, company):
+                groups[user] = self.filtered(lambda d, u=user: d.ksef_user_id == u)
+        named = self.browse([doc.id for docs in groups.values() for doc in docs])
+        rest = self - named
+        if rest:
+            groups[no_user] = rest
+        return groups
+
+    def _l10n_pl_ksef_run_sender(self, company, user, result, interactive):
+        """Work on these documents of ``company`` with ``user``'s credentials (empty: the company's)."""
+        now = fields.Datetime.now()
+        try:
+            client = company.sudo()._l10n_pl_ksef_client(
+                ksef_user=user,
+                max_wait_seconds=5 if interactive else 0,
+                poll_policy=INTERACTIVE_POLL if interactive else CRON_POLL,
+            )
+        except Exception as exc:
+            message = exc.args[0] if exc.args else str(exc)
+            self.filtered(lambda d: d.state == "to_send")._l10n_pl_ksef_set(
+                {"last_error": message, "next_try": now + AUTH_RETRY_DELAY}
+            )
+            result.update(error=message, error_code="configuration")
+            return
+        user_token = self.env["l10n_pl_ksef.user.token"].sudo()._l10n_pl_ksef_for(user, company) if user else None
+        user_token = user_token or self.env["l10n_pl_ksef.user.token"]
+        with client:
+            try:
+                self._l10n_pl_ksef_recover(client, result)
+                due = self.filtered(lambda d: d.state == "to_send" and (not d.next_try or d.next_try <= now))
+                if due:
+                    if len(due) >= self._l10n_pl_ksef_batch_threshold():
+                        due._l10n_pl_ksef_send_batch(client, company, user_token, result)
+                    else:
+                        due._l10n_pl_ksef_send_online(client, company, user_token, result)
+                self._l10n_pl_ksef_poll(client, result)
+            except _Stop:
+                _logger.info("KSeF: company %s stops sending until the outcome of a send is known", company.id)
+            except KsefRateLimited as exc:
+                retry_at = now + datetime.timedelta(seconds=max(1, int(exc.retry_after or 1)))
+                self.filtered(lambda d: d.state == "to_send")._l10n_pl_ksef_set({"next_try": retry_at})
+                result.update(retry_at=retry_at, error_code="rate_limited")
+            except (KsefAuthError, KsefPermissionError) as exc:
+                self.filtered(lambda d: d.state == "to_send")._l10n_pl_ksef_set(
+                    self._l10n_pl_ksef_error_values(exc, next_try=now + AUTH_RETRY_DELAY)
+                )
+                result.update(error=exc.message_en, error_code=exc.code)
+            except KsefError as exc:
+                self.filtered(lambda d: d.state == "to_send")._l10n_pl_ksef_set(
+                    self._l10n_pl_ksef_error_values(exc, next_try=now + RETRY_DELAY)
+                )
+                result.update(error=exc.message_en, error_code=exc.code)
+        self._l10n_pl_ksef_commit()
+
+    # ------------------------------------------------------------------ recovery
+
+    def _l10n_pl_ksef_recover(self, client, result):
+        """Resolve the documents left in ``sending``: KSeF has them (then they go on as processing)
+        or it has not (then they go back to the queue). Nothing is sent before this is known."""
+        sending = self.filtered(lambda d: d.state == "sending")
+        for session, documents in sending.grouped("session_id").items():
+            if not session or not session.reference:
+                # the batch never got a reference: KSeF cannot have processed it
+                documents._l10n_pl_ksef_set({"state": "to_send", "session_id": False})
+                session.sudo().write({"state": "failed"})
+                continue
+            if session.kind == "batch":
+                status = client.online.status(session.reference)
+                code = ((status or {}).get("status") or {}).get("code")
+                if code == 100:  # opened, never closed: KSeF will not process it
+                    documents._l10n_pl_ksef_set({"state": "to_send", "session_id": False})
+                    session.sudo().write({"state": "failed"})
+                else:
+                    documents._l10n_pl_ksef_set({"state": "processing"})
+                    session.sudo().write({"state": "closed"})
+                result["recovered"] += len(documents)
+                continue
+            by_hash = {}
+            for item in client.online.list_invoices(session.reference, page_size=1000):
+                by_hash[item.get("invoiceHash")] = item
+            for document in documents:
+                item = by_hash.get(document.invoice_hash)
+                if item is None:
+                    document._l10n_pl_ksef_set({"state": "to_send", "session_id": False, "reference_number": False})
+                else:
+                    document._l10n_pl_ksef_set({"state": "processing", "reference_number": item.get("referenceNumber")})
+                    result["recovered"] += 1
+        if sending:
+            self._l10n_pl_ksef_commit()
+
+    # ------------------------------------------------------------------ online
+
+    def _l10n_pl_ksef_online_session(self, client, company, user_token, force_new=False):
+        Session = self.env["l10n_pl_ksef.session"].sudo()
+        environment = client.environment.name
+        record = (
+            Session.browse()
+            if force_new
+            else Session._l10n_pl_ksef_online_for(company, user_token, environment, client.clock())
+        )
+        if record:
+            client_session = record._l10n_pl_ksef_client_session()
+        else:
+            client_session = client.online.open()
+            record = Session._l10n_pl_ksef_store_online(company, user_token, environment, client_session)
+            self._l10n_pl_ksef_commit()
+        client.online.current = client_session
+        return record, client_session
+
+    def _l10n_pl_ksef_send_online(self, client, company, user_token, result):
+        record, client_session = self._l10n_pl_ksef_online_session(client, company, user_token)
+        for document in self.sorted("id"):
+            now = fields.Datetime.now()
+            document._l10n_pl_ksef_set(
+                {
+                    "state": "sending",
+                    "session_id": record.id,
+                    "environment": client.environment.name,
+                    "sent_date": now,
+                    "attempts": document.attempts + 1,
+                }
+            )
+            self._l10n_pl_ksef_commit()
+            try:
+                sent = client.online.send(client_session, document._l10n_pl_ksef_xml_bytes(), own_id=document.id)
+            except KsefRateLimited:
+                document._l10n_pl_ksef_set({"state": "to_send", "session_id": False})
+                self._l10n_pl_ksef_commit()
+                raise
+            except KsefUnknownOutcome as exc:
+                # stays in "sending": the next run asks KSeF by hash before anything else
+                document._l10n_pl_ksef_set({"last_error": exc.message_en})
+                result.update(error=exc.message_en, error_code=exc.code, retry_at=now)
+                self._l10n_pl_ksef_commit()
+                raise _Stop() from None
+            except KsefApiError as exc:
+                if set(exc.exception_codes) & SESSION_GONE:
+                    record.write({"state": "closed"})
+                    document._l10n_pl_ksef_set({"state": "to_send", "session_id": False})
+                    self._l10n_pl_ksef_commit()
+                    record, client_session = self._l10n_pl_ksef_online_session(
+                        client, company, user_token, force_new=True
+                    )
+                    self.filtered(lambda d: d.state == "to_send")._l10n_pl_ksef_send_online(
+                        client, company, user_token, result
+                    )
+                    return
+                if exc.http_status == 400 and exc.exception_codes:
+                    # KSeF refused this invoice itself (schema, encryption, content): it waits for a fix
+                    document._l10n_pl_ksef_reject(exc.message_en, exc.message_pl, code=exc.exception_codes[0])
+                    result["rejected"] += 1
+                    self._l10n_pl_ksef_commit()
+                    continue
+                document._l10n_pl_ksef_set({"state": "to_send", "session_id": False})
+                self._l10n_pl_ksef_commit()
+                raise
+            except KsefError:
+                # nothing reached KSeF (refused before sending, or the request failed without doubt)
+                document._l10n_pl_ksef_set({"state": "to_send", "session_id": False})
+                self._l10n_pl_ksef_commit()
+                raise
+            document._l10n_pl_ksef_set(
+                {
+                    "state": "processing",
+                    "reference_number": sent.reference_number,
+                    "invoice_hash": sent.invoice_hash,
+                    "last_error": False,
+                    "next_try": False,
+                }
+            )
+            result["sent"] += 1
+            if sent.final:  # a lost answer resolved inside the client: KSeF had it already
+                document._l10n_pl_ksef_apply(client, sent, result)
+            self._l10n_pl_ksef_commit()
+
+    # ------------------------------------------------------------------ batch
+
+    def _l10n_pl_ksef_send_batch(self, client, company, user_token, result):
+        Session = self.env["l10n_pl_ksef.session"].sudo()
+        ordered = self.sorted("id")
+        for start in range(0, len(ordered), BATCH_MAX):
+            chunk = ordered[start : start + BATCH_MAX]
+            record = Session.create(
+                {
+                    "company_id": company.id,
+                    "kind": "batch",
+                    "environment": client.environment.name,
+                    "user_token_id": user_token.id or False,
+                }
+            )
+            chunk._l10n_pl_ksef_set(
+                {
+                    "state": "sending",
+                    "session_id": record.id,
+                    "environment": client.environment.name,
+                    "sent_date": fields.Datetime.now(),
+                }
+            )
+            self.env.cr.execute(
+                SQL("UPDATE l10n_pl_ksef_document SET attempts = attempts + 1 WHERE id IN %s", tuple(chunk.ids))
+            )
+            chunk.invalidate_recordset(["attempts"])
+            self._l10n_pl_ksef_commit()
+
+            def on_opened(reference, record=record):
+                record.write({"reference": reference, "state": "open"})
+                self._l10n_pl_ksef_commit()
+
+            try:
+                batch = client.send_batch(chunk._l10n_pl_ksef_iter_xml(), wait=False, on_opened=on_opened)
+            except KsefUnknownOutcome:
+                # the session may be closed or not: the next run asks KSeF about the session
+                raise _Stop() from None
+            except KsefError:
+                if record.reference:
+                    record.write({"state": "failed"})
+                chunk._l10n_pl_ksef_set({"state": "to_send", "session_id": False})
+                self._l10n_pl_ksef_commit()
+                raise
+            record.write({"state": "closed"})
+            chunk.filtered(lambda d: d.state == "sending")._l10n_pl_ksef_set({"state": "processing"})
+            result["sent"] += len(batch.results)
+            self._l10n_pl_ksef_commit()
+
+    def _l10n_pl_ksef_iter_xml(self):
+        """``(document id, XML bytes)``, read from the database a chunk at a time (memory stays flat)."""
+        for start in range(0, len(self), XML_CHUNK):
+            ids = tuple(self.ids[start : start + XML_CHUNK])
+            self.env.cr.execute(SQL("SELECT id, xml FROM l10n_pl_ksef_document WHERE id IN %s ORDER BY id", ids))
+            for doc_id, xml in self.env.cr.fetchall():
+                yield doc_id, xml.encode("utf-8")

@@ -1,0 +1,249 @@
+"""What KSeF decided: status checks, acceptance (KSeF number, UPO), rejection (reason, activity), 440.
+
+Status checks cost as few requests as possible: the session's invoice list (1,000 a page) when more
+than a few invoices of one session are waiting, else one status call per invoice; a batch session
+is first asked whether it has finished at all. Each accepted invoice gets its UPO as an attachment,
+downloaded from KSeF's pre-signed address; the collective UPO of a batch session is kept on the session.
+"""
+
+import base64
+import logging
+
+from odoo import _, fields, models
+
+from ..ksef_core.client import status_codes
+from ..ksef_core.client.results import InvoiceResult
+from ..ksef_core.errors import KsefError
+from .l10n_pl_ksef_document_send import _naive
+
+_logger = logging.getLogger(__name__)
+
+#: more waiting invoices than this in one session: read the session's list instead of each status
+LIST_THRESHOLD = 3
+#: UPOs downloaded per run and company (the rest at the next run)
+UPO_LIMIT = 2000
+ACTIVITY_XMLID = "l10n_pl_ksef.mail_activity_type_ksef_rejected"
+
+
+class L10nPlKsefDocument(models.Model):
+    _inherit = "l10n_pl_ksef.document"
+
+    # ------------------------------------------------------------------ polling
+
+    def _l10n_pl_ksef_poll(self, client, result):
+        """Ask KSeF about the documents in ``processing`` and apply the final answers."""
+        processing = self.filtered(lambda d: d.state == "processing")
+        for session, documents in processing.grouped("session_id").items():
+            if not session.reference:
+                continue
+            if session.kind == "batch" and not session._l10n_pl_ksef_batch_finished(client):
+                continue
+            if session.kind == "batch" or len(documents) > LIST_THRESHOLD:
+                by_hash = {d.invoice_hash: d for d in documents}
+                by_ref = {d.reference_number: d for d in documents if d.reference_number}
+                for item in client.online.list_invoices(session.reference, page_size=1000):
+                    document = by_ref.get(item.get("referenceNumber")) or by_hash.get(item.get("invoiceHash"))
+                    if document is not None:
+                        document._l10n_pl_ksef_apply_item(client, item, result)
+            else:
+                for document in documents.filtered("reference_number"):
+                    item = client.online.invoice_status(session.reference, document.reference_number)
+                    document._l10n_pl_ksef_apply_item(client, item, result)
+            if session.kind == "batch":
+                # KSeF said nothing about an invoice of a finished batch: the package failed for it
+                silent = documents.filtered(lambda d: d.state == "processing")
+                for document in silent:
+                    document._l10n_pl_ksef_reject(
+                        "KSeF processed the batch but reported nothing about this invoice: send it again.",
+                        "KSeF przetworzył paczkę, ale nie podał wyniku dla tej faktury: wyślij ją ponownie.",
+                        code=session.status_code or 0,
+                    )
+                    result["rejected"] += 1
+            self._l10n_pl_ksef_commit()
+        self.filtered(lambda d: d.state == "accepted" and not d.upo_attachment_id)[:UPO_LIMIT]._l10n_pl_ksef_fetch_upos(
+            client=client
+        )
+
+    def _l10n_pl_ksef_apply_item(self, client, item, result):
+        """Apply one ``SessionInvoiceStatusResponse`` to this document."""
+        self.ensure_one()
+        outcome = InvoiceResult(self.id, self.invoice_hash, session_reference=self.session_id.reference).update(item)
+        outcome.original_session = ((item.get("status") or {}).get("extensions") or {}).get(
+            "originalSessionReferenceNumber"
+        )
+        self._l10n_pl_ksef_apply(client, outcome, result)
+
+    def _l10n_pl_ksef_apply(self, client, outcome, result):
+        """Apply a final :class:`InvoiceResult`: accepted (also a 440 whose original is this very
+        invoice, by hash) or rejected with KSeF's reason."""
+        self.ensure_one()
+        if not outcome.final:
+            return
+        if outcome.duplicate:
+            if self._l10n_pl_ksef_same_as_original(client, outcome):
+                self._l10n_pl_ksef_accept(outcome, duplicate=True)
+                result["accepted"] += 1
+                return
+            self._l10n_pl_ksef_reject(
+                "KSeF already has another invoice with this number (KSeF number %s) whose content differs: "
+                "give this invoice a new number, or correct the one in KSeF." % outcome.ksef_number,
+                "KSeF ma już inną fakturę o tym numerze (numer KSeF %s) o innej treści: nadaj tej fakturze "
+                "nowy numer albo skoryguj fakturę w KSeF." % outcome.ksef_number,
+                code=440,
+            )
+            result["rejected"] += 1
+            return
+        if outcome.ok:
+            self._l10n_pl_ksef_accept(outcome)
+            result["accepted"] += 1
+            return
+        status = outcome.status
+        details = "; ".join(str(d) for d in status.details if d)
+        reason_en = status.message("en") + (" KSeF: %s" % details if details else "")
+        reason_pl = status.message("pl") + (" KSeF: %s" % details if details else "")
+        self._l10n_pl_ksef_reject(reason_en, reason_pl, code=status.code)
+        result["rejected"] += 1
+
+    def _l10n_pl_ksef_same_as_original(self, client, outcome):
+        """A 440 duplicate is this very invoice only when KSeF holds it with the same hash."""
+        if not outcome.original_session:
+            return False
+        try:
+            found = client.online.find(outcome.original_session, self.invoice_hash)
+        except KsefError:
+            return False
+        return bool(found and found.ksef_number == outcome.ksef_number)
+
+    def _l10n_pl_ksef_accept(self, outcome, duplicate=False):
+        self._l10n_pl_ksef_set(
+            {
+                "state": "accepted",
+                "ksef_number": outcome.ksef_number,
+                "acceptance_date": _naive(outcome.acquisition_date) or fields.Datetime.now(),
+                "status_code": outcome.status.code if outcome.status else 200,
+                "duplicate": duplicate,
+                "reason_en": False,
+                "reason_pl": False,
+                "last_error": False,
+                "next_try": False,
+                "upo_url": outcome.upo_download_url or False,
+            }
+        )
+
+    def _l10n_pl_ksef_reject(self, reason_en, reason_pl, code=0):
+        self.ensure_one()
+        self._l10n_pl_ksef_set(
+            {
+                "state": "rejected",
+                "status_code": code,
+                "reason_en": reason_en,
+                "reason_pl": reason_pl,
+                "next_try": False,
+            }
+        )
+        self._l10n_pl_ksef_rejection_activity()
+
+    def _l10n_pl_ksef_rejection_activity(self):
+        """A to-do for the invoice's salesperson (else its creator) saying what KSeF refused and why."""
+        activity_type = self.env.ref(ACTIVITY_XMLID, raise_if_not_found=False)
+        for document in self:
+            move = document.move_id
+            user = move.invoice_user_id or move.create_uid
+            if not user or not user.active or user.share:
+                user = document.ksef_user_id or self.env.user
+            move.sudo().activity_schedule(
+                activity_type_id=activity_type.id if activity_type else False,
+                summary=_("KSeF rejected the invoice"),
+                note=_(
+                    "KSeF rejected %(invoice)s (code %(code)s): %(reason)s\n"
+                    "Reset the invoice to draft, fix it and send it again.",
+                    invoice=move.name,
+                    code=document.status_code,
+                    reason=document.with_context(lang=user.lang).reason,
+                ),
+                user_id=user.id,
+            )
+
+    # ------------------------------------------------------------------ UPO
+
+    def _l10n_pl_ksef_fetch_upos(self, client=None, interactive=False):
+        """Download the UPO of these accepted documents and keep each as an attachment of its invoice."""
+        documents = self.filtered(lambda d: d.state == "accepted" and not d.upo_attachment_id and d.ksef_number)
+        if not documents:
+            return
+        if client is None:
+            company = documents.company_id[:1]
+            try:
+                with company.sudo()._l10n_pl_ksef_client(ksef_user=documents[0].ksef_user_id) as own:
+                    documents._l10n_pl_ksef_fetch_upos(client=own)
+            except KsefError as exc:
+                _logger.info("KSeF: UPO not downloaded now (%s)", exc.code)
+            return
+        values, fetched = [], []
+        for document in documents:
+            try:
+                url = document.sudo().upo_url
+                if url:
+                    content = client.online.upo_from_url(url)
+                else:
+                    content = client.online.upo(document.session_id.reference, document.reference_number)
+            except KsefError as exc:
+                _logger.info("KSeF: UPO of document %s not downloaded now (%s)", document.id, exc.code)
+                if interactive:
+                    raise
+                break
+            values.append(
+                {
+                    "name": "UPO-%s.xml" % document.ksef_number,
+                    "raw": content,
+                    "mimetype": "application/xml",
+                    "res_model": "account.move",
+                    "res_id": document.move_id.id,
+                    "company_id": document.company_id.id,
+                }
+            )
+            fetched.append(document)
+        attachments = self.env["ir.attachment"].sudo().create(values) if values else []
+        for document, attachment in zip(fetched, attachments, strict=False):
+            document.upo_attachment_id = attachment
+        self._l10n_pl_ksef_commit()
+
+
+class L10nPlKsefSession(models.Model):
+    _inherit = "l10n_pl_ksef.session"
+
+    def _l10n_pl_ksef_batch_finished(self, client):
+        """Ask KSeF whether this batch session has been processed; keep its status and collective UPO."""
+        self.ensure_one()
+        data = client.online.status(self.reference)
+        status = status_codes.describe_status("session", (data or {}).get("status"))
+        if not status.final:
+            return False
+        values = {
+            "state": "processed" if status.ok else "failed",
+            "status_code": status.code,
+            "status_message": status.message("en"),
+        }
+        pages = ((data or {}).get("upo") or {}).get("pages") or []
+        if pages and not self.upo_attachment_id:
+            try:
+                content = b"".join(client.online.upo_from_url(page["downloadUrl"]) for page in pages)
+                values["upo_attachment_id"] = (
+                    self.env["ir.attachment"]
+                    .sudo()
+                    .create(
+                        {
+                            "name": "UPO-%s.xml" % self.reference,
+                            "datas": base64.b64encode(content),
+                            "mimetype": "application/xml",
+                            "res_model": self._name,
+                            "res_id": self.id,
+                            "company_id": self.company_id.id,
+                        }
+                    )
+                    .id
+                )
+            except (KsefError, KeyError):
+                _logger.info("KSeF: the collective UPO of session %s is not available yet", self.id)
+        self.write(values)
+        return True
