@@ -50,6 +50,8 @@ SESSION_GONE = {21173, 21180}
 RETRY_DELAY = datetime.timedelta(minutes=5)
 #: after a credential error (revoked token, missing permission)
 AUTH_RETRY_DELAY = datetime.timedelta(minutes=30)
+#: a send whose outcome is unknown is looked up in KSeF after this long
+LOOKUP_DELAY = datetime.timedelta(seconds=30)
 #: first status check this long after sending, then every POLL_LATER while something is pending
 POLL_SOON = datetime.timedelta(seconds=10)
 POLL_LATER = datetime.timedelta(minutes=2)
@@ -91,13 +93,26 @@ class L10nPlKsefDocument(models.Model):
 
     @api.model
     def _l10n_pl_ksef_lock(self, company):
-        """Take "company <id> is sending" for the connection; False when another worker has it."""
-        self.env.cr.execute(SQL("SELECT pg_try_advisory_lock(%s, %s)", SEND_LOCK, company.id))
-        return self.env.cr.fetchone()[0]
+        """Take "company <id> is sending" on a connection of its own, so that neither a commit nor a
+        failed transaction of the run releases or leaks it; returns that cursor, or None when another
+        worker has the lock. Closing the cursor releases it (so does a crashed worker's connection)."""
+        lock_cr = self.env.registry.cursor()
+        try:
+            lock_cr.execute(SQL("SELECT pg_try_advisory_lock(%s, %s)", SEND_LOCK, company.id))
+            if lock_cr.fetchone()[0]:
+                return lock_cr
+        except Exception:
+            lock_cr.close()
+            raise
+        lock_cr.close()
+        return None
 
     @api.model
-    def _l10n_pl_ksef_unlock(self, company):
-        self.env.cr.execute(SQL("SELECT pg_advisory_unlock(%s, %s)", SEND_LOCK, company.id))
+    def _l10n_pl_ksef_unlock(self, company, lock_cr):
+        try:
+            lock_cr.execute(SQL("SELECT pg_advisory_unlock(%s, %s)", SEND_LOCK, company.id))
+        finally:
+            lock_cr.close()
 
     @api.model
     def _l10n_pl_ksef_batch_threshold(self):
@@ -141,8 +156,8 @@ class L10nPlKsefDocument(models.Model):
             SQL(
                 """SELECT DISTINCT d.company_id FROM l10n_pl_ksef_document d
                      JOIN res_company c ON c.id = d.company_id AND c.l10n_pl_ksef_active
-                    WHERE d.state IN ('sending', 'processing')
-                       OR (d.state = 'to_send' AND (d.next_try IS NULL OR d.next_try <= %s))
+                    WHERE d.state = 'processing'
+                       OR (d.state IN ('to_send', 'sending') AND (d.next_try IS NULL OR d.next_try <= %s))
                     ORDER BY d.company_id""",
                 now,
             )
@@ -160,7 +175,7 @@ class L10nPlKsefDocument(models.Model):
         self.env.cr.execute(
             SQL(
                 """SELECT MIN(CASE WHEN state = 'to_send' THEN COALESCE(next_try, %(now)s)
-                                   WHEN state = 'sending' THEN %(now)s
+                                   WHEN state = 'sending' THEN COALESCE(next_try, %(now)s)
                                    WHEN sent_date > %(recent)s THEN sent_date + %(soon)s
                                    ELSE %(later)s END)
                      FROM l10n_pl_ksef_document
@@ -198,16 +213,27 @@ class L10nPlKsefDocument(models.Model):
     def _l10n_pl_ksef_run(self, company, interactive=False):
         """Recover, send the due queue and check statuses for ``company``; returns a result dict."""
         result = self._l10n_pl_ksef_empty_result()
-        if not self._l10n_pl_ksef_lock(company):
+        lock_cr = self._l10n_pl_ksef_lock(company)
+        if lock_cr is None:
             result["busy"] = True
             _logger.info("KSeF: company %s is already sending in another worker; skipped", company.id)
             return result
         try:
+            # what another worker committed before we got the lock must be seen: a fresh snapshot
+            self._l10n_pl_ksef_commit()
             pending = self.sudo().search([("company_id", "=", company.id), ("state", "in", PENDING_STATES)])
             for user, documents in pending._l10n_pl_ksef_by_sender(company).items():
                 documents._l10n_pl_ksef_run_sender(company, user, result, interactive)
+            self._l10n_pl_ksef_missing_upos(company, interactive)
+        except Exception as exc:
+            if modules.module.current_test:
+                raise
+            # a database conflict or a bug: nothing half-done is kept, the next run starts from the state
+            self.env.cr.rollback()
+            _logger.exception("KSeF: sending failed for company %s", company.id)
+            result.update(error=str(exc.__class__.__name__), error_code="bug")
         finally:
-            self._l10n_pl_ksef_unlock(company)
+            self._l10n_pl_ksef_unlock(company, lock_cr)
         _logger.info(
             "KSeF: company %s sent %d invoice(s), %d accepted, %d rejected, %d resolved after a lost answer%s",
             company.id,
@@ -264,8 +290,11 @@ class L10nPlKsefDocument(models.Model):
                 self._l10n_pl_ksef_poll(client, result)
             except _Stop:
                 _logger.info("KSeF: company %s stops sending until the outcome of a send is known", company.id)
+                self.filtered(lambda d: d.state == "sending")._l10n_pl_ksef_set(
+                    {"next_try": fields.Datetime.now() + LOOKUP_DELAY}
+                )
             except KsefRateLimited as exc:
-                retry_at = now + datetime.timedelta(seconds=max(1, int(exc.retry_after or 1)))
+                retry_at = fields.Datetime.now() + datetime.timedelta(seconds=max(1, int(exc.retry_after or 1)))
                 self.filtered(lambda d: d.state == "to_send")._l10n_pl_ksef_set({"next_try": retry_at})
                 result.update(retry_at=retry_at, error_code="rate_limited")
             except (KsefAuthError, KsefPermissionError) as exc:
@@ -285,7 +314,8 @@ class L10nPlKsefDocument(models.Model):
     def _l10n_pl_ksef_recover(self, client, result):
         """Resolve the documents left in ``sending``: KSeF has them (then they go on as processing)
         or it has not (then they go back to the queue). Nothing is sent before this is known."""
-        sending = self.filtered(lambda d: d.state == "sending")
+        now = fields.Datetime.now()
+        sending = self.filtered(lambda d: d.state == "sending" and (not d.next_try or d.next_try <= now))
         for session, documents in sending.grouped("session_id").items():
             if not session or not session.reference:
                 # the batch never got a reference: KSeF cannot have processed it
@@ -296,10 +326,10 @@ class L10nPlKsefDocument(models.Model):
                 status = client.online.status(session.reference)
                 code = ((status or {}).get("status") or {}).get("code")
                 if code == 100:  # opened, never closed: KSeF will not process it
-                    documents._l10n_pl_ksef_set({"state": "to_send", "session_id": False})
+                    documents._l10n_pl_ksef_set({"state": "to_send", "session_id": False, "next_try": False})
                     session.sudo().write({"state": "failed"})
                 else:
-                    documents._l10n_pl_ksef_set({"state": "processing"})
+                    documents._l10n_pl_ksef_set({"state": "processing", "next_try": False})
                     session.sudo().write({"state": "closed"})
                 result["recovered"] += len(documents)
                 continue
@@ -309,7 +339,9 @@ class L10nPlKsefDocument(models.Model):
             for document in documents:
                 item = by_hash.get(document.invoice_hash)
                 if item is None:
-                    document._l10n_pl_ksef_set({"state": "to_send", "session_id": False, "reference_number": False})
+                    document._l10n_pl_ksef_set(
+                        {"state": "to_send", "session_id": False, "reference_number": False, "next_try": False}
+                    )
                 else:
                     document._l10n_pl_ksef_set({"state": "processing", "reference_number": item.get("referenceNumber")})
                     result["recovered"] += 1
@@ -335,8 +367,8 @@ class L10nPlKsefDocument(models.Model):
         client.online.current = client_session
         return record, client_session
 
-    def _l10n_pl_ksef_send_online(self, client, company, user_token, result):
-        record, client_session = self._l10n_pl_ksef_online_session(client, company, user_token)
+    def _l10n_pl_ksef_send_online(self, client, company, user_token, result, reopened=False):
+        record, client_session = self._l10n_pl_ksef_online_session(client, company, user_token, force_new=reopened)
         for document in self.sorted("id"):
             now = fields.Datetime.now()
             document._l10n_pl_ksef_set(
@@ -362,15 +394,12 @@ class L10nPlKsefDocument(models.Model):
                 self._l10n_pl_ksef_commit()
                 raise _Stop() from None
             except KsefApiError as exc:
-                if set(exc.exception_codes) & SESSION_GONE:
+                if set(exc.exception_codes) & SESSION_GONE and not reopened:
                     record.write({"state": "closed"})
                     document._l10n_pl_ksef_set({"state": "to_send", "session_id": False})
                     self._l10n_pl_ksef_commit()
-                    record, client_session = self._l10n_pl_ksef_online_session(
-                        client, company, user_token, force_new=True
-                    )
                     self.filtered(lambda d: d.state == "to_send")._l10n_pl_ksef_send_online(
-                        client, company, user_token, result
+                        client, company, user_token, result, reopened=True
                     )
                     return
                 if exc.http_status == 400 and exc.exception_codes:
@@ -436,12 +465,14 @@ class L10nPlKsefDocument(models.Model):
 
             try:
                 batch = client.send_batch(chunk._l10n_pl_ksef_iter_xml(), wait=False, on_opened=on_opened)
-            except KsefUnknownOutcome:
-                # the session may be closed or not: the next run asks KSeF about the session
-                raise _Stop() from None
-            except KsefError:
+            except KsefError as exc:
                 if record.reference:
-                    record.write({"state": "failed"})
+                    # KSeF opened the session: whether the parts and the close arrived, only the session's
+                    # status says (the next run asks it before anything is sent again)
+                    result.update(error=exc.message_en, error_code=exc.code)
+                    self._l10n_pl_ksef_commit()
+                    raise _Stop() from None
+                record.write({"state": "failed"})
                 chunk._l10n_pl_ksef_set({"state": "to_send", "session_id": False})
                 self._l10n_pl_ksef_commit()
                 raise

@@ -10,8 +10,9 @@ import base64
 import logging
 
 from odoo import _, fields, models
+from odoo.exceptions import UserError
 
-from ..ksef_core.client import status_codes
+from ..ksef_core.client import KsefRateLimited, status_codes
 from ..ksef_core.client.results import InvoiceResult
 from ..ksef_core.errors import KsefError
 from .l10n_pl_ksef_document_send import _naive
@@ -49,9 +50,16 @@ class L10nPlKsefDocument(models.Model):
                 for document in documents.filtered("reference_number"):
                     item = client.online.invoice_status(session.reference, document.reference_number)
                     document._l10n_pl_ksef_apply_item(client, item, result)
-            if session.kind == "batch":
-                # KSeF said nothing about an invoice of a finished batch: the package failed for it
-                silent = documents.filtered(lambda d: d.state == "processing")
+            silent = documents.filtered(lambda d: d.state == "processing")
+            if session.kind == "batch" and session.state == "failed" and silent:
+                # the whole package failed (not one invoice): nothing of it is in KSeF, it goes again
+                silent._l10n_pl_ksef_set(
+                    self._l10n_pl_ksef_error_values(
+                        session.status_message or "KSeF did not process the batch.", state="to_send", session_id=False
+                    )
+                )
+            elif session.kind == "batch":
+                # KSeF said nothing about an invoice of a processed batch: it failed for that invoice
                 for document in silent:
                     document._l10n_pl_ksef_reject(
                         "KSeF processed the batch but reported nothing about this invoice: send it again.",
@@ -64,13 +72,25 @@ class L10nPlKsefDocument(models.Model):
             client=client
         )
 
+    def _l10n_pl_ksef_missing_upos(self, company, interactive=False):
+        """Accepted documents of ``company`` still without their UPO (KSeF was busy): try again."""
+        missing = self.sudo().search(
+            [
+                ("company_id", "=", company.id),
+                ("state", "=", "accepted"),
+                ("upo_attachment_id", "=", False),
+                ("invoicing_mode", "!=", "manual"),
+                ("session_id", "!=", False),
+            ],
+            limit=UPO_LIMIT,
+        )
+        if missing:
+            missing._l10n_pl_ksef_fetch_upos(interactive=interactive)
+
     def _l10n_pl_ksef_apply_item(self, client, item, result):
         """Apply one ``SessionInvoiceStatusResponse`` to this document."""
         self.ensure_one()
         outcome = InvoiceResult(self.id, self.invoice_hash, session_reference=self.session_id.reference).update(item)
-        outcome.original_session = ((item.get("status") or {}).get("extensions") or {}).get(
-            "originalSessionReferenceNumber"
-        )
         self._l10n_pl_ksef_apply(client, outcome, result)
 
     def _l10n_pl_ksef_apply(self, client, outcome, result):
@@ -80,7 +100,10 @@ class L10nPlKsefDocument(models.Model):
         if not outcome.final:
             return
         if outcome.duplicate:
-            if self._l10n_pl_ksef_same_as_original(client, outcome):
+            same = self._l10n_pl_ksef_same_as_original(client, outcome)
+            if same is None:
+                return  # KSeF could not be asked now: decided at the next status check
+            if same:
                 self._l10n_pl_ksef_accept(outcome, duplicate=True)
                 result["accepted"] += 1
                 return
@@ -105,13 +128,16 @@ class L10nPlKsefDocument(models.Model):
         result["rejected"] += 1
 
     def _l10n_pl_ksef_same_as_original(self, client, outcome):
-        """A 440 duplicate is this very invoice only when KSeF holds it with the same hash."""
+        """A 440 duplicate is this very invoice only when KSeF holds it with the same hash;
+        ``None`` when KSeF cannot be asked now (a 429 goes up to reschedule the run)."""
         if not outcome.original_session:
             return False
         try:
             found = client.online.find(outcome.original_session, self.invoice_hash)
+        except KsefRateLimited:
+            raise
         except KsefError:
-            return False
+            return None
         return bool(found and found.ksef_number == outcome.ksef_number)
 
     def _l10n_pl_ksef_accept(self, outcome, duplicate=False):
@@ -127,6 +153,7 @@ class L10nPlKsefDocument(models.Model):
                 "last_error": False,
                 "next_try": False,
                 "upo_url": outcome.upo_download_url or False,
+                "reference_number": outcome.reference_number or self.reference_number,
             }
         )
 
@@ -175,18 +202,16 @@ class L10nPlKsefDocument(models.Model):
             company = documents.company_id[:1]
             try:
                 with company.sudo()._l10n_pl_ksef_client(ksef_user=documents[0].ksef_user_id) as own:
-                    documents._l10n_pl_ksef_fetch_upos(client=own)
+                    documents._l10n_pl_ksef_fetch_upos(client=own, interactive=interactive)
             except KsefError as exc:
                 _logger.info("KSeF: UPO not downloaded now (%s)", exc.code)
+                if interactive:
+                    raise UserError(exc.bilingual()) from None
             return
         values, fetched = [], []
         for document in documents:
             try:
-                url = document.sudo().upo_url
-                if url:
-                    content = client.online.upo_from_url(url)
-                else:
-                    content = client.online.upo(document.session_id.reference, document.reference_number)
+                content = document._l10n_pl_ksef_download_upo(client)
             except KsefError as exc:
                 _logger.info("KSeF: UPO of document %s not downloaded now (%s)", document.id, exc.code)
                 if interactive:
@@ -204,9 +229,21 @@ class L10nPlKsefDocument(models.Model):
             )
             fetched.append(document)
         attachments = self.env["ir.attachment"].sudo().create(values) if values else []
-        for document, attachment in zip(fetched, attachments, strict=False):
-            document.upo_attachment_id = attachment
+        for document, attachment in zip(fetched, attachments, strict=True):
+            document.sudo().upo_attachment_id = attachment
         self._l10n_pl_ksef_commit()
+
+    def _l10n_pl_ksef_download_upo(self, client):
+        """The UPO from KSeF's pre-signed address, or (expired, unreachable) from the API."""
+        url = self.sudo().upo_url
+        if url:
+            try:
+                return client.online.upo_from_url(url)
+            except KsefRateLimited:
+                raise
+            except KsefError:
+                _logger.info("KSeF: UPO address of document %s failed; asking the API", self.id)
+        return client.online.upo(self.session_id.reference, ksef_number=self.ksef_number)
 
 
 class L10nPlKsefSession(models.Model):
@@ -243,7 +280,7 @@ class L10nPlKsefSession(models.Model):
                     )
                     .id
                 )
-            except (KsefError, KeyError):
+            except (KsefError, KeyError):  # KeyError: a page without its address
                 _logger.info("KSeF: the collective UPO of session %s is not available yet", self.id)
         self.write(values)
         return True

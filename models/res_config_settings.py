@@ -1,4 +1,4 @@
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 
 
 class ResConfigSettings(models.TransientModel):
@@ -32,6 +32,16 @@ class ResConfigSettings(models.TransientModel):
     l10n_pl_ksef_bdo = fields.Char(related="company_id.l10n_pl_ksef_bdo", readonly=False)
     l10n_pl_ksef_place_of_issue = fields.Char(related="company_id.l10n_pl_ksef_place_of_issue", readonly=False)
     l10n_pl_ksef_cash_accounting = fields.Boolean(related="company_id.l10n_pl_ksef_cash_accounting", readonly=False)
+
+    @api.model
+    def _get_view(self, view_id=None, view_type="form", **options):
+        """One KSeF choice in Settings: Odoo's own l10n_pl_edi block is hidden for a company using this addon."""
+        arch, view = super()._get_view(view_id, view_type, **options)
+        if view_type == "form":
+            for node in arch.xpath("//setting[@id='l10n_pl_edi_register']"):
+                shown = node.get("invisible")
+                node.set("invisible", "(%s) or l10n_pl_ksef_active" % shown if shown else "l10n_pl_ksef_active")
+        return arch, view
 
     def action_l10n_pl_ksef_open_setup(self):
         self.ensure_one()

@@ -2,6 +2,8 @@
 
 import datetime
 
+from lxml import etree
+
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
@@ -410,6 +412,9 @@ class TestL10nPlKsefSendAndPrint(L10nPlKsefSendCommon):
         expected = move.company_id.country_code == "PL" and bool(move.company_id.l10n_pl_edi_register)
         self.assertEqual(bool(send._get_all_extra_edis()["pl_ksef"]["is_applicable"](move)), expected)
         self.company.l10n_pl_ksef_active = True
+        arch = etree.fromstring(self.env["res.config.settings"].get_views([(False, "form")])["views"]["form"]["arch"])
+        (odoo_setting,) = arch.xpath("//setting[@id='l10n_pl_edi_register']")
+        self.assertEqual(odoo_setting.get("invisible"), "l10n_pl_ksef_active", "one KSeF choice in Settings")
         # l10n_pl_edi's download of bills does nothing for our company (no second copy of each bill)
         self.assertIs(
             self.env["account.move"].with_company(self.company)._l10n_pl_edi_download_bills_from_ksef(), False

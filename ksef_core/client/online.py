@@ -9,12 +9,14 @@ again (and a resend KSeF already has ends as 440 with the original number).
 import datetime
 import logging
 
+import requests
+
 from ..crypto import aes_encrypt, new_symmetric_key, rsa_oaep_encrypt
 from ..errors import InputError
 from ..hashing import b64, b64decode, sha256_b64
 from ..ksef_number import is_valid_ksef_number
 from . import status_codes
-from .errors import KsefApiError, KsefIntegrityError, KsefUnknownOutcome
+from .errors import KsefApiError, KsefIntegrityError, KsefUnavailable, KsefUnknownOutcome
 from .keys import SYMMETRIC_KEY_ENCRYPTION
 from .polling import poll
 from .results import InvoiceResult, form_code
@@ -307,7 +309,14 @@ class OnlineSessions:
     def upo_from_url(self, url):
         """UPO XML (bytes) from a pre-signed ``upoDownloadUrl`` (no bearer token, no API rate limit)."""
         transport = self._c.transport
-        response = transport.session.get(url, timeout=transport.timeout)
+        try:
+            response = transport.session.get(url, timeout=transport.timeout)
+        except requests.RequestException as exc:
+            raise KsefUnavailable(
+                "The UPO could not be downloaded (%s): try again later." % type(exc).__name__,
+                "Nie udało się pobrać UPO (%s): spróbuj ponownie później." % type(exc).__name__,
+                code="upo_download_failed",
+            ) from None
         if response.status_code >= 400:
             raise KsefApiError(
                 "The UPO could not be downloaded (HTTP %d): try again later." % response.status_code,

@@ -36,6 +36,8 @@ class InvoiceResult:
         self.acquisition_date = None
         self.upo_download_url = None
         self.invoicing_mode = None
+        #: on a 440 duplicate: the session in which KSeF holds the original
+        self.original_session = None
 
     @property
     def final(self):
@@ -64,6 +66,7 @@ class InvoiceResult:
             ext = (data.get("status") or {}).get("extensions") or {}
             self.duplicate = True
             self.ksef_number = ext.get("originalKsefNumber") or self.ksef_number
+            self.original_session = ext.get("originalSessionReferenceNumber") or self.original_session
         return self
 
     def to_dict(self):
