@@ -18,6 +18,7 @@
 
 import datetime
 import logging
+import math
 import time
 
 from odoo import api, fields, models, modules
@@ -50,6 +51,11 @@ SESSION_GONE = {21173, 21180}
 RETRY_DELAY = datetime.timedelta(minutes=5)
 #: after a credential error (revoked token, missing permission)
 AUTH_RETRY_DELAY = datetime.timedelta(minutes=30)
+#: accepted documents whose UPO is still to be downloaded (SQL condition on alias ``d``)
+UPO_MISSING = SQL(
+    "(d.state = 'accepted' AND d.upo_attachment_id IS NULL AND d.session_id IS NOT NULL"
+    " AND d.invoicing_mode != 'manual')"
+)
 #: a send whose outcome is unknown is looked up in KSeF after this long
 LOOKUP_DELAY = datetime.timedelta(seconds=30)
 #: first status check this long after sending, then every POLL_LATER while something is pending
@@ -151,15 +157,16 @@ class L10nPlKsefDocument(models.Model):
     @api.model
     def _l10n_pl_ksef_companies_with_work(self, now=None):
         now = now or fields.Datetime.now()
-        self.flush_model(["state", "next_try", "company_id"])
+        self.flush_model(["state", "next_try", "company_id", "upo_attachment_id", "session_id", "invoicing_mode"])
         self.env.cr.execute(
             SQL(
                 """SELECT DISTINCT d.company_id FROM l10n_pl_ksef_document d
                      JOIN res_company c ON c.id = d.company_id AND c.l10n_pl_ksef_active
-                    WHERE d.state = 'processing'
-                       OR (d.state IN ('to_send', 'sending') AND (d.next_try IS NULL OR d.next_try <= %s))
+                    WHERE (d.next_try IS NULL OR d.next_try <= %s)
+                      AND (d.state IN ('to_send', 'sending', 'processing') OR %s)
                     ORDER BY d.company_id""",
                 now,
+                UPO_MISSING,
             )
         )
         return self.env["res.company"].sudo().browse([row[0] for row in self.env.cr.fetchall()])
@@ -171,19 +178,16 @@ class L10nPlKsefDocument(models.Model):
         Returns the moment it was triggered for, or None when nothing is pending.
         """
         now = now or fields.Datetime.now()
-        self.flush_model(["state", "next_try", "sent_date"])
+        self.flush_model(["state", "next_try", "sent_date", "upo_attachment_id", "session_id", "invoicing_mode"])
         self.env.cr.execute(
             SQL(
-                """SELECT MIN(CASE WHEN state = 'to_send' THEN COALESCE(next_try, %(now)s)
-                                   WHEN state = 'sending' THEN COALESCE(next_try, %(now)s)
-                                   WHEN sent_date > %(recent)s THEN sent_date + %(soon)s
-                                   ELSE %(later)s END)
-                     FROM l10n_pl_ksef_document
-                    WHERE state IN ('to_send', 'sending', 'processing')""",
+                """SELECT MIN(CASE WHEN state = 'processing' THEN COALESCE(next_try, sent_date + %(soon)s)
+                                   ELSE COALESCE(next_try, %(now)s) END)
+                     FROM l10n_pl_ksef_document d
+                    WHERE d.state IN ('to_send', 'sending', 'processing') OR %(upo)s""",
                 now=now,
-                recent=now - POLL_LATER,
                 soon=POLL_SOON,
-                later=now + POLL_LATER,
+                upo=UPO_MISSING,
             )
         )
         when = self.env.cr.fetchone()[0]
@@ -294,8 +298,10 @@ class L10nPlKsefDocument(models.Model):
                     {"next_try": fields.Datetime.now() + LOOKUP_DELAY}
                 )
             except KsefRateLimited as exc:
-                retry_at = fields.Datetime.now() + datetime.timedelta(seconds=max(1, int(exc.retry_after or 1)))
-                self.filtered(lambda d: d.state == "to_send")._l10n_pl_ksef_set({"next_try": retry_at})
+                # rounded up, plus a second: never before KSeF admits the next request
+                wait = math.ceil(float(exc.retry_after or 1)) + 1
+                retry_at = fields.Datetime.now() + datetime.timedelta(seconds=wait)
+                self.filtered(lambda d: d.state in ("to_send", "processing"))._l10n_pl_ksef_set({"next_try": retry_at})
                 result.update(retry_at=retry_at, error_code="rate_limited")
             except (KsefAuthError, KsefPermissionError) as exc:
                 self.filtered(lambda d: d.state == "to_send")._l10n_pl_ksef_set(

@@ -7,6 +7,7 @@ downloaded from KSeF's pre-signed address; the collective UPO of a batch session
 """
 
 import base64
+import datetime
 import logging
 
 from odoo import _, fields, models
@@ -15,7 +16,7 @@ from odoo.exceptions import UserError
 from ..ksef_core.client import KsefRateLimited, status_codes
 from ..ksef_core.client.results import InvoiceResult
 from ..ksef_core.errors import KsefError
-from .l10n_pl_ksef_document_send import _naive
+from .l10n_pl_ksef_document_send import POLL_LATER, POLL_SOON, _naive
 
 _logger = logging.getLogger(__name__)
 
@@ -23,6 +24,8 @@ _logger = logging.getLogger(__name__)
 LIST_THRESHOLD = 3
 #: UPOs downloaded per run and company (the rest at the next run)
 UPO_LIMIT = 2000
+#: a UPO that could not be downloaded is tried again after this long
+UPO_RETRY = datetime.timedelta(minutes=5)
 ACTIVITY_XMLID = "l10n_pl_ksef.mail_activity_type_ksef_rejected"
 
 
@@ -34,7 +37,20 @@ class L10nPlKsefDocument(models.Model):
     def _l10n_pl_ksef_poll(self, client, result):
         """Ask KSeF about the documents in ``processing`` and apply the final answers."""
         processing = self.filtered(lambda d: d.state == "processing")
-        for session, documents in processing.grouped("session_id").items():
+        if processing:
+            processing._l10n_pl_ksef_poll_sessions(client, result)
+            # still processing: checked again after a pause that grows with the wait (10 s .. 2 min)
+            now = fields.Datetime.now()
+            for document in processing.filtered(lambda d: d.state == "processing"):
+                waited = (now - (document.sent_date or now)).total_seconds()
+                delay = min(POLL_LATER.total_seconds(), max(POLL_SOON.total_seconds(), waited))
+                document.next_try = now + datetime.timedelta(seconds=delay)
+        self.filtered(lambda d: d.state == "accepted" and not d.upo_attachment_id)[:UPO_LIMIT]._l10n_pl_ksef_fetch_upos(
+            client=client
+        )
+
+    def _l10n_pl_ksef_poll_sessions(self, client, result):
+        for session, documents in self.grouped("session_id").items():
             if not session.reference:
                 continue
             if session.kind == "batch" and not session._l10n_pl_ksef_batch_finished(client):
@@ -68,9 +84,6 @@ class L10nPlKsefDocument(models.Model):
                     )
                     result["rejected"] += 1
             self._l10n_pl_ksef_commit()
-        self.filtered(lambda d: d.state == "accepted" and not d.upo_attachment_id)[:UPO_LIMIT]._l10n_pl_ksef_fetch_upos(
-            client=client
-        )
 
     def _l10n_pl_ksef_missing_upos(self, company, interactive=False):
         """Accepted documents of ``company`` still without their UPO (KSeF was busy): try again."""
@@ -81,6 +94,9 @@ class L10nPlKsefDocument(models.Model):
                 ("upo_attachment_id", "=", False),
                 ("invoicing_mode", "!=", "manual"),
                 ("session_id", "!=", False),
+                "|",
+                ("next_try", "=", False),
+                ("next_try", "<=", fields.Datetime.now()),
             ],
             limit=UPO_LIMIT,
         )
@@ -216,6 +232,10 @@ class L10nPlKsefDocument(models.Model):
                 _logger.info("KSeF: UPO of document %s not downloaded now (%s)", document.id, exc.code)
                 if interactive:
                     raise
+                # the rest waits a few minutes: the cron must not spin on an unavailable UPO
+                documents.filtered(lambda d: d not in fetched).sudo().write(
+                    {"next_try": fields.Datetime.now() + UPO_RETRY}
+                )
                 break
             values.append(
                 {

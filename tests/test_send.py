@@ -279,6 +279,21 @@ class TestL10nPlKsefSendExactlyOnce(L10nPlKsefSendCommon):
         self.assertEqual(move.l10n_pl_ksef_state, "accepted")
         self.assertIsNone(self.Document._l10n_pl_ksef_wake_up(), "nothing pending: no status checks")
 
+    def test_upo_missing_after_a_busy_ksef_is_fetched_later(self):
+        move = self.invoice()
+        self.sim.faults.error("/upo/*", method="GET", status=503, count=None)
+        self.sim.faults.error("/sessions/*/invoices/ksef/*/upo", method="GET", status=503, count=None)
+        move.action_l10n_pl_ksef_send()
+        document = move.l10n_pl_ksef_document_id
+        self.assertEqual(document.state, "accepted")
+        self.assertFalse(document.upo_attachment_id)
+        self.assertTrue(document.next_try, "the UPO is tried again after a pause, not in a loop")
+        self.assertTrue(self.Document._l10n_pl_ksef_wake_up(), "nothing else pending: the cron still comes back for it")
+        self.sim.faults.clear()
+        self.run_cron()
+        self.assertTrue(document.upo_attachment_id)
+        self.assertIsNone(self.Document._l10n_pl_ksef_wake_up())
+
     def test_server_errors_keep_the_invoice_queued(self):
         move = self.invoice()
         move._l10n_pl_ksef_queue()
