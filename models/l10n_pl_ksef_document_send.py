@@ -226,9 +226,10 @@ class L10nPlKsefDocument(models.Model):
             # what another worker committed before we got the lock must be seen: a fresh snapshot
             self._l10n_pl_ksef_commit()
             pending = self.sudo().search([("company_id", "=", company.id), ("state", "in", PENDING_STATES)])
-            for user, documents in pending._l10n_pl_ksef_by_sender(company).items():
+            # nothing pending: the company's own credentials still fetch the UPOs KSeF owes
+            senders = pending._l10n_pl_ksef_by_sender(company) or {self.env["res.users"]: pending}
+            for user, documents in senders.items():
                 documents._l10n_pl_ksef_run_sender(company, user, result, interactive)
-            self._l10n_pl_ksef_missing_upos(company, interactive)
         except Exception as exc:
             if modules.module.current_test:
                 raise
@@ -292,6 +293,7 @@ class L10nPlKsefDocument(models.Model):
                     else:
                         due._l10n_pl_ksef_send_online(client, company, user_token, result)
                 self._l10n_pl_ksef_poll(client, result)
+                self._l10n_pl_ksef_missing_upos(company, client)
             except _Stop:
                 _logger.info("KSeF: company %s stops sending until the outcome of a send is known", company.id)
                 self.filtered(lambda d: d.state == "sending")._l10n_pl_ksef_set(

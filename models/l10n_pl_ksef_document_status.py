@@ -41,13 +41,15 @@ class L10nPlKsefDocument(models.Model):
             processing._l10n_pl_ksef_poll_sessions(client, result)
             # still processing: checked again after a pause that grows with the wait (10 s .. 2 min)
             now = fields.Datetime.now()
-            for document in processing.filtered(lambda d: d.state == "processing"):
+
+            def next_check(document):
                 waited = (now - (document.sent_date or now)).total_seconds()
-                delay = min(POLL_LATER.total_seconds(), max(POLL_SOON.total_seconds(), waited))
-                document.next_try = now + datetime.timedelta(seconds=delay)
-        self.filtered(lambda d: d.state == "accepted" and not d.upo_attachment_id)[:UPO_LIMIT]._l10n_pl_ksef_fetch_upos(
-            client=client
-        )
+                return now + datetime.timedelta(seconds=min(POLL_LATER.seconds, max(POLL_SOON.seconds, waited)))
+
+            # one write per moment (a batch shares its sending time), not one per document
+            waiting = processing.filtered(lambda d: d.state == "processing")
+            for moment, documents in waiting.grouped(next_check).items():
+                documents.next_try = moment
 
     def _l10n_pl_ksef_poll_sessions(self, client, result):
         for session, documents in self.grouped("session_id").items():
@@ -85,8 +87,9 @@ class L10nPlKsefDocument(models.Model):
                     result["rejected"] += 1
             self._l10n_pl_ksef_commit()
 
-    def _l10n_pl_ksef_missing_upos(self, company, interactive=False):
-        """Accepted documents of ``company`` still without their UPO (KSeF was busy): try again."""
+    def _l10n_pl_ksef_missing_upos(self, company, client):
+        """Download the UPOs of ``company``'s accepted documents that have none yet: just accepted, or
+        KSeF was busy before (those wait for their ``next_try``)."""
         missing = self.sudo().search(
             [
                 ("company_id", "=", company.id),
@@ -101,7 +104,7 @@ class L10nPlKsefDocument(models.Model):
             limit=UPO_LIMIT,
         )
         if missing:
-            missing._l10n_pl_ksef_fetch_upos(interactive=interactive)
+            missing._l10n_pl_ksef_fetch_upos(client=client)
 
     def _l10n_pl_ksef_apply_item(self, client, item, result):
         """Apply one ``SessionInvoiceStatusResponse`` to this document."""

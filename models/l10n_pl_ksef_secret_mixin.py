@@ -95,11 +95,20 @@ class L10nPlKsefSecretMixin(models.AbstractModel):
         """The stored KSeF session (``TokenState``), or None: unreadable state just means signing in again."""
         self.ensure_one()
         stored = self.sudo()[self._l10n_pl_ksef_session_field]
+        data = self._l10n_pl_ksef_decrypt_json(stored)
+        try:
+            return TokenState.from_dict(data) if data else None
+        except (ValueError, KsefError):
+            return None
+
+    @api.model
+    def _l10n_pl_ksef_decrypt_json(self, stored):
+        """The JSON object kept encrypted in ``stored``, or None when absent or unreadable."""
         if not stored:
             return None
         try:
-            return TokenState.from_dict(json.loads(self._l10n_pl_ksef_decrypt(stored)))
-        except (UserError, ValueError, KsefError):
+            return json.loads(self._l10n_pl_ksef_decrypt(stored))
+        except (UserError, ValueError):
             return None
 
     def _l10n_pl_ksef_store_session_state(self, state):

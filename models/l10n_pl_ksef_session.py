@@ -76,11 +76,9 @@ class L10nPlKsefSession(models.Model):
     def _l10n_pl_ksef_client_session(self):
         """The ``OnlineSession`` (with its key) of this record, or None when it cannot be read."""
         self.ensure_one()
-        stored = self.sudo().secret
-        if not stored:
-            return None
+        data = self._l10n_pl_ksef_decrypt_json(self.sudo().secret)
         try:
-            return OnlineSession.from_dict(json.loads(self._l10n_pl_ksef_decrypt(stored)))
+            return OnlineSession.from_dict(data) if data else None
         except (ValueError, KeyError, TypeError):
             return None
 
