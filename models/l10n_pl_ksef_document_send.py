@@ -158,15 +158,21 @@ class L10nPlKsefDocument(models.Model):
     def _l10n_pl_ksef_companies_with_work(self, now=None):
         now = now or fields.Datetime.now()
         self.flush_model(["state", "next_try", "company_id", "upo_attachment_id", "session_id", "invoicing_mode"])
+        self.env["l10n_pl_ksef.session"].flush_model(["next_try", "company_id"])
+        self.env["res.company"].flush_model(["l10n_pl_ksef_active"])
         self.env.cr.execute(
             SQL(
-                """SELECT DISTINCT d.company_id FROM l10n_pl_ksef_document d
-                     JOIN res_company c ON c.id = d.company_id AND c.l10n_pl_ksef_active
-                    WHERE (d.next_try IS NULL OR d.next_try <= %s)
-                      AND (d.state IN ('to_send', 'sending', 'processing') OR %s)
-                    ORDER BY d.company_id""",
-                now,
-                UPO_MISSING,
+                """SELECT c.id FROM res_company c
+                    WHERE c.l10n_pl_ksef_active
+                      AND (EXISTS (SELECT 1 FROM l10n_pl_ksef_document d
+                                    WHERE d.company_id = c.id
+                                      AND (d.next_try IS NULL OR d.next_try <= %(now)s)
+                                      AND (d.state IN ('to_send', 'sending', 'processing') OR %(upo)s))
+                           OR EXISTS (SELECT 1 FROM l10n_pl_ksef_session s
+                                       WHERE s.company_id = c.id AND s.next_try <= %(now)s))
+                    ORDER BY c.id""",
+                now=now,
+                upo=UPO_MISSING,
             )
         )
         return self.env["res.company"].sudo().browse([row[0] for row in self.env.cr.fetchall()])
@@ -179,12 +185,19 @@ class L10nPlKsefDocument(models.Model):
         """
         now = now or fields.Datetime.now()
         self.flush_model(["state", "next_try", "sent_date", "upo_attachment_id", "session_id", "invoicing_mode"])
+        self.env["l10n_pl_ksef.session"].flush_model(["next_try", "company_id"])
+        self.env["res.company"].flush_model(["l10n_pl_ksef_active"])
         self.env.cr.execute(
             SQL(
-                """SELECT MIN(CASE WHEN state = 'processing' THEN COALESCE(next_try, sent_date + %(soon)s)
-                                   ELSE COALESCE(next_try, %(now)s) END)
-                     FROM l10n_pl_ksef_document d
-                    WHERE d.state IN ('to_send', 'sending', 'processing') OR %(upo)s""",
+                """SELECT LEAST(
+                       (SELECT MIN(CASE WHEN d.state = 'processing' THEN COALESCE(d.next_try, d.sent_date + %(soon)s)
+                                        ELSE COALESCE(d.next_try, %(now)s) END)
+                          FROM l10n_pl_ksef_document d
+                          JOIN res_company c ON c.id = d.company_id AND c.l10n_pl_ksef_active
+                         WHERE d.state IN ('to_send', 'sending', 'processing') OR %(upo)s),
+                       (SELECT MIN(s.next_try) FROM l10n_pl_ksef_session s
+                          JOIN res_company c ON c.id = s.company_id AND c.l10n_pl_ksef_active
+                         WHERE s.next_try IS NOT NULL))""",
                 now=now,
                 soon=POLL_SOON,
                 upo=UPO_MISSING,
@@ -228,8 +241,13 @@ class L10nPlKsefDocument(models.Model):
             pending = self.sudo().search([("company_id", "=", company.id), ("state", "in", PENDING_STATES)])
             # nothing pending: the company's own credentials still fetch the UPOs KSeF owes
             senders = pending._l10n_pl_ksef_by_sender(company) or {self.env["res.users"]: pending}
+            sessions = self._l10n_pl_ksef_sessions_by_sender(company)
+            for user in sessions:
+                senders.setdefault(user, self.browse())
             for user, documents in senders.items():
-                documents._l10n_pl_ksef_run_sender(company, user, result, interactive)
+                documents._l10n_pl_ksef_run_sender(
+                    company, user, result, interactive, sessions.get(user, self.env["l10n_pl_ksef.session"])
+                )
         except Exception as exc:
             if modules.module.current_test:
                 raise
@@ -265,8 +283,21 @@ class L10nPlKsefDocument(models.Model):
             groups[no_user] = rest
         return groups
 
-    def _l10n_pl_ksef_run_sender(self, company, user, result, interactive):
-        """Work on these documents of ``company`` with ``user``'s credentials (empty: the company's)."""
+    @api.model
+    def _l10n_pl_ksef_sessions_by_sender(self, company):
+        """``{user: sessions}`` of ``company`` with a step due, keyed like :meth:`_l10n_pl_ksef_by_sender`."""
+        tokens = self.env["l10n_pl_ksef.user.token"].sudo()
+        groups = {}
+        for session in self.env["l10n_pl_ksef.session"]._l10n_pl_ksef_due(company):
+            user = session.user_token_id.user_id
+            if not user or not tokens._l10n_pl_ksef_for(user, company):
+                user = self.env["res.users"]
+            groups[user] = groups.get(user, session.browse()) | session
+        return groups
+
+    def _l10n_pl_ksef_run_sender(self, company, user, result, interactive, sessions):
+        """Work on these documents and ``sessions`` (due steps) of ``company`` with ``user``'s
+        credentials (empty user: the company's)."""
         now = fields.Datetime.now()
         try:
             client = company.sudo()._l10n_pl_ksef_client(
@@ -279,6 +310,7 @@ class L10nPlKsefDocument(models.Model):
             self.filtered(lambda d: d.state == "to_send")._l10n_pl_ksef_set(
                 {"last_error": message, "next_try": now + AUTH_RETRY_DELAY}
             )
+            sessions.write({"next_try": now + AUTH_RETRY_DELAY})
             result.update(error=message, error_code="configuration")
             return
         user_token = self.env["l10n_pl_ksef.user.token"].sudo()._l10n_pl_ksef_for(user, company) if user else None
@@ -294,6 +326,7 @@ class L10nPlKsefDocument(models.Model):
                         due._l10n_pl_ksef_send_online(client, company, user_token, result)
                 self._l10n_pl_ksef_poll(client, result)
                 self._l10n_pl_ksef_missing_upos(company, client)
+                sessions._l10n_pl_ksef_wrap_up(client)
             except _Stop:
                 _logger.info("KSeF: company %s stops sending until the outcome of a send is known", company.id)
                 self.filtered(lambda d: d.state == "sending")._l10n_pl_ksef_set(
@@ -373,6 +406,7 @@ class L10nPlKsefDocument(models.Model):
             record = Session._l10n_pl_ksef_store_online(company, user_token, environment, client_session)
             self._l10n_pl_ksef_commit()
         client.online.current = client_session
+        record._l10n_pl_ksef_used(fields.Datetime.now())
         return record, client_session
 
     def _l10n_pl_ksef_send_online(self, client, company, user_token, result, reopened=False):
@@ -403,7 +437,7 @@ class L10nPlKsefDocument(models.Model):
                 raise _Stop() from None
             except KsefApiError as exc:
                 if set(exc.exception_codes) & SESSION_GONE and not reopened:
-                    record.write({"state": "closed"})
+                    record._l10n_pl_ksef_mark_closed(now)
                     document._l10n_pl_ksef_set({"state": "to_send", "session_id": False})
                     self._l10n_pl_ksef_commit()
                     self.filtered(lambda d: d.state == "to_send")._l10n_pl_ksef_send_online(
@@ -484,7 +518,7 @@ class L10nPlKsefDocument(models.Model):
                 chunk._l10n_pl_ksef_set({"state": "to_send", "session_id": False})
                 self._l10n_pl_ksef_commit()
                 raise
-            record.write({"state": "closed"})
+            record.write({"state": "closed", "closed_date": fields.Datetime.now()})
             chunk.filtered(lambda d: d.state == "sending")._l10n_pl_ksef_set({"state": "processing"})
             result["sent"] += len(batch.results)
             self._l10n_pl_ksef_commit()

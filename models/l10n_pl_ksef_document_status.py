@@ -6,14 +6,13 @@ is first asked whether it has finished at all. Each accepted invoice gets its UP
 downloaded from KSeF's pre-signed address; the collective UPO of a batch session is kept on the session.
 """
 
-import base64
 import datetime
 import logging
 
 from odoo import _, fields, models
 from odoo.exceptions import UserError
 
-from ..ksef_core.client import KsefRateLimited, status_codes
+from ..ksef_core.client import KsefRateLimited
 from ..ksef_core.client.results import InvoiceResult
 from ..ksef_core.errors import KsefError
 from .l10n_pl_ksef_document_send import POLL_LATER, POLL_SOON, _naive
@@ -55,7 +54,7 @@ class L10nPlKsefDocument(models.Model):
         for session, documents in self.grouped("session_id").items():
             if not session.reference:
                 continue
-            if session.kind == "batch" and not session._l10n_pl_ksef_batch_finished(client):
+            if session.kind == "batch" and not session._l10n_pl_ksef_session_finished(client):
                 continue
             if session.kind == "batch" or len(documents) > LIST_THRESHOLD:
                 by_hash = {d.invoice_hash: d for d in documents}
@@ -267,43 +266,3 @@ class L10nPlKsefDocument(models.Model):
             except KsefError:
                 _logger.info("KSeF: UPO address of document %s failed; asking the API", self.id)
         return client.online.upo(self.session_id.reference, ksef_number=self.ksef_number)
-
-
-class L10nPlKsefSession(models.Model):
-    _inherit = "l10n_pl_ksef.session"
-
-    def _l10n_pl_ksef_batch_finished(self, client):
-        """Ask KSeF whether this batch session has been processed; keep its status and collective UPO."""
-        self.ensure_one()
-        data = client.online.status(self.reference)
-        status = status_codes.describe_status("session", (data or {}).get("status"))
-        if not status.final:
-            return False
-        values = {
-            "state": "processed" if status.ok else "failed",
-            "status_code": status.code,
-            "status_message": status.message("en"),
-        }
-        pages = ((data or {}).get("upo") or {}).get("pages") or []
-        if pages and not self.upo_attachment_id:
-            try:
-                content = b"".join(client.online.upo_from_url(page["downloadUrl"]) for page in pages)
-                values["upo_attachment_id"] = (
-                    self.env["ir.attachment"]
-                    .sudo()
-                    .create(
-                        {
-                            "name": "UPO-%s.xml" % self.reference,
-                            "datas": base64.b64encode(content),
-                            "mimetype": "application/xml",
-                            "res_model": self._name,
-                            "res_id": self.id,
-                            "company_id": self.company_id.id,
-                        }
-                    )
-                    .id
-                )
-            except (KsefError, KeyError):  # KeyError: a page without its address
-                _logger.info("KSeF: the collective UPO of session %s is not available yet", self.id)
-        self.write(values)
-        return True

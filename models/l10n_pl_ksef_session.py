@@ -70,7 +70,9 @@ class L10nPlKsefSession(models.Model):
             client_session = session._l10n_pl_ksef_client_session()
             if client_session is not None and client_session.usable(now):
                 return session
-        candidates.write({"state": "closed"})  # expired: KSeF closes them by itself
+        # no longer usable: closed (KSeF closes an expired one by itself) and their UPO fetched
+        due = fields.Datetime.now()
+        candidates.filtered(lambda s: not s.next_try or s.next_try > due).write({"next_try": due})
         return self.browse()
 
     def _l10n_pl_ksef_client_session(self):

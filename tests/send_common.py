@@ -51,6 +51,12 @@ class L10nPlKsefSendCommon(L10nPlKsefFa3Common):
         self.Document.sudo().search([("next_try", "!=", False)]).write({"next_try": False})
         return self.Document._cron_l10n_pl_ksef_send()
 
+    def close_idle_sessions(self):
+        """One cron pass after the sessions' idle time (close, final status and UPO are due)."""
+        sessions = self.env["l10n_pl_ksef.session"].sudo().search([("next_try", "!=", False)])
+        sessions.write({"next_try": datetime.datetime.now() - datetime.timedelta(seconds=1)})
+        return self.run_cron()
+
     def stored_numbers_of(self, invoice_number):
         """KSeF numbers the simulator gave an invoice with this seller number (P_2)."""
         return [

@@ -277,6 +277,11 @@ class TestL10nPlKsefSendExactlyOnce(L10nPlKsefSendCommon):
         self.assertTrue(self.Document._l10n_pl_ksef_wake_up())
         self.run_cron()
         self.assertEqual(move.l10n_pl_ksef_state, "accepted")
+        session = move.l10n_pl_ksef_document_id.session_id
+        self.assertEqual(
+            self.Document._l10n_pl_ksef_wake_up(), session.next_try, "only the idle session's closing is ahead"
+        )
+        self.close_idle_sessions()
         self.assertIsNone(self.Document._l10n_pl_ksef_wake_up(), "nothing pending: no status checks")
 
     def test_upo_missing_after_a_busy_ksef_is_fetched_later(self):
@@ -292,7 +297,39 @@ class TestL10nPlKsefSendExactlyOnce(L10nPlKsefSendCommon):
         self.sim.faults.clear()
         self.run_cron()
         self.assertTrue(document.upo_attachment_id)
-        self.assertIsNone(self.Document._l10n_pl_ksef_wake_up())
+        self.assertEqual(self.Document._l10n_pl_ksef_wake_up(), document.session_id.next_try)
+
+    def test_idle_online_session_is_closed_and_its_upo_kept(self):
+        first = self.invoice()
+        first.action_l10n_pl_ksef_send()
+        session = first.l10n_pl_ksef_document_id.session_id
+        self.assertEqual(session.state, "open")
+        idle = session.next_try - datetime.datetime.now()
+        self.assertTrue(datetime.timedelta(minutes=14) < idle <= datetime.timedelta(minutes=15), idle)
+        self.run_cron()
+        self.assertEqual(session.state, "open", "a session used a moment ago stays open for the next invoice")
+        second = self.invoice()
+        second.action_l10n_pl_ksef_send()
+        self.assertEqual(second.l10n_pl_ksef_document_id.session_id, session)
+
+        self.sim.faults.error("/sessions/online/*/close", method="POST", status=503, count=None)
+        self.close_idle_sessions()
+        self.assertEqual(session.state, "open", "KSeF down: the closing is tried again later")
+        self.assertGreater(session.next_try, datetime.datetime.now())
+        self.sim.faults.clear()
+        self.close_idle_sessions()
+        self.assertEqual(self.sim.invoice_store.sessions[session.reference]["status"]["code"], 200)
+        self.assertEqual(session.state, "processed")
+        self.assertFalse(session.sudo().secret, "the key of a closed session is not kept")
+        upo = session.upo_attachment_id
+        self.assertTrue(upo, "the session's collective UPO is kept")
+        for move in first + second:
+            self.assertIn(move.l10n_pl_ksef_number.encode(), upo.raw)
+        self.assertFalse(session.next_try)
+        self.assertIsNone(self.Document._l10n_pl_ksef_wake_up(), "nothing left: the cron sleeps")
+        third = self.invoice()
+        third.action_l10n_pl_ksef_send()
+        self.assertNotEqual(third.l10n_pl_ksef_document_id.session_id, session, "a closed session is not reused")
 
     def test_server_errors_keep_the_invoice_queued(self):
         move = self.invoice()
@@ -333,6 +370,10 @@ class TestL10nPlKsefSendExactlyOnce(L10nPlKsefSendCommon):
         second.action_l10n_pl_ksef_send()
         self.assertEqual(second.l10n_pl_ksef_state, "accepted")
         self.assertNotEqual(second.l10n_pl_ksef_document_id.session_id, session)
+        self.assertTrue(session.next_try, "the expired session's final status and UPO are still due")
+        self.close_idle_sessions()
+        self.assertEqual(session.state, "processed")
+        self.assertIn(first.l10n_pl_ksef_number.encode(), session.upo_attachment_id.raw)
 
     def test_key_rotation_is_followed(self):
         self.invoice().action_l10n_pl_ksef_send()

@@ -155,15 +155,19 @@ class OnlineSessions:
     def close(self, session):
         if session.closed:
             return
-        try:
-            self._c.api("POST", "/sessions/online/%s/close" % session.reference, idempotent=True)
-        except KsefApiError as exc:
-            if 21180 not in exc.exception_codes:  # already closed
-                raise
+        self.close_reference(session.reference)
         session.closed = True
         if self.current is session:
             self.current = None
         _logger.info("KSeF online session %s closed", session.reference)
+
+    def close_reference(self, reference):
+        """Close the online session ``reference`` (no key needed); one KSeF already closed is fine."""
+        try:
+            self._c.api("POST", "/sessions/online/%s/close" % reference, idempotent=True)
+        except KsefApiError as exc:
+            if 21180 not in exc.exception_codes:  # already closed (or expired: KSeF closed it)
+                raise
 
     def status(self, reference):
         return self._c.api("GET", "/sessions/%s" % reference)
