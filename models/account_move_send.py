@@ -11,6 +11,8 @@ company that leaves this addon off keeps ``l10n_pl_edi`` exactly as it is.
 
 import functools
 
+from markupsafe import Markup
+
 from odoo import _, api, models
 
 EDI_KEY = "l10n_pl_ksef"
@@ -62,12 +64,41 @@ class AccountMoveSend(models.AbstractModel):
         errors = ours._l10n_pl_ksef_send_now(raise_on_problem=False)
         for move, text in errors.items():
             invoices_data[move]["error"] = {"error_title": _("The invoice was not sent to KSeF"), "errors": [text]}
-        for move in ours:
+        for move in ours - self.env["account.move"].browse([m.id for m in errors]):
             if move.l10n_pl_ksef_state == "rejected":
                 invoices_data[move]["error"] = {
                     "error_title": _("KSeF rejected the invoice"),
                     "errors": [move.l10n_pl_ksef_document_id.reason or ""],
                 }
+            elif move.l10n_pl_ksef_state != "accepted":
+                # no PDF and no e-mail without the number: the customer would get an invoice KSeF may refuse
+                invoices_data[move]["error"] = {
+                    "error_title": _("KSeF has not given the KSeF number yet"),
+                    "errors": [
+                        _(
+                            "KSeF is still processing the invoice. The PDF and the e-mail are made once the "
+                            "number is known: use Send again in a moment."
+                        )
+                    ],
+                }
+
+    @api.model
+    def _get_default_mail_body(self, move, mail_template, mail_lang):
+        body = super()._get_default_mail_body(move, mail_template, mail_lang)
+        return self._l10n_pl_ksef_with_number(move, body, mail_lang)
+
+    def _get_mail_params(self, move, move_data):
+        params = super()._get_mail_params(move, move_data)
+        # the number KSeF gave a moment ago (Send & Print sends before the e-mail goes out)
+        params["body"] = self._l10n_pl_ksef_with_number(move, params.get("body"), move_data.get("mail_lang"))
+        return params
+
+    @api.model
+    def _l10n_pl_ksef_with_number(self, move, body, lang):
+        note = move._l10n_pl_ksef_mail_note(lang) if move.company_id.l10n_pl_ksef_active else None
+        if not note or (body and move.l10n_pl_ksef_number in str(body)):
+            return body
+        return Markup(body or "") + note
 
     def _register_hook(self):
         super()._register_hook()

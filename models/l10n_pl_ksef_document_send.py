@@ -105,7 +105,11 @@ class L10nPlKsefDocument(models.Model):
         lock_cr = self.env.registry.cursor()
         try:
             lock_cr.execute(SQL("SELECT pg_try_advisory_lock(%s, %s)", SEND_LOCK, company.id))
-            if lock_cr.fetchone()[0]:
+            taken = lock_cr.fetchone()[0]
+            # nothing else happens on this cursor; ending its transaction keeps the (session) lock, and
+            # under Odoo's test cursors (one connection) closing it later rolls back nothing of the run
+            lock_cr.commit()
+            if taken:
                 return lock_cr
         except Exception:
             lock_cr.close()
@@ -117,6 +121,7 @@ class L10nPlKsefDocument(models.Model):
     def _l10n_pl_ksef_unlock(self, company, lock_cr):
         try:
             lock_cr.execute(SQL("SELECT pg_advisory_unlock(%s, %s)", SEND_LOCK, company.id))
+            lock_cr.commit()
         finally:
             lock_cr.close()
 

@@ -174,6 +174,7 @@ class L10nPlKsefDocument(models.Model):
                 "reference_number": outcome.reference_number or self.reference_number,
             }
         )
+        self.move_id._l10n_pl_ksef_after_acceptance()
 
     def _l10n_pl_ksef_reject(self, reason_en, reason_pl, code=0):
         self.ensure_one()

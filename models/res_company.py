@@ -55,6 +55,11 @@ class ResCompany(models.Model):
         help="Automatically: every customer invoice is sent to KSeF as soon as it is confirmed. Manually: the "
         "accountant decides when, with the Send to KSeF button.",
     )
+    l10n_pl_ksef_payment_reference = fields.Boolean(
+        string="KSeF number as payment reference",
+        help="Once KSeF accepts a customer invoice, its KSeF number becomes the invoice's payment reference, so "
+        "that the customer's transfer quotes it.",
+    )
     l10n_pl_ksef_receive = fields.Boolean(
         string="Import supplier invoices from KSeF",
         help="Regularly download the invoices that suppliers issued to this company and create draft vendor bills.",

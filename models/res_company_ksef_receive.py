@@ -287,6 +287,11 @@ class ResCompany(models.Model):
         result["text"] = self._l10n_pl_ksef_receive_result_text(result)
         state = self.env["l10n_pl_ksef.receive.state"]._l10n_pl_ksef_for(self)
         state._l10n_pl_ksef_record_run(result, fields.Datetime.now())
+        if result["created"] or result["linked"]:
+            # the readable PDF of each new bill is made in the background (rendering is slow)
+            visualize = self.env.ref("l10n_pl_ksef.ir_cron_l10n_pl_ksef_visualize", raise_if_not_found=False)
+            if visualize:
+                visualize.sudo()._trigger()
         _logger.info(
             "KSeF: company %s received %d new bill(s), %d linked, %d already imported, %d failed%s",
             self.id,

@@ -13,3 +13,5 @@ from . import test_fa3_taxes
 from . import test_fa3_invoice
 from . import test_fa3_l10n_pl_edi_cases
 from . import test_send
+from . import test_print
+from . import test_visual

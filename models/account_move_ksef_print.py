@@ -1,0 +1,130 @@
+"""What the customer sees of KSeF on the printed invoice, the e-mail and the portal.
+
+* An invoice accepted by KSeF: its KSeF number and KOD I, the QR code that opens the invoice in
+  KSeF's verification page, with the KSeF number printed under it (the Ministry's rules for
+  visualizations outside KSeF).
+* An invoice issued offline (offline24, KSeF unavailable, emergency): KOD I labelled OFFLINE and
+  KOD II labelled CERTYFIKAT, signed with the company's KSeF Offline certificate.
+* Nothing for invoices and companies outside KSeF: the print stays exactly as it was.
+"""
+
+import base64
+import logging
+import re
+
+from markupsafe import Markup
+
+from odoo import _, models
+from odoo.exceptions import UserError
+
+from ..ksef_core import qr
+from ..ksef_core.environments import get_environment
+from ..ksef_core.errors import KsefError
+
+_logger = logging.getLogger(__name__)
+
+#: invoicing modes whose print carries KOD I (OFFLINE) and KOD II (CERTYFIKAT)
+OFFLINE_MODES = ("offline24", "offline", "emergency")
+_P_1 = re.compile(r"<P_1>\s*(\d{4}-\d{2}-\d{2})\s*</P_1>")
+_SELLER_NIP = re.compile(r"<Podmiot1>.*?<NIP>\s*(\d{10})\s*</NIP>", re.S)
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    def _l10n_pl_ksef_print_document(self):
+        """The KSeF document whose codes this invoice prints, or an empty recordset."""
+        self.ensure_one()
+        document = self.l10n_pl_ksef_document_id
+        if not document or not self.company_id.l10n_pl_ksef_active or document.invoicing_mode == "manual":
+            return document.browse()
+        if document.invoicing_mode in OFFLINE_MODES or document.state == "accepted":
+            return document
+        return document.browse()
+
+    def _l10n_pl_ksef_qr_urls(self):
+        """``[(url, label, caption)]``: the KSeF verification codes this invoice carries, in print order."""
+        self.ensure_one()
+        document = self._l10n_pl_ksef_print_document()
+        if not document:
+            return []
+        document = document.sudo()
+        xml = document.xml or ""
+        company = self.company_id
+        issue = _P_1.search(xml)
+        seller = _SELLER_NIP.search(xml)
+        issue_date = issue.group(1) if issue else self.invoice_date
+        seller_nip = seller.group(1) if seller else company.l10n_pl_ksef_nip
+        offline = document.invoicing_mode in OFFLINE_MODES
+        codes = []
+        try:
+            environment = get_environment(*company._l10n_pl_ksef_get_environment())
+            url = qr.kod1_url(environment, seller_nip, issue_date, xml.encode("utf-8"))
+            label = qr.kod1_label(None if offline else document.ksef_number)
+            codes.append((url, label, _("Scan to check the invoice in KSeF")))
+            certificate = company.sudo().l10n_pl_ksef_offline_certificate_id
+            if offline and certificate:
+                url = qr.kod2_url(
+                    environment,
+                    "Nip",
+                    company.l10n_pl_ksef_nip,
+                    seller_nip,
+                    certificate._l10n_pl_ksef_credential(),
+                    xml.encode("utf-8"),
+                )
+                codes.append((url, qr.kod2_label(), _("Scan to check who issued the invoice")))
+        except (KsefError, UserError) as exc:
+            # a print never fails for a code: the invoice prints without it and the reason is logged
+            _logger.warning("KSeF: no QR code for invoice %s: %s", self.id, exc.args[0] if exc.args else exc)
+        return codes
+
+    def _l10n_pl_ksef_qr_codes(self):
+        """The codes of :meth:`_l10n_pl_ksef_qr_urls` as dicts for the QWeb templates, with their images."""
+        self.ensure_one()
+        return [
+            {
+                "url": url,
+                "label": label,
+                "caption": caption,
+                "image": "data:image/png;base64,%s" % base64.b64encode(qr.qr_png(url, box_size=4)).decode(),
+            }
+            for url, label, caption in self._l10n_pl_ksef_qr_urls()
+        ]
+
+    # ------------------------------------------------------------------ after acceptance
+
+    def _l10n_pl_ksef_after_acceptance(self):
+        """KSeF has just given these invoices their numbers: payment reference (company option), and a
+        PDF already made without the number is made again, so that the stored PDF carries it."""
+        for move in self.filtered(lambda m: m.company_id.l10n_pl_ksef_payment_reference and m.l10n_pl_ksef_number):
+            if move.move_type == "out_invoice" and move.payment_reference != move.l10n_pl_ksef_number:
+                move.payment_reference = move.l10n_pl_ksef_number
+        sent = self.filtered("is_move_sent")  # only Send & Print stores an invoice PDF
+        for move in sent.filtered("invoice_pdf_report_id"):
+            move._l10n_pl_ksef_refresh_pdf()
+
+    def _l10n_pl_ksef_refresh_pdf(self):
+        self.ensure_one()
+        report = self.partner_id.invoice_template_pdf_report_id or self.env.ref("account.account_invoices")
+        try:
+            content, _report_type = self.env["ir.actions.report"].sudo()._render_qweb_pdf(report, self.ids)
+        except Exception:  # the acceptance is recorded whatever the PDF engine does
+            _logger.exception("KSeF: the PDF of invoice %s could not be made again with its KSeF number", self.id)
+            return
+        self.invoice_pdf_report_id.sudo().raw = content
+        self.message_post(
+            body=_("The invoice PDF was made again: it now carries the KSeF number %s.", self.l10n_pl_ksef_number)
+        )
+
+    # ------------------------------------------------------------------ e-mail
+
+    def _l10n_pl_ksef_mail_note(self, lang=None):
+        """The paragraph about the KSeF number for the invoice e-mail, in ``lang``, or None."""
+        self.ensure_one()
+        if not self.l10n_pl_ksef_number or self.move_type not in ("out_invoice", "out_refund"):
+            return None
+        env = self.with_context(lang=lang or self.env.lang).env
+        return Markup("<p>%s</p>") % env._(
+            "This invoice was issued in KSeF, the National e-Invoice System, under the number %s.",
+            self.l10n_pl_ksef_number,
+        )
