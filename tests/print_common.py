@@ -33,5 +33,11 @@ def qr_codes_in(page_html, container_id):
     return found
 
 
+def reports_without_server(env):
+    """wkhtmltopdf fetches the report's styles from Odoo's HTTP server, which waits for this very test's
+    transaction: point it at a closed port instead (it then renders without styles, at once)."""
+    env["ir.config_parameter"].sudo().set_param("report.url", "http://127.0.0.1:9")
+
+
 def matrix_of(url):
     return qr.qr_matrix(url, border=4)

@@ -13,7 +13,7 @@ from odoo.addons.l10n_pl_ksef.ksef_core import certgen, qr
 from odoo.addons.l10n_pl_ksef.ksef_core.hashing import sha256_b64url
 
 from .common import TEST_NIP, b64
-from .print_common import matrix_of, qr_codes_in
+from .print_common import matrix_of, qr_codes_in, reports_without_server
 from .send_common import L10nPlKsefSendCommon
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -59,6 +59,7 @@ class TestL10nPlKsefPrint(L10nPlKsefSendCommon):
     def test_the_pdf_made_by_wkhtmltopdf_carries_the_number(self):
         if not wkhtmltopdf_ok(self.env):
             self.skipTest("wkhtmltopdf is not installed: the HTML of the print is tested instead")
+        reports_without_server(self.env)
         move = self.invoice()
         move.action_l10n_pl_ksef_send()
         report = self.env["ir.actions.report"].with_context(force_report_rendering=True)
@@ -152,6 +153,7 @@ class TestL10nPlKsefPrint(L10nPlKsefSendCommon):
     def test_a_pdf_made_before_the_number_is_made_again(self):
         if not wkhtmltopdf_ok(self.env):
             self.skipTest("wkhtmltopdf is not installed: no PDF to make again")
+        reports_without_server(self.env)
         move = self.invoice()
         wizard = (
             self.env["account.move.send.wizard"]

@@ -6,7 +6,7 @@ from lxml import html as lxml_html
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
-from .print_common import matrix_of
+from .print_common import matrix_of, reports_without_server
 from .send_common import L10nPlKsefSendCommon
 from .test_print import HOSTILE, kod1_of, wkhtmltopdf_ok
 from .test_receive import ReceiveCommon, fa3, line
@@ -28,6 +28,7 @@ class TestL10nPlKsefVisualReceived(ReceiveCommon):
     def test_imported_bill_gets_its_visualization_as_main_attachment(self):
         if not wkhtmltopdf_ok(self.env):
             self.skipTest("wkhtmltopdf is not installed: the PDF of the visualization cannot be made")
+        reports_without_server(self.env)
         number = self.seed(fa3([line("Papier ksero A4", "5", "21.50", "23"), line("Segregator", "2", "9", "8")]))
         self.run_cron()
         bill = self.bills(number)
