@@ -4,7 +4,7 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.fields import Domain
-from odoo.tools.misc import format_date, formatLang
+from odoo.tools.misc import clean_context, format_date, formatLang
 from odoo.tools.sql import escape_psql
 
 from ..ksef_core import nip as ksef_nip
@@ -18,6 +18,20 @@ _logger = logging.getLogger(__name__)
 
 IMPORT_FILE_TYPE = "l10n_pl_ksef.fa3"
 _ROOT_TAGS = ("{%s}Faktura" % FA3_NAMESPACE, "{%s}Faktura" % FA2_NAMESPACE)
+#: how far into a file its namespace declaration is looked for (the root element comes first)
+_SNIFF_BYTES = 4096
+
+
+def _looks_like_broken_fa3(file_data):
+    """An XML file Odoo could not parse that declares the FA(3) or FA(2) namespace near its start."""
+    name = (file_data.get("name") or "").lower()
+    mimetype = file_data.get("mimetype") or ""
+    if not (name.endswith(".xml") or mimetype.endswith("/xml")):
+        return False
+    head = (file_data.get("raw") or b"")[:_SNIFF_BYTES]
+    return FA3_NAMESPACE.encode() in head or FA2_NAMESPACE.encode() in head
+
+
 PURCHASE_TYPES = ("in_invoice", "in_refund")
 _PAID_STATES = ("paid", "in_payment", "reversed")
 
@@ -57,6 +71,11 @@ class AccountMove(models.Model):
         "in Odoo. Verify it with the supplier before adding it to the supplier.",
     )
 
+    _l10n_pl_ksef_hash_purchase_unique = models.UniqueIndex(
+        "(company_id, l10n_pl_ksef_invoice_hash) WHERE l10n_pl_ksef_invoice_hash IS NOT NULL "
+        "AND move_type IN ('in_invoice', 'in_refund')",
+        "This FA(3) file is already a vendor bill of this company: the same invoice is imported only once.",
+    )
     _l10n_pl_ksef_number_purchase_unique = models.UniqueIndex(
         "(company_id, l10n_pl_ksef_number) WHERE l10n_pl_ksef_number IS NOT NULL "
         "AND move_type IN ('in_invoice', 'in_refund')",
@@ -70,6 +89,9 @@ class AccountMove(models.Model):
         # EXTENDS 'account': FA(3) (and FA(2), to explain why it is refused) by the root element
         tree = file_data.get("xml_tree")
         if tree is not None and tree.tag in _ROOT_TAGS:
+            return IMPORT_FILE_TYPE
+        if tree is None and _looks_like_broken_fa3(file_data):
+            # not well formed, yet an FA(3) by its namespace: our decoder says what is wrong with it
             return IMPORT_FILE_TYPE
         return super()._get_import_file_type(file_data)
 
@@ -361,22 +383,18 @@ class AccountMove(models.Model):
         address = split_address(party.address)
         country = self.env["res.country"].search([("code", "=", address["country"] or "PL")], limit=1)
         # a clerk importing a bill may lack "Contact Creation": the supplier is identified by its NIP
-        partner = (
-            self.env["res.partner"]
-            .sudo()
-            .create(
-                {
-                    "name": party.name or nip or _("Supplier from KSeF"),
-                    "is_company": True,
-                    "vat": "PL%s" % nip if nip else False,
-                    "street": address["street"],
-                    "street2": address["street2"],
-                    "zip": address["zip"],
-                    "city": address["city"],
-                    "country_id": country.id,
-                    "email": party.contacts[0].email if party.contacts else False,
-                }
-            )
+        partner = self.env(context=clean_context(self.env.context), su=True)["res.partner"].create(
+            {
+                "name": party.name or nip or _("Supplier from KSeF"),
+                "is_company": True,
+                "vat": "PL%s" % nip if nip else False,
+                "street": address["street"],
+                "street2": address["street2"],
+                "zip": address["zip"],
+                "city": address["city"],
+                "country_id": country.id,
+                "email": party.contacts[0].email if party.contacts else False,
+            }
         )
         return partner.sudo(False), []
 
@@ -394,7 +412,8 @@ class AccountMove(models.Model):
         if not numbers or self.move_type != "in_invoice":
             return []  # a credit note's recipient account is the company's own
         partner = self.commercial_partner_id
-        Bank = self.env["res.partner.bank"].sudo().with_context(active_test=False)
+        # without the Upload's defaults (default_journal_id would reach res.partner.bank.journal_id)
+        Bank = self.env(context=dict(clean_context(self.env.context), active_test=False), su=True)["res.partner.bank"]
         accounts = Bank.search([("partner_id", "=", partner.id)]).filtered(
             lambda bank: not bank.company_id or bank.company_id == self.company_id
         )

@@ -15,3 +15,4 @@ from . import test_fa3_l10n_pl_edi_cases
 from . import test_send
 from . import test_print
 from . import test_visual
+from . import test_receive_upload

@@ -1,22 +1,31 @@
 """Receiving invoices: metadata query (paging + truncation windows), download, export.
 
 The export is exposed as an iterator of :class:`ExportedInvoice`; its parts are
-downloaded without the bearer token, decrypted chunk by chunk into a temporary
-file, unzipped, and ``_metadata.json`` is read to attach each invoice's metadata.
+downloaded without the bearer token, checked against their hashes (the
+download's ``x-ms-meta-hash`` header when KSeF sends it, ``encryptedPartHash``,
+``partHash``), decrypted chunk by chunk into a temporary file, unpacked (ZIP, or
+tar.gz when the package's ``compressionType`` says ``TarGz``), and
+``_metadata.json`` is read to attach each invoice's metadata.
+
+Only what the API promises is relied on: ``permanentStorageHwmDate`` may be null
+(always for dateType Issue/Invoicing), ``lastPermanentStorageDate`` & co. come
+only with a truncated package, ``compressionType`` may be missing (API < 2.9: Zip).
 """
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import shutil
+import tarfile
 import tempfile
 import zipfile
 
 from ..crypto import AesCbcStreamDecryptor, new_symmetric_key
 from ..hashing import b64, sha256_b64
 from . import status_codes
-from .errors import KsefIntegrityError, KsefProcessingError
+from .errors import KsefApiError, KsefIntegrityError, KsefProcessingError
 from .keys import SYMMETRIC_KEY_ENCRYPTION
 from .online import check_ksef_number, encryption_block
 from .polling import poll
@@ -25,12 +34,24 @@ _logger = logging.getLogger(__name__)
 
 DATE_FIELDS = {"Issue": "issueDate", "Invoicing": "invoicingDate", "PermanentStorage": "permanentStorageDate"}
 MAX_INVOICE_BYTES = 3 * 1000 * 1000
+ZIP, TARGZ = "Zip", "TarGz"
 
 
-def _integrity_error(what_en, what_pl):
+def _integrity_error(what_en, what_pl, details=None):
     return KsefIntegrityError(
         "The downloaded %s does not match the hash KSeF announced: download it again." % what_en,
         "Pobrany %s nie zgadza się ze skrótem podanym przez KSeF: pobierz go ponownie." % what_pl,
+        details=details,
+    )
+
+
+def _part_error(part, check):
+    """A part failed ``check`` (``x-ms-meta-hash``, ``encryptedPartHash`` or ``partHash``)."""
+    number = part.get("ordinalNumber", "?")
+    return _integrity_error(
+        "export part %s" % number,
+        "fragment eksportu nr %s" % number,
+        details={"part": number, "check": check},
     )
 
 
@@ -60,6 +81,7 @@ class ExportPackage:
         self.last_invoicing_date = package.get("lastInvoicingDate")
         self.last_issue_date = package.get("lastIssueDate")
         self.permanent_storage_hwm_date = package.get("permanentStorageHwmDate")
+        self.compression_type = package.get("compressionType") or ZIP
         self.parts = sorted(package.get("parts") or (), key=lambda p: p.get("ordinalNumber", 0))
 
 
@@ -172,7 +194,12 @@ class Receiving:
         return ExportPackage(reference, data.get("package"))
 
     def _download_part(self, part, key, iv, out):
-        """Download one encrypted part (no bearer), decrypt into ``out``; verify both hashes."""
+        """Download one encrypted part (no bearer), decrypt into ``out``; verify its hashes.
+
+        The encrypted bytes must match the download's ``x-ms-meta-hash`` header (when KSeF
+        sends it) and ``encryptedPartHash`` -- checked before the decryption is finished,
+        so a tampered part is refused as such -- and the plain bytes ``partHash``.
+        """
         transport = self._c.transport
         enc_digest, plain_digest = hashlib.sha256(), hashlib.sha256()
         decryptor = AesCbcStreamDecryptor(key, iv)
@@ -184,18 +211,22 @@ class Receiving:
             stream=True,
         )
         with response:
+            announced = response.headers.get("x-ms-meta-hash")
             for chunk in response.iter_content(1 << 20):
                 enc_digest.update(chunk)
                 plain = decryptor.update(chunk)
                 plain_digest.update(plain)
                 out.write(plain)
+        enc_hash = b64(enc_digest.digest())
+        if announced and announced != enc_hash:
+            raise _part_error(part, "x-ms-meta-hash")
+        if part.get("encryptedPartHash") and enc_hash != part["encryptedPartHash"]:
+            raise _part_error(part, "encryptedPartHash")
         plain = decryptor.finalize()
         plain_digest.update(plain)
         out.write(plain)
-        if part.get("encryptedPartHash") and b64(enc_digest.digest()) != part["encryptedPartHash"]:
-            raise _integrity_error("export part", "fragment eksportu")
         if part.get("partHash") and b64(plain_digest.digest()) != part["partHash"]:
-            raise _integrity_error("export part", "fragment eksportu")
+            raise _part_error(part, "partHash")
 
     def _run_export(self, export):
         key, iv = new_symmetric_key()
@@ -203,17 +234,24 @@ class Receiving:
         export.package = package = self.wait_export(reference)
         if not package.parts:
             return
+        if package.compression_type not in (ZIP, TARGZ):
+            raise KsefApiError(
+                "KSeF packed the export as %r, which this client cannot read." % package.compression_type,
+                "KSeF spakował eksport w formacie %r, którego ten klient nie obsługuje." % package.compression_type,
+                code="export_compression_unsupported",
+            )
         work = tempfile.mkdtemp(prefix="ksef-export-", dir=self.tmp_dir)
         try:
-            zip_path = os.path.join(work, "export.zip")
-            with open(zip_path, "wb") as out:
+            path = os.path.join(work, "export.archive")
+            with open(path, "wb") as out:
                 for part in package.parts:
                     self._download_part(part, key, iv, out)
-            with zipfile.ZipFile(zip_path) as archive:
-                names = archive.namelist()
+            reader = _TarGzArchive if package.compression_type == TARGZ else _ZipArchive
+            with contextlib.closing(reader(path)) as archive:
+                names = archive.names()
                 metadata = {}
                 if "_metadata.json" in names:
-                    meta = json.loads(archive.read("_metadata.json").decode("utf-8"))
+                    meta = json.loads(archive.member("_metadata.json").decode("utf-8"))
                     metadata = {m.get("ksefNumber"): m for m in meta.get("invoices") or ()}
                 xml_names = {n[:-4]: n for n in names if n.endswith(".xml")}
                 order = list(metadata) + [n for n in sorted(xml_names) if n not in metadata]
@@ -221,10 +259,54 @@ class Receiving:
                     name = xml_names.get(number)
                     xml = None
                     if name is not None:
-                        if archive.getinfo(name).file_size > MAX_INVOICE_BYTES:
+                        if archive.size(name) > MAX_INVOICE_BYTES:
                             _logger.warning("Skipping an oversized file in a KSeF export")
                             continue
-                        xml = archive.read(name)
+                        xml = archive.member(name)
                     yield ExportedInvoice(number, xml, metadata.get(number))
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+
+class _ZipArchive:
+    """The files of a ZIP (``names``, declared ``size``, ``read``)."""
+
+    def __init__(self, path):
+        self._zip = zipfile.ZipFile(path)
+
+    def names(self):
+        return self._zip.namelist()
+
+    def size(self, name):
+        return self._zip.getinfo(name).file_size
+
+    def member(self, name):
+        return self._zip.read(name)
+
+    def close(self):
+        self._zip.close()
+
+
+class _TarGzArchive:
+    """Regular files of a tar.gz; nothing is extracted to disk (no links, no paths)."""
+
+    def __init__(self, path):
+        self._tar = tarfile.open(path, "r:gz")  # noqa: SIM115 -- closed by close()
+        try:
+            self._members = {m.name: m for m in self._tar.getmembers() if m.isfile()}
+        except BaseException:
+            self._tar.close()
+            raise
+
+    def names(self):
+        return list(self._members)
+
+    def size(self, name):
+        return self._members[name].size
+
+    def member(self, name):
+        with self._tar.extractfile(self._members[name]) as fh:
+            return fh.read()
+
+    def close(self):
+        self._tar.close()

@@ -111,7 +111,11 @@ class InvoiceSync:
                 truncated, next_from = yield from self._query_window(filters)
             else:
                 truncated, next_from = yield from self._export_window(filters)
-            if truncated and next_from:
+            if truncated:
+                if not next_from:  # never with dateType PermanentStorage; do not skip past unread invoices
+                    _logger.warning("KSeF truncated a window without naming where it ended; sync stops here")
+                    self._changed()
+                    return
                 self.state.advance(next_from)
                 self._changed()
                 continue
@@ -126,8 +130,17 @@ class InvoiceSync:
         _logger.info("KSeF sync stopped after %d windows; it continues on the next run", self.max_windows)
 
     def _export_window(self, filters):
+        """Yield the window's new invoices; return (truncated, start of the next window or None).
+
+        KSeF promises ``lastPermanentStorageDate`` only on a truncated package and a nullable
+        ``permanentStorageHwmDate``: without them the latest ``permanentStorageDate`` seen is used.
+        """
         export = self._c.receiving.export(filters)
+        last = None
         for inv in export:
+            stored = inv.metadata.get("permanentStorageDate")
+            if stored and (last is None or parse_datetime(stored) > parse_datetime(last)):
+                last = stored
             item = self._emit(inv.ksef_number, inv.xml, inv.metadata)
             if item is not None:
                 self._changed()
@@ -136,8 +149,8 @@ class InvoiceSync:
         if package is None:
             return False, None
         if package.is_truncated:
-            return True, package.last_permanent_storage_date
-        return False, package.permanent_storage_hwm_date
+            return True, package.last_permanent_storage_date or last
+        return False, package.permanent_storage_hwm_date or last
 
     def _query_window(self, filters):
         info = {}

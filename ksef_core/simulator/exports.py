@@ -7,6 +7,16 @@ until ``export_max_invoices`` (10,000) or 1 GB; files ``{ksefNumber}.xml`` and
 or tar.gz, cut into parts of at most ``export_part_size`` bytes (50 MB), each
 part AES-256-CBC encrypted with the caller's key and IV and downloadable
 without a bearer token from a pre-signed URL.
+
+As the contract (``InvoicePackage`` / ``InvoicePackagePart``) says:
+
+* ``package.compressionType`` names the archive format (``Zip`` | ``TarGz``),
+* ``permanentStorageHwmDate`` is set for dateType PermanentStorage only (null
+  for Issue and Invoicing),
+* ``lastIssueDate`` / ``lastInvoicingDate`` / ``lastPermanentStorageDate`` (the
+  one of the filter's date type) appear only when the package was truncated,
+* a part download answers with ``x-ms-meta-hash``: Base64 SHA-256 of the
+  encrypted part, the bytes downloaded (= ``encryptedPartHash``).
 """
 
 import datetime as dt
@@ -101,10 +111,11 @@ def build_export(sim, principal, body):
     package = {
         "invoiceCount": len(chosen),
         "size": len(archive),
+        "compressionType": compression,
         "isTruncated": truncated,
-        "permanentStorageHwmDate": iso(query.hwm),
+        "permanentStorageHwmDate": query.hwm_date(),
     }
-    if chosen:
+    if truncated and chosen:
         name, field = _LAST_FIELDS[query.date_type]
         last = chosen[-1][field]
         package[name] = last if isinstance(last, str) else iso(last)
@@ -127,6 +138,7 @@ def export_json(store, ctx, export):
         out["completedDate"] = iso(export["completedDate"])
     if export.get("package") is not None:
         package = dict(export["package"])
+        package.setdefault("compressionType", ZIP)  # exports persisted by an older simulator
         parts = []
         for part in export["parts"]:
             url, expires = signed_url(store, ctx, "/export/%s/%d" % (export["referenceNumber"], part["ordinalNumber"]))
@@ -167,4 +179,4 @@ def download_part(sim, ctx):
     data = sim.state.get_blob(_PART_BLOB, "%s-%s" % (export["referenceNumber"], ctx.param("ordinal")))
     if data is None:
         raise ApiError(404, None, "Nie znaleziono części eksportu.")
-    return bytes_response(data)
+    return bytes_response(data, headers={"x-ms-meta-hash": sha256_b64(data)})

@@ -8,10 +8,19 @@ simulated clock reaches its ``permanentStorageDate`` (acquisition + a small
 configurable delay); the permanent-storage high-water mark (HWM) is therefore
 "now": every invoice stored at or before it is already visible.
 
+One query is evaluated at one moment, its snapshot: ``pageOffset=0`` starts a
+query, later pages with the same filters (any ``pageSize``/``sortOrder``) read
+the same snapshot, so ``permanentStorageHwmDate`` is constant for all pages of
+one query and a page never shows invoices stored after it (the contract:
+"Wartość jest stała dla wszystkich stron tego samego zapytania").  It is null
+for dateType Issue or Invoicing, and ``restrictToPermanentStorageHwmDate``
+applies only to dateType PermanentStorage.
+
 ``pageOffset`` is a page index (0, 1, 2...), as in the official clients.
 """
 
 import datetime as dt
+import json
 import re
 
 from .errors import bad_request, validation_error
@@ -37,6 +46,9 @@ INVOICE_TYPES = (
     "KorVatRr",
 )
 _FRACTION = re.compile(r"(\.\d{6})\d+")
+#: how long later pages of a query keep reading its snapshot
+SNAPSHOT_TTL = dt.timedelta(hours=1)
+_SNAPSHOTS = "inv_query_snapshots"
 
 
 def parse_query_date(value, name):
@@ -98,7 +110,7 @@ class Query:
         self.field = DATE_TYPES[self.date_type]
         self.date_from = parse_query_date(date_range.get("from"), "dateRange.from")
         self.hwm = now
-        restrict = bool(date_range.get("restrictToPermanentStorageHwmDate"))
+        restrict = self.date_type == "PermanentStorage" and bool(date_range.get("restrictToPermanentStorageHwmDate"))
         if restrict and self.date_from > self.hwm:
             raise bad_request(
                 21183,
@@ -198,13 +210,28 @@ class Query:
     def sort_key(self, record):
         return (record[self.field], record["acquisitionDate"], record["ksefNumber"])
 
+    def hwm_date(self):
+        """``permanentStorageHwmDate`` of the answer: only for dateType PermanentStorage, else null."""
+        return iso(self.hwm) if self.date_type == "PermanentStorage" else None
+
 
 def find_invoices(store, query, context, descending=False):
-    """Stored invoices matching ``query`` for the caller ``context``, sorted by the query's date."""
-    now = store.clock.now()
-    found = [r for r in store.invoices.values() if now >= r["permanentStorageDate"] and query.matches(r, context)]
+    """Invoices stored by the query's moment matching ``query`` for ``context``, sorted by its date."""
+    found = [r for r in store.invoices.values() if query.hwm >= r["permanentStorageDate"] and query.matches(r, context)]
     found.sort(key=query.sort_key, reverse=descending)
     return found
+
+
+def _snapshot_query(store, context, filters, offset, now):
+    """The :class:`Query` of this page, evaluated at the moment its query started (see module doc)."""
+    snapshots = store.state.bucket(_SNAPSHOTS)
+    for key in [k for k, moment in snapshots.items() if not now - SNAPSHOT_TTL <= moment <= now]:
+        del snapshots[key]  # expired, or the clock was set back
+    key = "%s|%s" % (context, json.dumps(filters, sort_keys=True, separators=(",", ":"), default=str))
+    moment = snapshots.get(key) if offset else None
+    query = Query(filters, moment or now)
+    snapshots[key] = moment or now
+    return query
 
 
 def _int_arg(ctx, name, default, minimum, maximum=None):
@@ -231,8 +258,9 @@ def post_query_metadata(sim, ctx):
     order = ctx.args.get("sortOrder", "Asc")
     if order not in ("Asc", "Desc"):
         raise validation_error("Parametr sortOrder musi mieć wartość Asc lub Desc.")
-    query = Query(ctx.json, sim.clock.now())
-    found = find_invoices(store, query, ctx.principal.context_value, descending=order == "Desc")
+    context = ctx.principal.context_value
+    query = _snapshot_query(store, context, ctx.json, offset, sim.clock.now())
+    found = find_invoices(store, query, context, descending=order == "Desc")
     cap = int(store.settings["query_cap"])
     window = found[:cap]
     start = offset * size
@@ -243,7 +271,7 @@ def post_query_metadata(sim, ctx):
         {
             "hasMore": more_in_window or truncated,
             "isTruncated": truncated,
-            "permanentStorageHwmDate": iso(query.hwm),
+            "permanentStorageHwmDate": query.hwm_date(),
             "invoices": [metadata_json(r) for r in page],
         }
     )
