@@ -6,7 +6,11 @@ UPDATE res_company
 UPDATE l10n_pl_ksef_certificate
    SET data_encrypted = NULL,
        active = FALSE;
+UPDATE l10n_pl_ksef_session
+   SET secret = NULL;
 DELETE FROM l10n_pl_ksef_user_token;
+-- no secret is left: a copy with another key starts afresh (no "key changed" refusal)
+DELETE FROM ir_config_parameter WHERE key = 'l10n_pl_ksef.key_fingerprint';
 DELETE FROM l10n_pl_ksef_setup_wizard;
 DELETE FROM l10n_pl_ksef_user_token_wizard;
 -- ... and never run the addon's scheduled actions (import, certificate reminders) there.

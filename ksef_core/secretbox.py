@@ -7,8 +7,10 @@ database (see README, "Secrets").
 """
 
 import base64
+import hashlib
+import re
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from .errors import CredentialError
 
@@ -28,20 +30,51 @@ def _fernet(key):
     except (ValueError, TypeError):
         raise CredentialError(
             "The KSeF encryption key is malformed: it must be 32 bytes in URL-safe Base64 "
-            "(generate one with: python3 -c \"from cryptography.fernet import Fernet; "
-            "print(Fernet.generate_key().decode())\").",
+            '(generate one with: python3 -c "from cryptography.fernet import Fernet; '
+            'print(Fernet.generate_key().decode())").',
             "Klucz szyfrowania KSeF ma błędny format: musi to być 32 bajty w Base64 URL-safe "
-            "(wygeneruj go poleceniem: python3 -c \"from cryptography.fernet import Fernet; "
-            "print(Fernet.generate_key().decode())\").",
+            '(wygeneruj go poleceniem: python3 -c "from cryptography.fernet import Fernet; '
+            'print(Fernet.generate_key().decode())").',
             code="secret_key_malformed",
         ) from None
 
 
+def parse_keys(text):
+    """The keys of a key setting: one key, or several separated by commas, spaces or new lines
+    (the first encrypts; all decrypt, so that a new key can be put in front of the old one)."""
+    keys = [part for part in re.split(r"[\s,;]+", (text or "").strip()) if part]
+    for key in keys:
+        _fernet(key)  # each must be a valid key
+    return keys
+
+
+def fingerprint(key):
+    """A short one-way fingerprint of ``key`` (16 hex digits): safe to store next to the data."""
+    if isinstance(key, str):
+        key = key.encode("ascii")
+    return hashlib.sha256(b"l10n_pl_ksef key fingerprint:" + key).hexdigest()[:16]
+
+
+def _box(key_or_keys):
+    """A Fernet for one key; a MultiFernet (first key encrypts, all decrypt) for a list."""
+    if isinstance(key_or_keys, (list, tuple)):
+        if not key_or_keys:
+            return _fernet("")
+        return MultiFernet([_fernet(key) for key in key_or_keys])
+    return _fernet(key_or_keys)
+
+
 def encrypt(key, secret):
-    """Encrypt ``secret`` (``str`` or ``bytes``); returns printable text."""
+    """Encrypt ``secret`` (``str`` or ``bytes``) with ``key`` (or the first of a list); returns text."""
     if isinstance(secret, str):
         secret = secret.encode("utf-8")
-    return PREFIX + _fernet(key).encrypt(secret).decode("ascii")
+    return PREFIX + _box(key).encrypt(secret).decode("ascii")
+
+
+def rotate(keys, token):
+    """``token`` encrypted again with the first of ``keys`` (it may have been made with any of them)."""
+    decrypt(keys, token, as_text=False)  # the clear error when no key fits
+    return PREFIX + _box(list(keys)).rotate(token[len(PREFIX) :].encode("ascii")).decode("ascii")
 
 
 def decrypt(key, token, as_text=True):
@@ -56,7 +89,7 @@ def decrypt(key, token, as_text=True):
             code="secret_format",
         )
     try:
-        plain = _fernet(key).decrypt(token[len(PREFIX) :].encode("ascii"))
+        plain = _box(key).decrypt(token[len(PREFIX) :].encode("ascii"))
     except (InvalidToken, ValueError, TypeError, base64.binascii.Error):
         raise CredentialError(
             "The stored KSeF credentials cannot be decrypted: the server's encryption key has changed "

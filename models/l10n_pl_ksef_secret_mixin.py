@@ -5,7 +5,7 @@ import tempfile
 
 from odoo import _, api, models
 from odoo.exceptions import UserError
-from odoo.tools import config
+from odoo.tools import SQL, config
 
 from ..ksef_core import secretbox
 from ..ksef_core.client import TokenState
@@ -15,6 +15,8 @@ _logger = logging.getLogger(__name__)
 
 #: Name of the server configuration option holding the encryption key (odoo.conf).
 CONFIG_KEY = "l10n_pl_ksef_encryption_key"
+#: System Parameter holding the fingerprint of the key the database's secrets are encrypted with
+FINGERPRINT_PARAM = "l10n_pl_ksef.key_fingerprint"
 
 
 class L10nPlKsefSecretMixin(models.AbstractModel):
@@ -35,17 +37,30 @@ class L10nPlKsefSecretMixin(models.AbstractModel):
 
     @api.model
     def _l10n_pl_ksef_encryption_key(self):
-        key = config.get(CONFIG_KEY)
-        if key:
-            return key
+        """The encryption keys (a list: the first encrypts, all decrypt), checked against the fingerprint of
+        the key the database's secrets were encrypted with; the secrets are re-encrypted when a new key was
+        put in front of the old one."""
+        keys = self._l10n_pl_ksef_configured_keys()
+        self._l10n_pl_ksef_check_fingerprint(keys)
+        return keys
+
+    @api.model
+    def _l10n_pl_ksef_configured_keys(self):
+        configured = config.get(CONFIG_KEY)
+        if configured:
+            try:
+                return secretbox.parse_keys(configured)
+            except KsefError as exc:
+                raise UserError(exc.bilingual()) from None
         db_uuid = self.env["ir.config_parameter"].sudo().get_param("database.uuid") or self.env.cr.dbname
         folder = os.path.join(config["data_dir"], "l10n_pl_ksef")
         path = os.path.join(folder, "%s.key" % db_uuid)
         try:
             if not os.path.exists(path):
+                self._l10n_pl_ksef_refuse_new_key(path)
                 self._l10n_pl_ksef_create_key_file(folder, path)
             with open(path, encoding="ascii") as handle:
-                return handle.read().strip()
+                return secretbox.parse_keys(handle.read())
         except OSError as exc:
             raise UserError(
                 _(
@@ -56,6 +71,115 @@ class L10nPlKsefSecretMixin(models.AbstractModel):
                     option=CONFIG_KEY,
                 )
             ) from None
+        except KsefError as exc:
+            raise UserError(exc.bilingual()) from None
+
+    @api.model
+    def _l10n_pl_ksef_refuse_new_key(self, path):
+        """Never make a new key while secrets encrypted with another one exist: a lost data directory,
+        or a second server sharing the database, would start overwriting each other's secrets."""
+        stored = self.env["ir.config_parameter"].sudo().get_param(FINGERPRINT_PARAM)
+        if not stored and not self._l10n_pl_ksef_encrypted_values(limit=1):
+            return
+        raise UserError(
+            _(
+                "The KSeF encryption key file %(path)s is missing, but this database holds KSeF credentials "
+                "encrypted with a key (fingerprint %(fingerprint)s). Restore that file from the backup of "
+                "Odoo's data directory, or put the key in the server option %(option)s. If the key is lost: "
+                "delete the System Parameter %(parameter)s and enter the KSeF credentials again (Settings > "
+                "KSeF). / Brak pliku klucza szyfrowania KSeF %(path)s, a baza zawiera dane uwierzytelniające "
+                "KSeF zaszyfrowane kluczem (odcisk %(fingerprint)s). Przywróć ten plik z kopii katalogu danych "
+                "Odoo albo wpisz klucz w opcji serwera %(option)s. Jeśli klucz przepadł: usuń parametr "
+                "systemowy %(parameter)s i wprowadź dane KSeF ponownie (Ustawienia > KSeF).",
+                path=path,
+                fingerprint=stored or "?",
+                option=CONFIG_KEY,
+                parameter=FINGERPRINT_PARAM,
+            )
+        )
+
+    @api.model
+    def _l10n_pl_ksef_check_fingerprint(self, keys):
+        params = self.env["ir.config_parameter"].sudo()
+        stored = params.get_param(FINGERPRINT_PARAM)
+        current = secretbox.fingerprint(keys[0])
+        if stored == current:
+            return
+        if not stored:
+            params.set_param(FINGERPRINT_PARAM, current)
+            return
+        if stored in {secretbox.fingerprint(key) for key in keys[1:]}:
+            self._l10n_pl_ksef_rotate_secrets(keys)
+            params.set_param(FINGERPRINT_PARAM, current)
+            return
+        raise UserError(
+            _(
+                "This server's KSeF encryption key (fingerprint %(current)s) is not the one this database's "
+                "KSeF credentials were encrypted with (fingerprint %(stored)s). Configure the original key in "
+                "the server option %(option)s (to change keys, list the new key first and the old one after "
+                "it: the credentials are then encrypted again with the new one). If the key is lost: delete "
+                "the System Parameter %(parameter)s and enter the KSeF credentials again. / Klucz szyfrowania "
+                "KSeF tego serwera (odcisk %(current)s) nie jest kluczem, którym zaszyfrowano dane KSeF tej "
+                "bazy (odcisk %(stored)s). Ustaw pierwotny klucz w opcji serwera %(option)s (aby zmienić klucz, "
+                "podaj nowy klucz, a po nim stary). Jeśli klucz przepadł: usuń parametr systemowy "
+                "%(parameter)s i wprowadź dane KSeF ponownie.",
+                current=current,
+                stored=stored,
+                option=CONFIG_KEY,
+                parameter=FINGERPRINT_PARAM,
+            )
+        )
+
+    @api.model
+    def _l10n_pl_ksef_encrypted_values(self, limit=None):
+        """``[(table, column, id, value)]`` of the encrypted values stored by the models with secrets."""
+        found = []
+        for name in self.env.registry.descendants([self._name], "_inherit"):
+            model = self.env[name]
+            if model._abstract or not model._auto:
+                continue
+            for field in model._fields.values():
+                if field.type not in ("char", "text") or not field.store or field.inherited:
+                    continue
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT id, %s FROM %s WHERE %s LIKE %s ORDER BY id %s",
+                        SQL.identifier(field.name),
+                        SQL.identifier(model._table),
+                        SQL.identifier(field.name),
+                        secretbox.PREFIX + "%",
+                        SQL("LIMIT %s", limit) if limit else SQL(),
+                    )
+                )
+                found += [(model._table, field.name, row[0], row[1]) for row in self.env.cr.fetchall()]
+                if limit and len(found) >= limit:
+                    return found
+        return found
+
+    @api.model
+    def _l10n_pl_ksef_rotate_secrets(self, keys):
+        """Encrypt every stored secret again with the first key (after a new key was put in front)."""
+        self.env.flush_all()
+        values = self._l10n_pl_ksef_encrypted_values()
+        for table, column, record_id, value in values:
+            try:
+                rotated = secretbox.rotate(keys, value)
+            except KsefError:
+                _logger.warning(
+                    "KSeF: a secret in %s.%s (id %s) fits none of the keys; left as it is", table, column, record_id
+                )
+                continue
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE %s SET %s = %s WHERE id = %s",
+                    SQL.identifier(table),
+                    SQL.identifier(column),
+                    rotated,
+                    record_id,
+                )
+            )
+        self.env.invalidate_all()
+        _logger.info("KSeF: %d stored secret(s) encrypted again with the new key", len(values))
 
     @api.model
     def _l10n_pl_ksef_create_key_file(self, folder, path):

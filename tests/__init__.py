@@ -16,3 +16,4 @@ from . import test_send
 from . import test_print
 from . import test_visual
 from . import test_receive_upload
+from . import test_secret_keys
