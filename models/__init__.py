@@ -1,4 +1,5 @@
 from . import l10n_pl_ksef_secret_mixin
+from . import l10n_pl_ksef_token_state
 from . import l10n_pl_ksef_certificate
 from . import l10n_pl_ksef_certificate_expiry
 from . import res_company

@@ -1,3 +1,4 @@
+import json
 import logging
 
 from markupsafe import Markup, escape
@@ -14,16 +15,41 @@ _logger = logging.getLogger(__name__)
 class ResCompany(models.Model):
     _inherit = "res.company"
 
-    # Access and refresh tokens obtained from KSeF, shared by users and cron workers (encrypted JSON).
-    l10n_pl_ksef_session_state = fields.Char(string="KSeF session (encrypted)", groups="base.group_system", copy=False)
+    # Access and refresh tokens obtained from KSeF, shared by users and cron workers (encrypted JSON),
+    # kept in l10n_pl_ksef.token.state so that a run never locks the company row
+    l10n_pl_ksef_session_state = fields.Char(
+        string="KSeF session (encrypted)",
+        groups="base.group_system",
+        compute="_compute_l10n_pl_ksef_session_state",
+        inverse="_inverse_l10n_pl_ksef_session_state",
+    )
     l10n_pl_ksef_last_check = fields.Text(string="Last KSeF connection test", readonly=True, copy=False)
 
     _l10n_pl_ksef_session_field = "l10n_pl_ksef_session_state"
 
+    def _compute_l10n_pl_ksef_session_state(self):
+        states = self.env["l10n_pl_ksef.token.state"].sudo().search([("company_id", "in", self.ids)])
+        by_company = {state.company_id.id: state.state for state in states}
+        for company in self:
+            company.l10n_pl_ksef_session_state = by_company.get(company.id, False)
+
+    def _inverse_l10n_pl_ksef_session_state(self):
+        for company in self:
+            self.env["l10n_pl_ksef.token.state"]._l10n_pl_ksef_for(company).state = company.l10n_pl_ksef_session_state
+
+    def _l10n_pl_ksef_store_session_state(self, state):
+        """Keep the session tokens in their own table: never an UPDATE of the company row during a run."""
+        self.ensure_one()
+        payload = json.dumps(state.to_dict()) if state else False
+        record = self.env["l10n_pl_ksef.token.state"]._l10n_pl_ksef_for(self)
+        record.state = self._l10n_pl_ksef_encrypt(payload) if payload else False
+        self.invalidate_recordset(["l10n_pl_ksef_session_state"])
+
     def _l10n_pl_ksef_reset_session(self, named_tokens=True):
         """Forget the KSeF session tokens: the company's (its credentials changed) and, unless
         ``named_tokens`` is false, the users' ones too (environment, address or NIP changed)."""
-        self.sudo().l10n_pl_ksef_session_state = False
+        self.env["l10n_pl_ksef.token.state"].sudo().search([("company_id", "in", self.ids)]).write({"state": False})
+        self.invalidate_recordset(["l10n_pl_ksef_session_state"])
         if named_tokens:
             named = self.env["l10n_pl_ksef.user.token"].sudo().search([("company_id", "in", self.ids)])
             named.write({"session_state": False})

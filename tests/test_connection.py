@@ -1,5 +1,6 @@
 import json
 import logging
+from unittest.mock import patch
 
 from odoo.exceptions import UserError
 from odoo.tests import new_test_user, tagged
@@ -36,6 +37,26 @@ class TestL10nPlKsefConnection(L10nPlKsefTestCommon):
         self.assertTrue(state and state.access_token, "the KSeF session tokens were not kept for the company")
         self.assertNotIn(state.access_token, self.company.sudo().l10n_pl_ksef_session_state)
         self.assertIn("Connected", self.company.l10n_pl_ksef_last_check)
+
+    def test_signing_in_during_a_run_never_writes_the_company_row(self):
+        self._save(auth_method="token", token=self.simulator.sim.mint_token(TEST_NIP, ("InvoiceRead",)))
+        self.company._l10n_pl_ksef_reset_session(named_tokens=False)
+        self.env.flush_all()
+        statements = []
+        cursor_class = type(self.env.cr)
+        execute = cursor_class.execute
+
+        def recording(cr, query, params=None, log_exceptions=True):
+            statements.append(str(getattr(query, "code", query)))
+            return execute(cr, query, params, log_exceptions)
+
+        with patch.object(cursor_class, "execute", recording):
+            with self.company.sudo()._l10n_pl_ksef_client() as client:
+                client.tokens.access_token()  # a login: new access and refresh tokens are kept
+            self.env.flush_all()
+        self.assertTrue(self.company._l10n_pl_ksef_load_session_state(), "the new tokens are kept")
+        company_updates = [q for q in statements if q.lstrip().upper().startswith('UPDATE "RES_COMPANY"')]
+        self.assertEqual(company_updates, [], "the company row stays unlocked for Settings and other workers")
 
     def test_new_credentials_drop_the_ksef_session_of_the_old_ones(self):
         self._save(auth_method="token", token=self.simulator.sim.mint_token(TEST_NIP))
