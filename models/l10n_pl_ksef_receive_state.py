@@ -75,6 +75,8 @@ class L10nPlKsefReceiveState(models.Model):
     outcome = fields.Selection(OUTCOMES, string="Last outcome", readonly=True)
     consecutive_errors = fields.Integer(string="Failed checks in a row", readonly=True)
     next_attempt = fields.Datetime(string="Next check", readonly=True, help="Empty: at the next cron run.")
+    #: a cron run started at this moment and has not recorded its end (yet, or ever: a killed worker)
+    run_started = fields.Datetime(string="Check started", readonly=True)
 
     _company_uniq = models.Constraint("UNIQUE(company_id)", "A company has one KSeF import state.")
 
@@ -93,6 +95,20 @@ class L10nPlKsefReceiveState(models.Model):
     def _l10n_pl_ksef_interval(self):
         return int(self.company_id.l10n_pl_ksef_receive_interval or 1)
 
+    def _l10n_pl_ksef_before_run(self, now):
+        """A cron run starts: count it as failed and back off until it records its end. A worker killed
+        in the middle (out of memory on one invoice, a restart) thus never puts the company first
+        again at once, and the waits double if it keeps happening. The caller commits this."""
+        self.ensure_one()
+        errors = self.consecutive_errors + 1
+        self.write(
+            {
+                "run_started": now,
+                "consecutive_errors": errors,
+                "next_attempt": now + error_backoff(errors, self._l10n_pl_ksef_interval()),
+            }
+        )
+
     def _l10n_pl_ksef_record_run(self, result, now):
         """Store the outcome of a run that ended at ``now`` and when the company is due again."""
         self.ensure_one()
@@ -100,9 +116,11 @@ class L10nPlKsefReceiveState(models.Model):
             outcome = "rate_limited" if result["error_code"] == "rate_limited" else "error"
         else:
             outcome = "more" if result["more"] else "done"
-        errors = self.consecutive_errors + 1 if outcome == "error" else 0
+        before = self.consecutive_errors - 1 if self.run_started else self.consecutive_errors
+        errors = before + 1 if outcome == "error" else 0
         self.write(
             {
+                "run_started": False,
                 "last_run": now,
                 "last_result": result["text"],
                 "outcome": outcome,

@@ -191,7 +191,7 @@ class ResCompany(models.Model):
         queue = self._l10n_pl_ksef_receive_queue()
         again = 0  # companies with more invoices waiting: due again at once
         for index, company in enumerate(queue):
-            result = company._l10n_pl_ksef_receive_run()
+            result = company._l10n_pl_ksef_receive_run(durable_backoff=True)
             results[company.id] = result
             again += bool(result["more"])
             # a busy company (another worker has it) is not a backlog of ours: not counted
@@ -253,6 +253,10 @@ class ResCompany(models.Model):
         end = self.env.context.get("cron_end_time")
         return 0.0 if end is None else time.monotonic() - (end - MIN_TIME_PER_JOB)
 
+    def _l10n_pl_ksef_receive_commit(self):
+        if not modules.module.current_test:
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+
     def _l10n_pl_ksef_receive_progress(self, processed, remaining):
         """Commit and tell Odoo how many companies are still due; returns the seconds left to this call."""
         if modules.module.current_test:
@@ -264,10 +268,22 @@ class ResCompany(models.Model):
         self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", (LOCK_NAMESPACE, self.id))
         return self.env.cr.fetchone()[0]
 
-    def _l10n_pl_ksef_receive_run(self, interactive=False):
-        """Receive for this company and record the outcome on its state; never raises."""
+    def _l10n_pl_ksef_receive_run(self, interactive=False, durable_backoff=False):
+        """Receive for this company and record the outcome on its state; never raises.
+
+        ``durable_backoff`` (the cron): before KSeF is called, a back-off is committed as if the run
+        failed; the end of the run replaces it. A worker killed in the middle thus leaves the company
+        backed off instead of first in the queue again.
+        """
         self.ensure_one()
-        if not self._l10n_pl_ksef_receive_lock():
+        busy = not self._l10n_pl_ksef_receive_lock()
+        if not busy and durable_backoff:
+            self.env["l10n_pl_ksef.receive.state"]._l10n_pl_ksef_for(self)._l10n_pl_ksef_before_run(
+                fields.Datetime.now()
+            )
+            self._l10n_pl_ksef_receive_commit()  # ends the transaction, and so the lock: taken again
+            busy = not self._l10n_pl_ksef_receive_lock()
+        if busy:
             result = self._l10n_pl_ksef_busy_result()
             result["text"] = result["error"]
             _logger.info("KSeF: company %s is busy importing supplier invoices; skipped", self.id)

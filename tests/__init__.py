@@ -17,3 +17,4 @@ from . import test_print
 from . import test_visual
 from . import test_receive_upload
 from . import test_secret_keys
+from . import test_receive_killed
