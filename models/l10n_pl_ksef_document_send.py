@@ -66,6 +66,9 @@ INTERACTIVE_POLL = PollPolicy(initial=0.3, factor=1.6, max_delay=2.0, timeout=20
 CRON_POLL = PollPolicy(initial=0.5, factor=1.6, max_delay=5.0, timeout=45.0)
 #: seconds of one cron job after which no other company is started
 JOB_BUDGET = 60.0
+#: no wait of a run (retry, Retry-After, poll) ends later than this many seconds after it started
+RUN_DEADLINE = 600
+INTERACTIVE_DEADLINE = 60
 #: documents whose XML is read at once while building a batch
 XML_CHUNK = 500
 
@@ -309,6 +312,7 @@ class L10nPlKsefDocument(models.Model):
                 ksef_user=user,
                 max_wait_seconds=5 if interactive else 0,
                 poll_policy=INTERACTIVE_POLL if interactive else CRON_POLL,
+                deadline_seconds=INTERACTIVE_DEADLINE if interactive else RUN_DEADLINE,
             )
         except Exception as exc:
             message = exc.args[0] if exc.args else str(exc)

@@ -64,6 +64,9 @@ DEFAULT_DAYS_BACK = 30
 WARSAW = pytz.timezone("Europe/Warsaw")
 #: the cron waits for KSeF (login, export) at most this long: a run stays well under limit_time_real
 CRON_POLL = PollPolicy(initial=0.5, factor=1.6, max_delay=5.0, timeout=45.0)
+#: no wait of a run (retry, Retry-After, poll) ends later than this many seconds after it started
+RUN_DEADLINE = 600
+INTERACTIVE_DEADLINE = 90
 #: the button waits for KSeF at most this long
 INTERACTIVE_POLL = PollPolicy(initial=0.5, factor=1.6, max_delay=2.0, timeout=30.0)
 #: seconds of one cron job after which no other company is started (Odoo runs the job again)
@@ -411,9 +414,14 @@ class ResCompany(models.Model):
         # the company's own credentials, never a user's named token (they may only send)
         if interactive:
             return self._l10n_pl_ksef_client(
-                ksef_user=self.env["res.users"], max_wait_seconds=5, poll_policy=INTERACTIVE_POLL
+                ksef_user=self.env["res.users"],
+                max_wait_seconds=5,
+                poll_policy=INTERACTIVE_POLL,
+                deadline_seconds=INTERACTIVE_DEADLINE,
             )
-        return self._l10n_pl_ksef_client(ksef_user=self.env["res.users"], max_wait_seconds=0, poll_policy=CRON_POLL)
+        return self._l10n_pl_ksef_client(
+            ksef_user=self.env["res.users"], max_wait_seconds=0, poll_policy=CRON_POLL, deadline_seconds=RUN_DEADLINE
+        )
 
     def _l10n_pl_ksef_receive_invoices(self, interactive=False):
         """Download new invoices issued to this company (Subject2) and make draft vendor bills.

@@ -139,6 +139,9 @@ class KsefClient:
     :param on_token_change: ``callback(TokenState)`` whenever tokens change (persist them there).
     :param max_wait_seconds: longest 429 ``Retry-After`` the client sleeps; longer raises
         :class:`KsefRateLimited` (a cron should pass a small value and reschedule).
+    :param deadline_seconds: the run's time: no wait (retry, ``Retry-After``, poll) may end later than
+        this many seconds after the client was made; one that would raises :class:`KsefTimeout`
+        (code ``run_deadline``).
     :param clock: ``callable() -> aware datetime`` (tests: the simulator's clock).
     :param problem_details: ask KSeF for ``application/problem+json`` errors (both formats are parsed).
     :param latarnia_url: override of the environment's Latarnia (status service) host.
@@ -170,6 +173,7 @@ class KsefClient:
         private_key=None,
         certificate_password=None,
         latarnia_url=None,
+        deadline_seconds=None,
     ):
         self.environment = get_environment(environment, custom_api_url=custom_api_url)
         self.clock = clock or _utc_now
@@ -185,6 +189,8 @@ class KsefClient:
         self.transport = Transport(
             self.environment.api_url, timeout=timeout, retry=retry, sleep=sleep, problem_details=problem_details
         )
+        # one deadline for the whole run: no retry, Retry-After or poll waits past it
+        self.transport.set_deadline(deadline_seconds)
         self.keys = PublicKeyStore(self.transport, self.clock)
         self.poll_policy = poll_policy or PollPolicy()
         self.authenticator = Authenticator(self.transport, self.keys, self.poll_policy, self.clock)

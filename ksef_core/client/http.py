@@ -7,6 +7,7 @@ duration.  Bodies, headers and query strings never reach the log.
 
 import json
 import logging
+import math
 import random
 import threading
 import time
@@ -20,6 +21,7 @@ from .errors import (
     KsefAuthError,
     KsefPermissionError,
     KsefRateLimited,
+    KsefTimeout,
     KsefUnavailable,
     KsefUnknownOutcome,
 )
@@ -232,7 +234,10 @@ class Transport:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
-        self.sleep = sleep
+        self._sleep = sleep
+        #: ``time.monotonic()`` moment after which no sleep (retry, Retry-After, poll) may end; None: no limit
+        self.deadline = None
+        self.monotonic = time.monotonic
         self.session = session or requests.Session()
         adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
         self.session.mount("http://", adapter)
@@ -241,6 +246,23 @@ class Transport:
         self.api_headers = {"X-Error-Format": "problem-details"} if problem_details else {}
         self.counters = []
         self.session.hooks["response"].append(self._count)
+
+    def set_deadline(self, seconds):
+        """From now on, every wait of this client (retries, Retry-After, polls) ends within ``seconds``."""
+        self.deadline = None if seconds is None else self.monotonic() + float(seconds)
+
+    def sleep(self, seconds):
+        """Wait ``seconds`` unless that passes the run's deadline: then stop now, with a clear error."""
+        if self.deadline is not None and self.monotonic() + seconds > self.deadline:
+            raise KsefTimeout(
+                "This run's time is up (KSeF asked to wait %d s more): the next run continues where this "
+                "one stopped." % math.ceil(seconds),
+                "Czas tego przebiegu minął (KSeF poprosił o %d s oczekiwania): następny przebieg będzie "
+                "kontynuowany od miejsca, w którym ten się zatrzymał." % math.ceil(seconds),
+                code="run_deadline",
+                details={"wait": seconds},
+            )
+        self._sleep(seconds)
 
     def close(self):
         self.session.close()
@@ -366,8 +388,9 @@ class Transport:
                         code="unknown_outcome",
                         http_status=status,
                     )
-                if attempt < self.retry.max_attempts:
-                    self.sleep(_retry_after(response) or self.retry.delay(attempt))
+                wait = _retry_after(response) or self.retry.delay(attempt)
+                if attempt < self.retry.max_attempts and wait <= max(wait_cap, self.retry.max_delay):
+                    self.sleep(wait)
                     continue
             raise error_from_response(response, url)
 
