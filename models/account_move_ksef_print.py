@@ -10,7 +10,6 @@
 
 import base64
 import logging
-import re
 
 from markupsafe import Markup
 
@@ -20,13 +19,13 @@ from odoo.exceptions import UserError
 from ..ksef_core import qr
 from ..ksef_core.environments import get_environment
 from ..ksef_core.errors import KsefError
+from ..ksef_core.fa3.parser import load_fa3_root
+from ..ksef_core.fa3.visual import invoice_qr_facts
 
 _logger = logging.getLogger(__name__)
 
 #: invoicing modes whose print carries KOD I (OFFLINE) and KOD II (CERTYFIKAT)
 OFFLINE_MODES = ("offline24", "offline", "emergency")
-_P_1 = re.compile(r"<P_1>\s*(\d{4}-\d{2}-\d{2})\s*</P_1>")
-_SELLER_NIP = re.compile(r"<Podmiot1>.*?<NIP>\s*(\d{10})\s*</NIP>", re.S)
 
 
 class AccountMove(models.Model):
@@ -48,19 +47,17 @@ class AccountMove(models.Model):
         document = self._l10n_pl_ksef_print_document()
         if not document:
             return []
-        document = document.sudo()
-        xml = document.xml or ""
+        xml, ksef_number = self._l10n_pl_ksef_fa3_file()
+        if not xml:
+            return []
         company = self.company_id
-        issue = _P_1.search(xml)
-        seller = _SELLER_NIP.search(xml)
-        issue_date = issue.group(1) if issue else self.invoice_date
-        seller_nip = seller.group(1) if seller else company.l10n_pl_ksef_nip
         offline = document.invoicing_mode in OFFLINE_MODES
         codes = []
         try:
+            seller_nip, issue_date = invoice_qr_facts(load_fa3_root(xml, validate=False))
             environment = get_environment(*company._l10n_pl_ksef_get_environment())
-            url = qr.kod1_url(environment, seller_nip, issue_date, xml.encode("utf-8"))
-            label = qr.kod1_label(None if offline else document.ksef_number)
+            url = qr.kod1_url(environment, seller_nip, issue_date, xml)
+            label = qr.kod1_label(None if offline else ksef_number)
             codes.append((url, label, _("Scan to check the invoice in KSeF")))
             certificate = company.sudo().l10n_pl_ksef_offline_certificate_id
             if offline and certificate:
@@ -70,7 +67,7 @@ class AccountMove(models.Model):
                     company.l10n_pl_ksef_nip,
                     seller_nip,
                     certificate._l10n_pl_ksef_credential(),
-                    xml.encode("utf-8"),
+                    xml,
                 )
                 codes.append((url, qr.kod2_label(), _("Scan to check who issued the invoice")))
         except (KsefError, UserError) as exc:

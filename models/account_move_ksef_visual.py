@@ -130,12 +130,9 @@ class AccountMove(models.Model):
         call per bill: the PDF of several cannot be split back reliably)."""
         report = self.env["ir.actions.report"].sudo().with_context(force_report_rendering=True)
         for bill in self:
-            if not bill._l10n_pl_ksef_fa3_file()[0]:
-                bill.sudo().l10n_pl_ksef_visual_failed = True  # its FA(3) file is gone: nothing to show
-                continue
             try:
                 content, _type = report._render_qweb_pdf(VISUAL_REPORT_XMLID, bill.ids)
-            except (UserError, KsefError) as exc:
+            except (UserError, KsefError) as exc:  # also: its FA(3) file is gone, nothing to show
                 _logger.warning("KSeF: no visualization for bill %s: %s", bill.id, exc)
                 bill.sudo().l10n_pl_ksef_visual_failed = True
                 continue

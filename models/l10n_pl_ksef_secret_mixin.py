@@ -218,8 +218,8 @@ class L10nPlKsefSecretMixin(models.AbstractModel):
     def _l10n_pl_ksef_load_session_state(self):
         """The stored KSeF session (``TokenState``), or None: unreadable state just means signing in again."""
         self.ensure_one()
-        stored = self.sudo()[self._l10n_pl_ksef_session_field]
-        data = self._l10n_pl_ksef_decrypt_json(stored)
+        holder, field = self._l10n_pl_ksef_session_holder()
+        data = self._l10n_pl_ksef_decrypt_json(holder[field])
         try:
             return TokenState.from_dict(data) if data else None
         except (ValueError, KsefError):
@@ -239,4 +239,10 @@ class L10nPlKsefSecretMixin(models.AbstractModel):
         """Keep (encrypted) the KSeF session the client obtained, shared by users and cron workers."""
         self.ensure_one()
         payload = json.dumps(state.to_dict()) if state else False
-        self.sudo()[self._l10n_pl_ksef_session_field] = self._l10n_pl_ksef_encrypt(payload) if payload else False
+        holder, field = self._l10n_pl_ksef_session_holder()
+        holder[field] = self._l10n_pl_ksef_encrypt(payload) if payload else False
+
+    def _l10n_pl_ksef_session_holder(self):
+        """``(record, field)`` keeping this record's KSeF session tokens (sudo); by default its own field."""
+        self.ensure_one()
+        return self.sudo(), self._l10n_pl_ksef_session_field

@@ -1,4 +1,3 @@
-import json
 import logging
 
 from markupsafe import Markup, escape
@@ -37,13 +36,11 @@ class ResCompany(models.Model):
         for company in self:
             self.env["l10n_pl_ksef.token.state"]._l10n_pl_ksef_for(company).state = company.l10n_pl_ksef_session_state
 
-    def _l10n_pl_ksef_store_session_state(self, state):
-        """Keep the session tokens in their own table: never an UPDATE of the company row during a run."""
+    def _l10n_pl_ksef_session_holder(self):
+        """Kept in its own table: a login or refresh never writes (so never locks) the company row."""
         self.ensure_one()
-        payload = json.dumps(state.to_dict()) if state else False
-        record = self.env["l10n_pl_ksef.token.state"]._l10n_pl_ksef_for(self)
-        record.state = self._l10n_pl_ksef_encrypt(payload) if payload else False
         self.invalidate_recordset(["l10n_pl_ksef_session_state"])
+        return self.env["l10n_pl_ksef.token.state"]._l10n_pl_ksef_for(self), "state"
 
     def _l10n_pl_ksef_reset_session(self, named_tokens=True):
         """Forget the KSeF session tokens: the company's (its credentials changed) and, unless

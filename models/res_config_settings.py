@@ -10,9 +10,7 @@ class ResConfigSettings(models.TransientModel):
     l10n_pl_ksef_nip = fields.Char(related="company_id.l10n_pl_ksef_nip", readonly=False)
     l10n_pl_ksef_start_date = fields.Date(related="company_id.l10n_pl_ksef_start_date", readonly=False)
     l10n_pl_ksef_send_mode = fields.Selection(related="company_id.l10n_pl_ksef_send_mode", readonly=False)
-    l10n_pl_ksef_payment_reference = fields.Boolean(
-        related="company_id.l10n_pl_ksef_payment_reference", readonly=False
-    )
+    l10n_pl_ksef_payment_reference = fields.Boolean(related="company_id.l10n_pl_ksef_payment_reference", readonly=False)
     l10n_pl_ksef_receive = fields.Boolean(related="company_id.l10n_pl_ksef_receive", readonly=False)
     l10n_pl_ksef_receive_interval = fields.Selection(related="company_id.l10n_pl_ksef_receive_interval", readonly=False)
     l10n_pl_ksef_receive_last_run = fields.Datetime(related="company_id.l10n_pl_ksef_receive_last_run")

@@ -321,8 +321,13 @@ def _fit_label(svg):
         background.set("x", str(-pad))
 
 
+def invoice_qr_facts(root):
+    """``(seller NIP, issue date P_1)`` of a parsed FA(3): what KOD I and KOD II are made of."""
+    return txt(root, "Podmiot1/DaneIdentyfikacyjne/NIP"), txt(root, "Fa/P_1")
+
+
 def _kod1(out, root, xml_bytes, ksef_number, environment):
-    url = kod1_url(environment, txt(root, "Podmiot1/DaneIdentyfikacyjne/NIP"), txt(root, "Fa/P_1"), xml_bytes)
+    url = kod1_url(environment, *invoice_qr_facts(root), xml_bytes)
     label = kod1_label(ksef_number)
     box = section(out, "kod1", SECTIONS["kod1"])
     holder = element(box, "div", cls="o_ksef_qr", data_kod1_url=url, data_kod1_label=label)
