@@ -10,8 +10,12 @@ from . import res_users
 from . import l10n_pl_ksef_receive_state
 from . import l10n_pl_ksef_receive_failure
 from . import res_company_ksef_receive
+from . import res_company_ksef_receive_sync
+from . import res_company_ksef_receive_batch
 from . import account_move_ksef_import
 from . import account_move_ksef_import_lines
+from . import account_move_ksef_import_build
+from . import account_move_ksef_import_batch
 from . import account_tax
 from . import res_company_ksef_invoice
 from . import res_partner

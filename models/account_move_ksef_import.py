@@ -1,6 +1,7 @@
 import logging
 
 from markupsafe import Markup
+from psycopg2 import IntegrityError
 
 from odoo import _, api, fields, models
 from odoo.fields import Domain
@@ -10,9 +11,10 @@ from odoo.tools.sql import escape_psql
 from ..ksef_core import nip as ksef_nip
 from ..ksef_core.errors import KsefError
 from ..ksef_core.fa3 import FA2_NAMESPACE, FA3_NAMESPACE, parse_fa3
-from ..ksef_core.fa3.bill import account_key, bill_from_invoice, party_nips, split_address
+from ..ksef_core.fa3.bill import account_key, bill_from_invoice, party_nips, party_tax_ids, split_address
 from ..ksef_core.hashing import sha256_b64
 from ..ksef_core.ksef_number import is_valid_ksef_number, ksef_number_nip
+from .account_move_ksef_import_build import BillCache
 
 _logger = logging.getLogger(__name__)
 
@@ -128,8 +130,7 @@ class AccountMove(models.Model):
                 bill=existing.display_name,
                 number=existing.l10n_pl_ksef_number or "-",
             )
-        self._l10n_pl_ksef_fill(invoice, invoice_hash, ksef_number)
-        return None
+        return self._l10n_pl_ksef_fill(invoice, invoice_hash, ksef_number)
 
     # ------------------------------------------------------------------ receiving (cron)
 
@@ -141,6 +142,8 @@ class AccountMove(models.Model):
             found.append(Domain("l10n_pl_ksef_number", "=", ksef_number))
         if invoice_hash:
             found.append(Domain("l10n_pl_ksef_invoice_hash", "=", invoice_hash))
+        if ksef_number and "l10n_pl_edi_number" in self._fields:  # imported by Odoo's own l10n_pl_edi
+            found.append(Domain("l10n_pl_edi_number", "=", ksef_number))
         if not found:
             return self.browse()
         domain = Domain.AND(
@@ -169,45 +172,6 @@ class AccountMove(models.Model):
         )
         return bills.sorted(lambda bill: (bill.invoice_date != issue_date, bill.state != "posted", bill.id))
 
-    @api.model
-    def _l10n_pl_ksef_import_received(self, company, ksef_number, xml):
-        """Create the draft vendor bill of one invoice received from KSeF.
-
-        Returns ``(bill, status)``: ``"created"``, ``"linked"`` (a bill uploaded from the same file
-        or typed in by hand from the supplier's PDF gets the KSeF number and the file) or
-        ``"duplicate"`` (already imported).  Raises on any problem; the caller runs this in a
-        savepoint so that a bill is never half created.
-        """
-        invoice_hash = sha256_b64(xml)
-        existing = self._l10n_pl_ksef_find_imported(company, ksef_number, invoice_hash)
-        if existing:
-            if existing.l10n_pl_ksef_number:
-                return existing, "duplicate"
-            existing.l10n_pl_ksef_number = ksef_number
-            existing.message_post(
-                body=_("Matched with the invoice received from KSeF (number %(number)s).", number=ksef_number)
-            )
-            return existing, "linked"
-        invoice = parse_fa3(xml)
-        nip = ksef_nip.normalize_nip(invoice.seller.nip) if invoice.seller.nip else None
-        partner = self._l10n_pl_ksef_find_partner(nip, company)[0] if nip else None
-        typed = self._l10n_pl_ksef_find_by_number(
-            company, partner, invoice.number, invoice.issue_date, [("l10n_pl_ksef_number", "=", False)]
-        ).filtered(lambda bill: bill.invoice_date == invoice.issue_date)[:1]
-        attachment_values = {"name": "%s.xml" % ksef_number, "raw": xml, "mimetype": "application/xml"}
-        if typed:
-            typed._l10n_pl_ksef_link_typed(invoice, invoice_hash, ksef_number, attachment_values)
-            return typed, "linked"
-        journal = company.l10n_pl_ksef_receive_journal_id
-        bill = self.with_company(company).create({"move_type": "in_invoice", "journal_id": journal.id})
-        attachment = self.env["ir.attachment"].create(dict(attachment_values, res_model=self._name, res_id=bill.id))
-        bill._l10n_pl_ksef_fill(invoice, invoice_hash, ksef_number)
-        bill.message_post(
-            body=_("Imported from KSeF (number %(number)s).", number=ksef_number),
-            attachment_ids=attachment.ids,
-        )
-        return bill, "created"
-
     def _l10n_pl_ksef_link_typed(self, invoice, invoice_hash, ksef_number, attachment_values):
         """Give a bill typed in by hand the KSeF number and file of its invoice; its amounts stay."""
         self.ensure_one()
@@ -228,8 +192,14 @@ class AccountMove(models.Model):
             )
         ]
         notes += self._l10n_pl_ksef_compare_typed(invoice, draft)
-        notes += self._l10n_pl_ksef_bank_account(invoice, assign=self.state == "draft")
-        notes += self._l10n_pl_ksef_payment_notes(invoice)
+        cache = BillCache(self.env, self.company_id)
+        bank_values, bank_notes = self._l10n_pl_ksef_bank_values(
+            cache, invoice, self.commercial_partner_id, self.move_type, assign=self.state == "draft"
+        )
+        if bank_values:
+            self.write(bank_values)
+        notes += bank_notes
+        notes += self._l10n_pl_ksef_payment_notes(invoice, self.currency_id)
         self.message_post(body=Markup("<br/>").join(notes), attachment_ids=attachment.ids)
 
     def _l10n_pl_ksef_compare_typed(self, invoice, draft):
@@ -259,70 +229,108 @@ class AccountMove(models.Model):
     # ------------------------------------------------------------------ filling a bill
 
     def _l10n_pl_ksef_buyer_problem(self, invoice):
-        """Why this company may not book ``invoice`` as a purchase (``None`` when it may)."""
-        own = ksef_nip.normalize_nip(self.company_id.l10n_pl_ksef_nip or self.company_id.vat)
-        if not own or own in party_nips(invoice):
+        """Why this company may not book ``invoice`` as a purchase (``None`` when it may).
+
+        The company is the buyer or a third party by its NIP, or, for a company outside Poland, by
+        its EU VAT number or other tax number.
+        """
+        company = self.company_id
+        number = company.l10n_pl_ksef_nip or company.vat
+        own = ksef_nip.normalize_nip(number)
+        if not own:
             return None
-        if invoice.seller.nip == own:
-            return _("This FA(3) invoice was issued by your own company: it is a customer invoice, not a vendor bill.")
+        if ksef_nip.is_valid_nip(own):
+            if own in party_nips(invoice):
+                return None
+            if invoice.seller.nip == own:
+                return _(
+                    "This FA(3) invoice was issued by your own company: it is a customer invoice, not a vendor bill."
+                )
+        else:
+            own = "".join(ch for ch in number.upper() if ch.isalnum())
+            if own in party_tax_ids(invoice):
+                return None
+        buyer = invoice.buyer
+        named = buyer and (
+            buyer.nip
+            or (buyer.eu_vat and "%s%s" % (buyer.eu_country or "", buyer.eu_vat))
+            or (buyer.tax_id and "%s %s" % (buyer.tax_country or "", buyer.tax_id))
+        )
+        if ksef_nip.is_valid_nip(ksef_nip.normalize_nip(number)):
+            return _(
+                "This FA(3) invoice is addressed to NIP %(buyer)s, not to %(company)s (NIP %(nip)s).",
+                buyer=(named or "-").strip(),
+                company=company.name,
+                nip=ksef_nip.normalize_nip(number),
+            )
         return _(
-            "This FA(3) invoice is addressed to NIP %(buyer)s, not to %(company)s (NIP %(nip)s).",
-            buyer=invoice.buyer.nip or "-",
-            company=self.company_id.name,
-            nip=own,
+            "This FA(3) invoice is addressed to tax number %(buyer)s, not to %(company)s (tax number %(number)s).",
+            buyer=(named or "-").strip(),
+            company=company.name,
+            number=number,
         )
 
     def _l10n_pl_ksef_fill(self, invoice, invoice_hash, ksef_number=None):
-        """Fill this empty draft bill from a parsed FA(3) ``invoice``; post notes where Odoo differs."""
+        """Fill this empty draft bill (an upload) from a parsed FA(3) ``invoice``; post notes where Odoo differs.
+
+        Returns why nothing was filled (the invoice became a bill meanwhile), else ``None``.
+        """
         self.ensure_one()
-        digits = self.env["decimal.precision"].precision_get("Product Price")
-        draft = bill_from_invoice(invoice, price_digits=digits)
-        currency = self._l10n_pl_ksef_currency(invoice.currency)
-        notes = []
-        with self._get_edi_creation() as move:
-            partner, partner_notes = move._l10n_pl_ksef_partner(invoice.seller)
-            notes += partner_notes
-            move.write({"move_type": "in_refund" if draft.refund else "in_invoice", "partner_id": partner.id})
-            values = {
-                "ref": invoice.number,
-                "invoice_date": invoice.issue_date,
-                "currency_id": currency.id,
-                "l10n_pl_ksef_invoice_hash": invoice_hash,
-                "l10n_pl_ksef_split_payment": bool(invoice.annotations.split_payment),
-            }
-            if ksef_number:
-                values["l10n_pl_ksef_number"] = ksef_number
-            if draft.due_date:
-                values.update(invoice_payment_term_id=False, invoice_date_due=draft.due_date)
-            move.write(values)
-            notes += move._l10n_pl_ksef_set_rate(invoice, draft)
-            commands, taxes, untaxed = move._l10n_pl_ksef_line_commands(invoice, draft)
-            move.write({"invoice_line_ids": commands})
-            notes += move._l10n_pl_ksef_bank_account(invoice)
-        notes += self._l10n_pl_ksef_check_amounts(draft, taxes, untaxed)
-        notes += self._l10n_pl_ksef_link_correction(invoice, draft)
-        notes += self._l10n_pl_ksef_payment_notes(invoice)
+        try:
+            with self.env.cr.savepoint():  # flushed inside: the unique indexes answer here
+                self._l10n_pl_ksef_write_bill(invoice, invoice_hash, ksef_number)
+        except IntegrityError:
+            return _(
+                "This invoice is already a bill: the import from KSeF or another upload saved it at the same "
+                "moment. Nothing was imported again; delete this empty bill."
+            )
+        return None
+
+    def _l10n_pl_ksef_write_bill(self, invoice, invoice_hash, ksef_number):
+        cache = BillCache(self.env, self.company_id)
+        partner, notes = self._l10n_pl_ksef_partner(invoice.seller, self.company_id)
+        cache.prefetch_products({partner: [bill_from_invoice(invoice, price_digits=cache.digits)]})
+        values, draft, bill_notes = self._l10n_pl_ksef_bill_values(cache, invoice, partner, self.journal_id)
+        values.update(l10n_pl_ksef_invoice_hash=invoice_hash)
+        if ksef_number:
+            values["l10n_pl_ksef_number"] = ksef_number
+        extra, extra_notes = self._l10n_pl_ksef_extra_values(cache, invoice, draft, partner, values["move_type"])
+        values.update(extra)
+        # the Upload's defaults (default_journal_id, default_move_type...) must not reach the lines
+        self.with_context(clean_context(self.env.context), skip_invoice_sync=True).write(values)
+        notes += bill_notes + extra_notes
         if notes:
-            self.message_post(body=Markup("<br/>").join(notes), subtype_xmlid="mail.mt_note")
+            self._message_log(body=Markup("<br/>").join(notes))
+
+    def _l10n_pl_ksef_extra_values(self, cache, invoice, draft, partner, move_type):
+        """``(values, notes)`` of a new bill beyond its amounts: bank account, correction, payment."""
+        values, notes = self._l10n_pl_ksef_bank_values(cache, invoice, partner, move_type)
+        correction_values, correction_notes = self._l10n_pl_ksef_correction_values(
+            cache.company, partner, invoice, draft, move_type
+        )
+        values.update(correction_values)
+        currency = cache.currency(invoice.currency)
+        return values, notes + correction_notes + self._l10n_pl_ksef_payment_notes(invoice, currency)
 
     # ------------------------------------------------------------------ corrections
 
-    def _l10n_pl_ksef_link_correction(self, invoice, draft):
-        """Link a correction to the bill of the invoice it corrects; returns notes.
+    @api.model
+    def _l10n_pl_ksef_correction_values(self, company, partner, invoice, draft, move_type):
+        """``(values, notes)`` linking a correction to the bill of the invoice it corrects.
 
         The original is found by its KSeF number (``NrKSeFFaKorygowanej``), else by the supplier
         and its number.  A credit note becomes its reversal (``reversed_entry_id``: confirming it
         reconciles both); a correction raising the amount stays a bill, noted as a correction.
         """
         if not draft.correction or not invoice.correction or not invoice.correction.invoices:
-            return []
+            return {}, []
         found = self.browse()
         labels = []
         for corrected in invoice.correction.invoices:
-            original = self._l10n_pl_ksef_find_imported(self.company_id, corrected.ksef_number) - self
+            original = self._l10n_pl_ksef_find_imported(company, corrected.ksef_number) - self
             if not original:
                 original = self._l10n_pl_ksef_find_by_number(
-                    self.company_id, self.commercial_partner_id, corrected.number, corrected.issue_date
+                    company, partner, corrected.number, corrected.issue_date
                 ).filtered(lambda bill: bill != self)[:1]
             number = corrected.ksef_number or corrected.number or "-"
             if original:
@@ -332,15 +340,17 @@ class AccountMove(models.Model):
                 labels.append(_("%(number)s (no bill in Odoo)", number=number))
         body = Markup(", ").join(labels)
         originals = found.filtered(lambda bill: bill.move_type == "in_invoice")
+        values = {}
         if len(invoice.correction.invoices) == 1 and len(originals) == 1:
-            if self.move_type == "in_refund":
-                self.reversed_entry_id = originals
-                return [_("Credit note correcting invoice %(numbers)s.", numbers=body)]
+            if move_type == "in_refund":
+                return {"reversed_entry_id": originals.id}, [
+                    _("Credit note correcting invoice %(numbers)s.", numbers=body)
+                ]
             if "debit_origin_id" in self._fields:
-                self.debit_origin_id = originals
-        if self.move_type == "in_invoice":
-            return [_("Correction of invoice %(numbers)s raising the amount: booked as a bill.", numbers=body)]
-        return [_("Correction of invoice %(numbers)s.", numbers=body)]
+                values["debit_origin_id"] = originals.id
+        if move_type == "in_invoice":
+            return values, [_("Correction of invoice %(numbers)s raising the amount: booked as a bill.", numbers=body)]
+        return values, [_("Correction of invoice %(numbers)s.", numbers=body)]
 
     # ------------------------------------------------------------------ supplier, bank account, payment
 
@@ -364,11 +374,12 @@ class AccountMove(models.Model):
         partner = self.env["res.partner"].browse(best.commercial_partner_id.id)
         return partner, not partner.active
 
-    def _l10n_pl_ksef_partner(self, party):
+    @api.model
+    def _l10n_pl_ksef_partner(self, party, company):
         """``(supplier, notes)``: the supplier by NIP, created when unknown."""
         nip = ksef_nip.normalize_nip(party.nip) if party.nip else None
         if nip:
-            partner, archived = self._l10n_pl_ksef_find_partner(nip, self.company_id)
+            partner, archived = self._l10n_pl_ksef_find_partner(nip, company)
             if archived:
                 return partner, [
                     _(
@@ -398,8 +409,9 @@ class AccountMove(models.Model):
         )
         return partner.sudo(False), []
 
-    def _l10n_pl_ksef_bank_account(self, invoice, assign=True):
-        """Take the supplier's bank account (``NrRB``) from the invoice; returns notes.
+    @api.model
+    def _l10n_pl_ksef_bank_values(self, cache, invoice, partner, move_type, assign=True):
+        """``(values, notes)``: the supplier's bank account (``NrRB``) of the invoice for its bill.
 
         A known account of the supplier becomes the bill's recipient account (a credit note keeps
         the company's).  A supplier without any account gets the invoice's (not trusted for payments
@@ -407,26 +419,26 @@ class AccountMove(models.Model):
         is not added: the bill keeps a known account and is flagged (a changed account number is a
         common fraud).
         """
-        self.ensure_one()
         numbers = [account.number for account in invoice.payment.accounts if account.number] if invoice.payment else []
-        if not numbers or self.move_type != "in_invoice":
-            return []  # a credit note's recipient account is the company's own
-        partner = self.commercial_partner_id
+        if not numbers or move_type != "in_invoice":
+            return {}, []  # a credit note's recipient account is the company's own
+        company = cache.company
         # without the Upload's defaults (default_journal_id would reach res.partner.bank.journal_id)
         Bank = self.env(context=dict(clean_context(self.env.context), active_test=False), su=True)["res.partner.bank"]
-        accounts = Bank.search([("partner_id", "=", partner.id)]).filtered(
-            lambda bank: not bank.company_id or bank.company_id == self.company_id
-        )
+        banks = cache.banks
+        if partner.id not in banks:
+            banks[partner.id] = Bank.search([("partner_id", "=", partner.id)]).filtered(
+                lambda bank: not bank.company_id or bank.company_id == company
+            )
+        accounts = banks[partner.id]
         known = {account_key(bank.acc_number): bank for bank in accounts}
         for number in numbers:
             bank = known.get(account_key(number))
             if bank and bank.active:
-                if assign:
-                    self.partner_bank_id = bank.id
-                return []
+                return ({"partner_bank_id": bank.id} if assign else {}), []
         archived = [number for number in numbers if account_key(number) in known]
         if archived:
-            return [
+            return {}, [
                 _(
                     "The invoice asks for payment to bank account %(account)s, which is archived for this supplier "
                     "in Odoo. Check it with the supplier before paying.",
@@ -435,8 +447,8 @@ class AccountMove(models.Model):
             ]
         if not accounts and assign:
             bank = Bank.create({"acc_number": numbers[0], "partner_id": partner.id})
-            self.partner_bank_id = bank.id
-            return [
+            banks[partner.id] = bank
+            return {"partner_bank_id": bank.id}, [
                 _(
                     "Bank account %(account)s of the supplier was added from the invoice; it is not trusted for "
                     "payments until someone validates it.",
@@ -444,9 +456,8 @@ class AccountMove(models.Model):
                 )
             ]
         if not accounts:
-            return []
-        self.l10n_pl_ksef_unknown_account = numbers[0]
-        return [
+            return {}, []
+        return {"l10n_pl_ksef_unknown_account": numbers[0]}, [
             _(
                 "The invoice asks for payment to bank account %(account)s, which is not one of the supplier's "
                 "accounts in Odoo (%(known)s). It was not added: confirm the new account with the supplier "
@@ -456,7 +467,8 @@ class AccountMove(models.Model):
             )
         ]
 
-    def _l10n_pl_ksef_payment_notes(self, invoice):
+    @api.model
+    def _l10n_pl_ksef_payment_notes(self, invoice, currency):
         """Notes on how the supplier says the invoice is (to be) paid; nothing is registered."""
         notes = []
         if invoice.annotations.split_payment:
@@ -480,7 +492,7 @@ class AccountMove(models.Model):
             parts = [
                 "%s (%s)"
                 % (
-                    formatLang(self.env, float(part.amount or 0), currency_obj=self.currency_id),
+                    formatLang(self.env, float(part.amount or 0), currency_obj=currency),
                     format_date(self.env, part.date) if part.date else "-",
                 )
                 for part in payment.partial_payments

@@ -91,10 +91,11 @@ class L10nPlKsefReceiveFailure(models.Model):
         return failure
 
     @api.model
-    def _l10n_pl_ksef_resolve(self, company, ksef_number):
-        """``ksef_number`` is a bill now: it waits no more."""
+    def _l10n_pl_ksef_resolve(self, company, ksef_numbers):
+        """``ksef_numbers`` (one or a list) are bills now: they wait no more."""
+        numbers = [ksef_numbers] if isinstance(ksef_numbers, str) else list(ksef_numbers)
         self.sudo().with_context(active_test=False).search(
-            [("company_id", "=", company.id), ("ksef_number", "=", ksef_number)]
+            [("company_id", "=", company.id), ("ksef_number", "in", numbers)]
         ).unlink()
 
     # ------------------------------------------------------------------ buttons

@@ -84,6 +84,12 @@ class ResCompany(models.Model):
         check_company=True,
         help="The purchase journal in which supplier invoices downloaded from KSeF are created as draft bills.",
     )
+    l10n_pl_ksef_receive_subject3 = fields.Boolean(
+        string="Also import invoices naming this company as a third party",
+        help="KSeF also lists invoices on which this company is a third party (Podmiot3): the payer, the "
+        "recipient, an additional buyer, a member of a VAT group... When ticked, they are imported as draft "
+        "bills too, like the invoices issued to this company.",
+    )
     l10n_pl_ksef_unavailable_mode = fields.Selection(
         [
             ("offline", "Issue offline invoices and send them when KSeF is back"),

@@ -13,8 +13,9 @@ One run is one transaction, and a cron worker is killed after ``limit_time_real`
 default), which rolls it back; so a run is bounded:
 
 * the sync comes first and turns at most ``RECEIVE_LIMIT`` (100) invoices into bills; when more
-  are waiting the company is due again at once and the cron continues in its next call (each run
-  costs one export start: KSeF allows 20 an hour, i.e. about 2,000 bills an hour for a backlog);
+  are waiting the company is due again at once and the cron continues in its next call, from the
+  last invoice finished and in the same export package while KSeF keeps it (no new export: KSeF
+  allows 20 an hour); see ``res_company_ksef_receive_sync.py``;
 * the cron waits at most ``CRON_POLL.timeout`` (45 s) for KSeF to log in or to prepare an export
   (the button 30 s), and never sleeps on a 429: the company is due again at its ``Retry-After``;
 * then at most ``RETRY_LIMIT`` (3) invoices of the waiting list are downloaded again, each after its
@@ -47,9 +48,7 @@ from ..ksef_core.client import (
     KsefTimeout,
     KsefUnavailable,
     PollPolicy,
-    SyncState,
 )
-from ..ksef_core.client.tokens import format_datetime
 from ..ksef_core.errors import KsefError
 
 _logger = logging.getLogger(__name__)
@@ -291,9 +290,10 @@ class ResCompany(models.Model):
             result["text"] = result["error"]
             _logger.info("KSeF: company %s is busy importing supplier invoices; skipped", self.id)
             return result
+        exports = {}  # exports the run started: remembered again if it is rolled back
         try:
             with self.env.cr.savepoint():
-                result = self._l10n_pl_ksef_receive_invoices(interactive=interactive)
+                result = self._l10n_pl_ksef_receive_invoices(interactive=interactive, exports=exports)
         except Exception as exc:  # a bug or a database error must not stop the other companies
             # the message of a database error may quote invoice data: log where, not what
             _logger.error("KSeF: receiving supplier invoices failed for company %s: %s", self.id, _where(exc))
@@ -301,6 +301,7 @@ class ResCompany(models.Model):
             result.update(
                 error=_("Unexpected error while importing supplier invoices (see the server log)."), error_code="bug"
             )
+            self._l10n_pl_ksef_remember_exports(exports)
         failures = self.env["l10n_pl_ksef.receive.failure"].sudo().search([("company_id", "=", self.id)])
         result["waiting"] = {failure.ksef_number: failure.reason for failure in failures}
         result["text"] = self._l10n_pl_ksef_receive_result_text(result)
@@ -401,15 +402,6 @@ class ResCompany(models.Model):
         result.update(error=_("Another import from KSeF is running for this company (busy)."), error_code="busy")
         return result
 
-    def _l10n_pl_ksef_receive_start(self):
-        """ISO date-time of the first window: the KSeF start date, else 30 days back (never in the future)."""
-        now = datetime.datetime.now(datetime.timezone.utc)
-        start = now - datetime.timedelta(days=DEFAULT_DAYS_BACK)
-        if self.l10n_pl_ksef_start_date:
-            midnight = datetime.datetime.combine(self.l10n_pl_ksef_start_date, datetime.time.min)
-            start = min(now, WARSAW.localize(midnight).astimezone(datetime.timezone.utc))
-        return format_datetime(start)
-
     def _l10n_pl_ksef_receive_client(self, interactive=False):
         # the company's own credentials, never a user's named token (they may only send)
         if interactive:
@@ -422,60 +414,6 @@ class ResCompany(models.Model):
         return self._l10n_pl_ksef_client(
             ksef_user=self.env["res.users"], max_wait_seconds=0, poll_policy=CRON_POLL, deadline_seconds=RUN_DEADLINE
         )
-
-    def _l10n_pl_ksef_receive_invoices(self, interactive=False):
-        """Download new invoices issued to this company (Subject2) and make draft vendor bills.
-
-        The caller holds the company's import lock.  Returns a dict: ``created`` / ``linked`` (bill
-        ids), ``duplicates`` (count), ``failed`` (``{KSeF number: reason}`` of this run), ``error``
-        (bilingual KSeF or configuration message) and ``error_code``, ``retry_after`` (429),
-        ``more`` (the limit stopped the sync), ``retry_error`` (what stopped the retries).
-        """
-        self.ensure_one()
-        company = self.sudo()
-        result = self._l10n_pl_ksef_empty_result()
-        state = self.env["l10n_pl_ksef.receive.state"]._l10n_pl_ksef_for(company)
-        endpoint = company._l10n_pl_ksef_receive_endpoint()
-        if state.endpoint != endpoint:
-            if state.endpoint:  # written by a run that overlapped a change of environment or NIP
-                state._l10n_pl_ksef_restart()
-            state.endpoint = endpoint
-        try:
-            client = company._l10n_pl_ksef_receive_client(interactive=interactive)
-        except UserError as exc:
-            result.update(error=exc.args[0], error_code="configuration")
-            return result
-        stored = state.sync_state
-        sync_state = (
-            SyncState.from_dict(stored) if stored else SyncState("Subject2", company._l10n_pl_ksef_receive_start())
-        )
-
-        def persist(current):
-            state.sync_state = current.to_dict()
-
-        with client:
-            try:
-                items = client.sync(sync_state, mode="export", on_progress=persist).run()
-                try:
-                    for count, item in enumerate(items, 1):
-                        company._l10n_pl_ksef_receive_one(item.ksef_number, item.xml, result)
-                        if count >= RECEIVE_LIMIT:
-                            result["more"] = True
-                            break
-                finally:
-                    items.close()
-            except KsefError as exc:
-                result.update(error=exc.bilingual(), error_code=exc.code)
-                if isinstance(exc, KsefRateLimited):
-                    result.update(error_code="rate_limited", retry_after=exc.details.get("retry_after"))
-            finally:
-                persist(sync_state)
-            if not result["error"]:
-                failures = self.env["l10n_pl_ksef.receive.failure"]._l10n_pl_ksef_due(
-                    company, fields.Datetime.now(), RETRY_LIMIT, ignore_backoff=interactive
-                )
-                company._l10n_pl_ksef_retry_failed(client, result, failures)
-        return result
 
     def _l10n_pl_ksef_retry_failed(self, client, result, failures):
         """Download ``failures`` again by number and import them; a KSeF-wide error stops the retries only."""
@@ -493,33 +431,8 @@ class ResCompany(models.Model):
             self._l10n_pl_ksef_receive_one(number, xml, result)
 
     def _l10n_pl_ksef_receive_one(self, ksef_number, xml, result):
-        """Make the bill of one received invoice in a savepoint; a failure is recorded for a retry."""
-        try:
-            if xml is None:
-                raise UserError(_("KSeF delivered no file for this invoice; it is downloaded again later."))
-            with self.env.cr.savepoint():
-                bill, status = (
-                    self.env["account.move"].with_company(self)._l10n_pl_ksef_import_received(self, ksef_number, xml)
-                )
-        except (KsefError, UserError, ValidationError) as exc:
-            reason = exc.bilingual() if isinstance(exc, KsefError) else exc.args[0]
-            self._l10n_pl_ksef_record_failure(ksef_number, reason, result)
-            _logger.warning(
-                "KSeF: invoice %s of company %s could not be imported (%s)", ksef_number, self.id, type(exc).__name__
-            )
-            return
-        except Exception as exc:  # constraint or database error of one invoice: the others go on
-            reason = _("Odoo could not save the bill (see the server log).")
-            self._l10n_pl_ksef_record_failure(ksef_number, reason, result)
-            _logger.error("KSeF: invoice %s of company %s could not be saved: %s", ksef_number, self.id, _where(exc))
-            return
-        self.env["l10n_pl_ksef.receive.failure"]._l10n_pl_ksef_resolve(self, ksef_number)
-        if status == "created":
-            result["created"].append(bill.id)
-        elif status == "linked":
-            result["linked"].append(bill.id)
-        else:
-            result["duplicates"] += 1
+        """Make the bill of one received invoice; a failure is recorded for a retry."""
+        self._l10n_pl_ksef_receive_batch([(ksef_number, xml)], result)
 
     def _l10n_pl_ksef_record_failure(self, ksef_number, reason, result):
         self.env["l10n_pl_ksef.receive.failure"]._l10n_pl_ksef_record(self, ksef_number, reason)

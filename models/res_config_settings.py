@@ -22,6 +22,7 @@ class ResConfigSettings(models.TransientModel):
         readonly=False,
         domain="[('type', '=', 'purchase'), ('company_id', '=', company_id)]",
     )
+    l10n_pl_ksef_receive_subject3 = fields.Boolean(related="company_id.l10n_pl_ksef_receive_subject3", readonly=False)
     l10n_pl_ksef_unavailable_mode = fields.Selection(related="company_id.l10n_pl_ksef_unavailable_mode", readonly=False)
     l10n_pl_ksef_auth_method = fields.Selection(related="company_id.l10n_pl_ksef_auth_method")
     l10n_pl_ksef_token_set = fields.Boolean(related="company_id.l10n_pl_ksef_token_set")

@@ -18,3 +18,9 @@ from . import test_visual
 from . import test_receive_upload
 from . import test_secret_keys
 from . import test_receive_killed
+from . import test_receive_samples
+from . import test_receive_intercompany
+from . import test_receive_export
+from . import test_receive_race
+from . import test_l10n_pl_edi_coexist
+from . import test_receive_build

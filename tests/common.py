@@ -61,6 +61,23 @@ class L10nPlKsefTestCommon(AccountTestInvoicingCommon):
         wizard.action_save_credentials()
         self.assertEqual(wizard.step, "done")
 
+    @classmethod
+    def purchase_tax(cls, company, code):
+        """The purchase tax the import takes for the FA(3) rate ``code`` in ``company`` (made when its chart
+        has none, e.g. the generic one)."""
+        tax = cls.env["account.move"].new({"company_id": company.id})._l10n_pl_ksef_purchase_tax(code)
+        return tax or cls.env["account.tax"].create(
+            {
+                "name": "VAT %s%% (test purchase)" % code,
+                "amount": float(code),
+                "amount_type": "percent",
+                "type_tax_use": "purchase",
+                "company_id": company.id,
+                "tax_group_id": cls.env["account.tax.group"].create({"name": "VAT %s%%" % code}).id,
+                "sequence": 1,
+            }
+        )
+
     def setup_wizard(self, company=None, **values):
         company = company or self.company
         values.setdefault("environment", "custom")

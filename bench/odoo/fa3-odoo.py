@@ -83,6 +83,27 @@ def setup_company(env):
     return env, env.company
 
 
+def connect_to_simulator(env, company, srv, permissions):
+    """Give ``company`` a KSeF token of the simulator ``srv`` with ``permissions``, through the setup
+    wizard as an administrator would."""
+    nip = company.l10n_pl_ksef_nip or company.vat[2:]
+    token = srv.sim.mint_token(nip, tuple(permissions))
+    wizard = env["l10n_pl_ksef.setup.wizard"].create(
+        {
+            "company_id": company.id,
+            "step": "credentials",
+            "environment": "custom",
+            "custom_url": srv.base_url,
+            "auth_method": "token",
+            "token": token,
+        }
+    )
+    wizard.action_save_credentials()
+    if wizard.step != "done":
+        raise RuntimeError("the setup wizard did not accept the simulator's token (step %s)" % wizard.step)
+    return nip
+
+
 def invoice_vals(env, count, lines):
     chart = env["account.chart.template"].with_company(env.company)
     taxes = (chart.ref("vs_kraj_23"), chart.ref("vs_kraj_8"))

@@ -188,21 +188,7 @@ def setup(env, fa3, srv, options):
     retire_earlier_runs(env)
     env, company = fa3.setup_company(env)
     company.name = COMPANY_NAME
-    nip = company.l10n_pl_ksef_nip or company.vat[2:]
-    token = srv.sim.mint_token(nip, ("InvoiceWrite", "InvoiceRead"))
-    wizard = env["l10n_pl_ksef.setup.wizard"].create(
-        {
-            "company_id": company.id,
-            "step": "credentials",
-            "environment": "custom",
-            "custom_url": srv.base_url,
-            "auth_method": "token",
-            "token": token,
-        }
-    )
-    wizard.action_save_credentials()
-    if wizard.step != "done":
-        raise RuntimeError("the setup wizard did not accept the simulator's token (step %s)" % wizard.step)
+    fa3.connect_to_simulator(env, company, srv, ("InvoiceWrite", "InvoiceRead"))
     company.l10n_pl_ksef_send_mode = "auto"
     template = fa3.invoice_vals(env, min(options.chunk, options.invoices), options.lines)
     env.cr.commit()

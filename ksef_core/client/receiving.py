@@ -10,6 +10,14 @@ tar.gz when the package's ``compressionType`` says ``TarGz``), and
 Only what the API promises is relied on: ``permanentStorageHwmDate`` may be null
 (always for dateType Issue/Invoicing), ``lastPermanentStorageDate`` & co. come
 only with a truncated package, ``compressionType`` may be missing (API < 2.9: Zip).
+
+An export can be resumed by its reference (:meth:`Receiving.wait_export` then
+:meth:`Receiving.read_package` with the key and IV it was started with): the part
+URLs are made anew at every status request, so a later run downloads the parts again
+with the fresh ones.  The invoices of a package come out ascending by
+``permanentStorageDate``.  An invoice that cannot be handed over (a file larger than
+``MAX_INVOICE_BYTES``, or listed in ``_metadata.json`` without its file) still comes
+out, with ``xml=None`` and its ``problem`` (a bilingual :class:`KsefError`).
 """
 
 import contextlib
@@ -23,12 +31,14 @@ import tempfile
 import zipfile
 
 from ..crypto import AesCbcStreamDecryptor, new_symmetric_key
+from ..errors import XmlInputError
 from ..hashing import b64, sha256_b64
 from . import status_codes
 from .errors import KsefApiError, KsefIntegrityError, KsefProcessingError
 from .keys import SYMMETRIC_KEY_ENCRYPTION
 from .online import check_ksef_number, encryption_block
 from .polling import poll
+from .tokens import parse_datetime
 
 _logger = logging.getLogger(__name__)
 
@@ -55,15 +65,45 @@ def _part_error(part, check):
     )
 
 
+def too_large_error(limit=None):
+    """The invoice file is larger than this client reads (same words for an export and a download)."""
+    limit = MAX_INVOICE_BYTES if limit is None else limit
+    size = "%g MB" % (limit / 1000000.0) if limit >= 100000 else "%d B" % limit
+    return XmlInputError(
+        "The invoice file in KSeF is larger than %s, the most this system reads: it cannot become a bill "
+        "automatically. Enter the bill by hand from the invoice in KSeF, then drop it from the invoices waiting."
+        % size,
+        "Plik faktury w KSeF jest większy niż %s, czyli więcej, niż ten system odczytuje: nie może automatycznie "
+        "stać się rachunkiem. Wprowadź rachunek ręcznie na podstawie faktury w KSeF, a potem usuń ją z listy "
+        "faktur oczekujących." % size,
+        code="invoice_too_large",
+        details={"limit": limit},
+    )
+
+
+def missing_file_error():
+    """The package lists an invoice in ``_metadata.json`` but does not hold its file."""
+    return KsefIntegrityError(
+        "KSeF listed this invoice in the export package without its file: it is downloaded again by its "
+        "KSeF number later.",
+        "KSeF ujął tę fakturę w paczce eksportu bez jej pliku: zostanie później pobrana ponownie po numerze KSeF.",
+        code="export_file_missing",
+    )
+
+
 class ExportedInvoice:
-    """One invoice of an export: ``ksef_number``, ``xml`` (bytes, may be None) and ``metadata`` (dict)."""
+    """One invoice of an export: ``ksef_number``, ``xml`` (bytes, may be None) and ``metadata`` (dict).
 
-    __slots__ = ("ksef_number", "metadata", "xml")
+    ``problem`` (a :class:`KsefError`, or None) says why ``xml`` is None when the file was expected.
+    """
 
-    def __init__(self, ksef_number, xml, metadata):
+    __slots__ = ("ksef_number", "metadata", "problem", "xml")
+
+    def __init__(self, ksef_number, xml, metadata, problem=None):
         self.ksef_number = ksef_number
         self.xml = xml
         self.metadata = metadata or {}
+        self.problem = problem
 
     def __repr__(self):
         return "ExportedInvoice(%s)" % self.ksef_number
@@ -83,6 +123,7 @@ class ExportPackage:
         self.permanent_storage_hwm_date = package.get("permanentStorageHwmDate")
         self.compression_type = package.get("compressionType") or ZIP
         self.parts = sorted(package.get("parts") or (), key=lambda p: p.get("ordinalNumber", 0))
+        self.expiration_date = None  # packageExpirationDate of the status (set by wait_export)
 
 
 class Export:
@@ -154,13 +195,32 @@ class Receiving:
             offset += 1
 
     # -- single download --------------------------------------------------------------------
-    def download(self, ksef_number):
-        """XML (bytes) of one invoice by KSeF number, checked against ``x-ms-meta-hash``."""
+    def download(self, ksef_number, max_bytes=None):
+        """XML (bytes) of one invoice by KSeF number, checked against ``x-ms-meta-hash``.
+
+        :raises XmlInputError: (``invoice_too_large``) the file is larger than ``max_bytes``
+            (default ``MAX_INVOICE_BYTES``); no more than that is downloaded.
+        """
         check_ksef_number(ksef_number)
+        limit = MAX_INVOICE_BYTES if max_bytes is None else max_bytes
         response = self._c.api(
-            "GET", "/invoices/ksef/%s" % ksef_number, expect_json=False, headers={"Accept": "application/xml"}
+            "GET",
+            "/invoices/ksef/%s" % ksef_number,
+            expect_json=False,
+            headers={"Accept": "application/xml"},
+            stream=True,
         )
-        content = response.content
+        with response:
+            declared = response.headers.get("Content-Length")
+            if declared and declared.isdigit() and int(declared) > limit:
+                raise too_large_error(limit)
+            chunks, total = [], 0
+            for chunk in response.iter_content(1 << 16):
+                total += len(chunk)
+                if total > limit:
+                    raise too_large_error(limit)
+                chunks.append(chunk)
+        content = b"".join(chunks)
         expected = response.headers.get("x-ms-meta-hash")
         if expected and expected != sha256_b64(content):
             raise _integrity_error("invoice", "plik faktury")
@@ -191,7 +251,9 @@ class Receiving:
         info = status_codes.describe_status("export", data.get("status"))
         if not info.ok:
             raise KsefProcessingError(info.message_en, info.message_pl, status_code=info.code, state=info.state)
-        return ExportPackage(reference, data.get("package"))
+        package = ExportPackage(reference, data.get("package"))
+        package.expiration_date = data.get("packageExpirationDate")
+        return package
 
     def _download_part(self, part, key, iv, out):
         """Download one encrypted part (no bearer), decrypt into ``out``; verify its hashes.
@@ -232,6 +294,15 @@ class Receiving:
         key, iv = new_symmetric_key()
         reference = self.start_export(export.filters, key, iv, export.only_metadata)
         export.package = package = self.wait_export(reference)
+        yield from self.read_package(package, key, iv, export.only_metadata)
+
+    def read_package(self, package, key, iv, only_metadata=False):
+        """Download, check and unpack the parts of a finished export; yield its :class:`ExportedInvoice`.
+
+        The invoices listed in ``_metadata.json`` come first, ascending by ``permanentStorageDate``, then
+        files the metadata does not name.  The parts are downloaded from the URLs of ``package`` (those of
+        the latest status: they expire).
+        """
         if not package.parts:
             return
         if package.compression_type not in (ZIP, TARGZ):
@@ -248,24 +319,49 @@ class Receiving:
                     self._download_part(part, key, iv, out)
             reader = _TarGzArchive if package.compression_type == TARGZ else _ZipArchive
             with contextlib.closing(reader(path)) as archive:
-                names = archive.names()
-                metadata = {}
-                if "_metadata.json" in names:
-                    meta = json.loads(archive.member("_metadata.json").decode("utf-8"))
-                    metadata = {m.get("ksefNumber"): m for m in meta.get("invoices") or ()}
-                xml_names = {n[:-4]: n for n in names if n.endswith(".xml")}
-                order = list(metadata) + [n for n in sorted(xml_names) if n not in metadata]
-                for number in order:
-                    name = xml_names.get(number)
-                    xml = None
-                    if name is not None:
-                        if archive.size(name) > MAX_INVOICE_BYTES:
-                            _logger.warning("Skipping an oversized file in a KSeF export")
-                            continue
-                        xml = archive.member(name)
-                    yield ExportedInvoice(number, xml, metadata.get(number))
+                yield from _package_invoices(archive, only_metadata)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _storage_order(entries):
+    """``entries`` (InvoiceMetadata dicts) ascending by ``permanentStorageDate``; undated ones last, in order."""
+
+    def key(indexed):
+        index, entry = indexed
+        stored = entry.get("permanentStorageDate")
+        try:
+            moment = parse_datetime(stored) if stored else None
+        except ValueError:
+            moment = None
+        return (moment is None, moment or 0, index)
+
+    return [entry for _index, entry in sorted(enumerate(entries), key=key)]
+
+
+def _package_invoices(archive, only_metadata):
+    names = archive.names()
+    entries = []
+    if "_metadata.json" in names:
+        meta = json.loads(archive.member("_metadata.json").decode("utf-8"))
+        entries = [m for m in meta.get("invoices") or () if m.get("ksefNumber")]
+    metadata = {m["ksefNumber"]: m for m in entries}
+    xml_names = {n[:-4]: n for n in names if n.endswith(".xml")}
+    order = [m["ksefNumber"] for m in _storage_order(list(metadata.values()))]
+    order += [n for n in sorted(xml_names) if n not in metadata]
+    for number in order:
+        name = xml_names.get(number)
+        xml = problem = None
+        if name is not None:
+            if archive.size(name) > MAX_INVOICE_BYTES:
+                _logger.warning("An invoice file of a KSeF export is larger than %d bytes", MAX_INVOICE_BYTES)
+                problem = too_large_error()
+            else:
+                xml = archive.member(name)
+        elif not only_metadata:
+            _logger.warning("A KSeF export package lists an invoice without its file")
+            problem = missing_file_error()
+        yield ExportedInvoice(number, xml, metadata.get(number), problem)
 
 
 class _ZipArchive:

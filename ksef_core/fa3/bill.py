@@ -58,6 +58,8 @@ class BillLine:
     merged: bool = False
     original_quantity: Decimal = None
     original_unit_price: Decimal = None
+    gtin: str = None
+    index: str = None
 
 
 @dataclass
@@ -183,6 +185,8 @@ def _lines_from_fa_lines(invoice, direction, digits):
                 merged=merged,
                 original_quantity=line.quantity,
                 original_unit_price=line.unit_price if line.unit_price is not None else line.unit_price_gross,
+                gtin=line.gtin,
+                index=line.index,
             )
         )
     _match_booked_nets(invoice, lines, direction, digits)
@@ -345,3 +349,24 @@ def party_nips(invoice):
     nips = [invoice.buyer.nip] if invoice.buyer is not None else []
     nips += [party.nip for party in invoice.third_parties]
     return {nip for nip in nips if nip}
+
+
+def party_tax_ids(invoice):
+    """Every tax number naming the buyer or a third party, upper case without spaces or dashes:
+    Polish NIPs as is, EU VAT numbers with their country ("DE999999999"), other tax IDs with theirs
+    when given."""
+    parties = ([invoice.buyer] if invoice.buyer is not None else []) + list(invoice.third_parties)
+    found = set()
+    for party in parties:
+        if party.nip:
+            found.add(party.nip)
+        if party.eu_vat:
+            found.add(_compact((party.eu_country or "") + party.eu_vat))
+        if party.tax_id:
+            found.add(_compact((party.tax_country or "") + party.tax_id))
+            found.add(_compact(party.tax_id))
+    return found
+
+
+def _compact(text):
+    return "".join(ch for ch in (text or "").upper() if ch.isalnum())

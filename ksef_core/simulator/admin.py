@@ -146,6 +146,7 @@ def add_fault(sim, ctx):
         after=bool(body.get("after")),
         message=body.get("message"),
         retry_after=body.get("retryAfter"),
+        skip=int(body.get("skip") or 0),
     )
     return json_response({"id": fid}, status=201)
 

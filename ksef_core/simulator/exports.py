@@ -17,6 +17,13 @@ As the contract (``InvoicePackage`` / ``InvoicePackagePart``) says:
   one of the filter's date type) appear only when the package was truncated,
 * a part download answers with ``x-ms-meta-hash``: Base64 SHA-256 of the
   encrypted part, the bytes downloaded (= ``encryptedPartHash``).
+
+Over time, as the status description says: the first ``export_pending_polls``
+status requests answer 100 (being prepared); every status request signs the part
+URLs anew (each valid ``url_ttl`` seconds, its ``expirationDate``), so a client
+that comes back later gets working URLs; after ``packageExpirationDate``
+(``export_package_ttl`` after the request) the status is 210 (expired, no
+package) and the parts are gone; after 7 days the status answers 410.
 """
 
 import datetime as dt
@@ -132,7 +139,25 @@ def post_export(sim, ctx):
     return json_response({"referenceNumber": export["referenceNumber"]}, status=201)
 
 
+def _package_expiry(store, export):
+    return export["dateCreated"] + dt.timedelta(seconds=float(store.settings["export_package_ttl"]))
+
+
+def _package_expired(store, export):
+    return export.get("package") is not None and store.clock.now() > _package_expiry(store, export)
+
+
 def export_json(store, ctx, export):
+    pending = int(store.settings["export_pending_polls"])
+    if export.get("package") is not None and export.get("polls", 0) < pending:
+        export["polls"] = export.get("polls", 0) + 1
+        return {"status": {"code": 100, "description": "Eksport faktur w toku"}}
+    if _package_expired(store, export):
+        return {
+            "status": {"code": 210, "description": "Eksport faktur wygasł i nie jest już dostępny do pobrania"},
+            "completedDate": iso(export["completedDate"]),
+            "packageExpirationDate": iso(_package_expiry(store, export)),
+        }
     out = {"status": dict(export["status"])}
     if export.get("completedDate"):
         out["completedDate"] = iso(export["completedDate"])
@@ -147,7 +172,7 @@ def export_json(store, ctx, export):
             parts.append(item)
         package["parts"] = parts
         out["package"] = package
-        out["packageExpirationDate"] = iso(export["dateCreated"] + STATUS_KEPT)
+        out["packageExpirationDate"] = iso(_package_expiry(store, export))
     return out
 
 
@@ -177,6 +202,6 @@ def download_part(sim, ctx):
     check_signature(store, ctx)
     export = _export(store, ctx.param("ref"), None)
     data = sim.state.get_blob(_PART_BLOB, "%s-%s" % (export["referenceNumber"], ctx.param("ordinal")))
-    if data is None:
+    if data is None or _package_expired(store, export):
         raise ApiError(404, None, "Nie znaleziono części eksportu.")
     return bytes_response(data, headers={"x-ms-meta-hash": sha256_b64(data)})

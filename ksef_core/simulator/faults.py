@@ -30,6 +30,7 @@ class Fault:
         "path",
         "retry_after",
         "seconds",
+        "skip",
         "status",
     )
 
@@ -45,6 +46,7 @@ class Fault:
         after=False,
         message=None,
         retry_after=None,
+        skip=0,
     ):
         self.id = fid
         self.kind = kind
@@ -56,6 +58,7 @@ class Fault:
         self.after = bool(after)
         self.message = message
         self.retry_after = retry_after
+        self.skip = int(skip or 0)  # matching calls let through before the fault applies
 
     def as_dict(self):
         return {k: getattr(self, k) for k in self.__slots__}
@@ -88,14 +91,18 @@ class FaultManager:
         after=False,
         message=None,
         retry_after=None,
+        skip=0,
     ):
-        """Register a fault for the next ``count`` matching calls (None = unlimited); returns its id."""
+        """Register a fault for the next ``count`` matching calls (None = unlimited) after the first ``skip``
+        matching calls (let through); returns its id."""
         if kind not in KINDS:
             raise ValueError("fault kind must be one of %s" % (KINDS,))
         if kind == "error" and not 400 <= int(status) <= 599:
             raise ValueError("error faults need an HTTP status 400-599")
         if count is not None and int(count) < 1:
             raise ValueError("count must be >= 1 or None")
+        if int(skip or 0) < 0:
+            raise ValueError("skip must be >= 0")
         with self._lock:
             fault = Fault(
                 next(self._ids),
@@ -108,6 +115,7 @@ class FaultManager:
                 after,
                 message,
                 retry_after,
+                skip,
             )
             self._faults.append(fault)
             return fault.id
@@ -115,11 +123,11 @@ class FaultManager:
     def error(self, path, status=503, count=1, method="*", **kw):
         return self.add("error", path, method=method, count=count, status=status, **kw)
 
-    def delay(self, path, seconds, count=1, method="*", after=False):
-        return self.add("delay", path, method=method, count=count, seconds=seconds, after=after)
+    def delay(self, path, seconds, count=1, method="*", after=False, skip=0):
+        return self.add("delay", path, method=method, count=count, seconds=seconds, after=after, skip=skip)
 
-    def drop(self, path, count=1, method="*"):
-        return self.add("drop", path, method=method, count=count)
+    def drop(self, path, count=1, method="*", skip=0):
+        return self.add("drop", path, method=method, count=count, skip=skip)
 
     def remove(self, fault_id):
         with self._lock:
@@ -140,6 +148,9 @@ class FaultManager:
         with self._lock:
             for fault in self._faults:
                 if fault.matches(route, request):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        continue
                     if fault.count is not None:
                         fault.count -= 1
                         if fault.count <= 0:

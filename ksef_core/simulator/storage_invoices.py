@@ -51,6 +51,11 @@ DEFAULT_SETTINGS = {
     "export_part_size": 50 * 1000 * 1000,
     #: lifetime of pre-signed download/upload URLs, seconds
     "url_ttl": 3 * 24 * 3600,
+    #: seconds after an export was requested until its package expires (status 210, parts gone);
+    #: its status is kept 7 days either way (then 410)
+    "export_package_ttl": 7 * 24 * 3600,
+    #: status polls of a new export answering 100 (being prepared) before the result
+    "export_pending_polls": 0,
     #: lifetime of an online session, seconds (12 h)
     "online_session_ttl": 12 * 3600,
     #: process batch packages inside the close request instead of a worker thread

@@ -143,11 +143,7 @@ def test_a_targz_package_is_unpacked_as_its_compression_type_says(simulator, mak
 # -- incremental sync over a package that carries only what the contract promises -----------------------------------
 class _Export:
     def __init__(self, items, package):
-        self._items, self._package, self.package = items, package, None
-
-    def __iter__(self):
-        yield from self._items
-        self.package = ExportPackage("ref", self._package)
+        self.items, self.package = items, ExportPackage("ref", package)
 
 
 class _Item:
@@ -157,15 +153,27 @@ class _Item:
 
 
 class _Client:
+    """Receiving that hands out prepared packages, one per export started."""
+
     def __init__(self, now, windows):
         self.clock = lambda: now
         self.receiving = self
         self.windows = list(windows)
         self.requested = []
+        self.started = {}
 
-    def export(self, filters):
+    def start_export(self, filters, key, iv):
         self.requested.append(filters["dateRange"]["from"])
-        return self.windows.pop(0) if self.windows else _Export([], {"isTruncated": False})
+        reference = "ref-%d" % len(self.requested)
+        self.started[reference] = self.windows.pop(0) if self.windows else _Export([], {"isTruncated": False})
+        return reference
+
+    def wait_export(self, reference):
+        return self.started[reference].package
+
+    def read_package(self, package, key, iv):
+        export = next(e for e in self.started.values() if e.package is package)
+        yield from export.items
 
 
 def test_sync_needs_no_last_date_on_a_whole_package_and_copes_with_a_null_hwm():

@@ -14,6 +14,7 @@ from ksef_core.fa3.bill import (
     exchange_rates,
     lines_carry_amounts,
     party_nips,
+    party_tax_ids,
     rate_kind,
     rate_percent,
     split_address,
@@ -208,3 +209,18 @@ def test_party_nips_include_third_parties():
     # Podmiot2 1111111111 and a Podmiot3 with NIP 7740001454; the other Podmiot3 have no NIP
     assert party_nips(_invoice("annotations_flags")) == {"1111111111", "7740001454"}
     assert party_nips(_invoice("bucket_23")) == {"1111111111"}
+
+
+def test_party_tax_ids_name_a_foreign_buyer_by_its_eu_vat_number():
+    sample = Path(__file__).resolve().parents[2] / "spec" / "samples" / "fa3" / "official-mf" / "FA_3_Przyklad_22.xml"
+    invoice = parse_fa3(sample.read_bytes())
+    assert party_nips(invoice) == set(), "no Polish NIP on the buyer's side"
+    assert "DE999999999" in party_tax_ids(invoice)
+    assert party_tax_ids(_invoice("bucket_23")) == {"1111111111"}
+
+
+def test_bill_lines_keep_the_gtin_and_the_suppliers_code():
+    invoice = _invoice("bucket_23")
+    codes = [(line.gtin, line.index) for line in bill_from_invoice(invoice).lines]
+    assert codes == [(item.gtin, item.index) for item in invoice.lines]
+    assert any(gtin for gtin, _index in codes) and any(index for _gtin, index in codes)

@@ -58,6 +58,16 @@ def test_error_fault_for_n_calls(api):
     assert api.http.get(api.url("/security/public-key-certificates")).status_code == 200
 
 
+def test_error_fault_after_letting_calls_through(api):
+    def statuses(count):
+        return [api.http.get(api.url("/security/public-key-certificates")).status_code for _ in range(count)]
+
+    api.sim.faults.error("/security/public-key-certificates", status=503, count=1, skip=2)
+    assert statuses(4) == [200, 200, 503, 200]
+    requests.post(api.server.admin_url + "/faults", json={"kind": "error", "path": "/security/*", "skip": 1})
+    assert statuses(3) == [200, 503, 200]
+
+
 def test_error_fault_by_template_and_method(api):
     fid = api.sim.faults.error("/auth/{referenceNumber}", status=500, count=None, method="GET")
     init = api.start_token_auth(api.sim.mint_token(NIP)).json()
