@@ -289,8 +289,9 @@ class AccountMove(models.Model):
     def _l10n_pl_ksef_write_bill(self, invoice, invoice_hash, ksef_number):
         cache = BillCache(self.env, self.company_id)
         partner, notes = self._l10n_pl_ksef_partner(invoice.seller, self.company_id)
-        cache.prefetch_products({partner: [bill_from_invoice(invoice, price_digits=cache.digits)]})
-        values, draft, bill_notes = self._l10n_pl_ksef_bill_values(cache, invoice, partner, self.journal_id)
+        draft = bill_from_invoice(invoice, price_digits=cache.digits)
+        cache.prefetch_products({partner: [draft]})
+        values, draft, bill_notes = self._l10n_pl_ksef_bill_values(cache, invoice, partner, self.journal_id, draft)
         values.update(l10n_pl_ksef_invoice_hash=invoice_hash)
         if ksef_number:
             values["l10n_pl_ksef_number"] = ksef_number

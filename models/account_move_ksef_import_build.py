@@ -289,9 +289,9 @@ class AccountMove(models.Model):
                 _(
                     "The total of this bill (%(bill)s) differs from the amount due on the invoice in KSeF "
                     "(%(ksef)s) by %(diff)s. Check the lines and taxes before confirming the bill.",
-                    bill=self._l10n_pl_ksef_money(total, currency),
-                    ksef=self._l10n_pl_ksef_money(float(draft.total), currency),
-                    diff=self._l10n_pl_ksef_money(float(draft.total) - total, currency),
+                    bill=formatLang(self.env, total, currency_obj=currency),
+                    ksef=formatLang(self.env, float(draft.total), currency_obj=currency),
+                    diff=formatLang(self.env, float(draft.total) - total, currency_obj=currency),
                 )
             )
         values = {
@@ -364,9 +364,6 @@ class AccountMove(models.Model):
         return list(lines.values())
 
     # ------------------------------------------------------------------ amounts
-
-    def _l10n_pl_ksef_money(self, amount, currency):
-        return formatLang(self.env, amount, currency_obj=currency)
 
     @api.model
     def _l10n_pl_ksef_amount_notes(self, cache, draft, currency, rate, sign, subtotals, tax_values, untaxed):
@@ -477,11 +474,8 @@ class AccountMove(models.Model):
                 "before the tax point, art. 31a): the bill uses %(rate)s PLN. Enter the NBP rate of the last "
                 "working day before %(tax_point)s before confirming the bill.",
                 currency=currency.name,
-                date=self._l10n_pl_ksef_date(day_before),
+                date=format_date(self.env, day_before),
                 rate=_rate_text(rate),
-                tax_point=self._l10n_pl_ksef_date(tax_point),
+                tax_point=format_date(self.env, tax_point),
             )
         ]
-
-    def _l10n_pl_ksef_date(self, day):
-        return format_date(self.env, day)
