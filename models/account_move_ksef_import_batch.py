@@ -1,4 +1,4 @@
-"""Many received invoices into draft vendor bills at once: one ``create`` for the whole batch.
+"""Many received invoices into draft vendor bills at once: one ``create``, one INSERT of their items.
 
 A batch is read with a handful of queries (which invoices are already bills, which were typed in
 by hand, the suppliers, their products), its bills are created together with all their journal
@@ -235,8 +235,24 @@ class AccountMove(models.Model):
         return bills
 
     @api.model
+    def _l10n_pl_ksef_batch_env(self, company):
+        """``account.move`` as the import saves bills: with their journal items given, consistent."""
+        return self.with_company(company).with_context(
+            clean_context(self.env.context),
+            skip_invoice_sync=True,
+            # a new draft's analytic distribution needs no merging with an old one, nor analytic items
+            skip_analytic_sync=True,
+            # each line's balance and amount in the bill's currency are given, consistent
+            skip_invoice_line_sync=True,
+            mail_create_nolog=True,
+            mail_create_nosubscribe=True,
+            mail_notrack=True,
+        )
+
+    @api.model
     def _l10n_pl_ksef_create_bills(self, cache, pending, outcome):
-        """Create the bills of ``pending`` with one ``create``, attach their files, log their notes."""
+        """Create the bills of ``pending`` (one ``create``, their items in one INSERT), attach their
+        files, log their notes."""
         company = cache.company
         journal = company.l10n_pl_ksef_receive_journal_id
         vals_list = []
@@ -256,18 +272,15 @@ class AccountMove(models.Model):
             )
             vals_list.append(values)
             item.notes = item.notes + notes + extra_notes
-        Move = self.with_company(company).with_context(
-            clean_context(self.env.context),
-            skip_invoice_sync=True,
-            # a new draft's analytic distribution needs no merging with an old one, nor analytic items
-            skip_analytic_sync=True,
-            # each line's balance and amount in the bill's currency are given, consistent
-            skip_invoice_line_sync=True,
-            mail_create_nolog=True,
-            mail_create_nosubscribe=True,
-            mail_notrack=True,
-        )
-        bills = Move.create(vals_list)
+        Move = self._l10n_pl_ksef_batch_env(company)
+        Line = Move.env["account.move.line"]
+        if Line._l10n_pl_ksef_insert_safe():
+            # the bills, then all their journal items in one INSERT (see account_move_line_ksef_insert)
+            lines_per_bill = [[command[2] for command in values.pop("line_ids")] for values in vals_list]
+            bills = Move.create(vals_list)
+            Line._l10n_pl_ksef_insert(bills, vals_list, lines_per_bill)
+        else:  # another module extends the creation of journal items: its code runs
+            bills = Move.create(vals_list)
         attachments = self.env["ir.attachment"].create(
             [
                 {

@@ -7,7 +7,8 @@ items Odoo would make are computed first, with Odoo's own tax engine (``account.
 ``_add_accounting_data_in_base_lines_tax_details``, ``_prepare_tax_lines``: the functions its sync
 calls): product lines with their tax tags, one line per tax repartition, the payable line. The
 supplier's VAT per rate is applied to the tax lines before anything is written, and the bill is
-created (or an uploaded draft written) once, with ``skip_invoice_sync``. A bill made this way is
+created (or an uploaded draft written) once, with ``skip_invoice_sync`` (a received batch's items
+in one INSERT: see account_move_line_ksef_insert). A bill made this way is
 the bill Odoo's sync makes (a test compares both line by line); edited later, it syncs as usual.
 
 Everything a batch of invoices needs from the database (taxes, currencies, suppliers' accounts,
@@ -64,12 +65,18 @@ class BillCache:
         return self.currencies[code]
 
     def partner(self, partner, move_type):
-        """``(payable account, expense account Odoo proposes, fiscal position)`` of a supplier."""
+        """``(payable account, expense account Odoo proposes, fiscal position, delivery address)`` of a
+        supplier; the last two as a bill computes them."""
         key = (partner.id, move_type)
         if key not in self.partner_data:
             company = self.company
             partner = partner.with_company(company)
-            position = self.env["account.fiscal.position"].with_company(company)._get_fiscal_position(partner)
+            delivery = partner.browse(partner.address_get(["delivery"])["delivery"])
+            position = (
+                self.env["account.fiscal.position"]
+                .with_company(company)
+                ._get_fiscal_position(partner, delivery=delivery)
+            )
             payable = (
                 partner.property_account_payable_id
                 or company.partner_id.with_company(company).property_account_payable_id
@@ -79,7 +86,7 @@ class BillCache:
             account_id = self.env["account.account"]._get_most_frequent_account_for_partner(
                 company_id=company.id, partner_id=partner.id, move_type=move_type
             )
-            self.partner_data[key] = (payable, self.env["account.account"].browse(account_id), position)
+            self.partner_data[key] = (payable, self.env["account.account"].browse(account_id), position, delivery)
         return self.partner_data[key]
 
     def prefetch_products(self, drafts_by_partner):
@@ -192,7 +199,7 @@ class AccountMove(models.Model):
         move_type = "in_refund" if draft.refund else "in_invoice"
         currency = cache.currency(invoice.currency)
         rate, notes = self._l10n_pl_ksef_rate(cache, currency, invoice, draft)
-        payable, proposed, position = cache.partner(partner, move_type)
+        payable, proposed, position, delivery = cache.partner(partner, move_type)
         fallback = proposed or journal.default_account_id
         sign = 1 if move_type == "in_invoice" else -1
         AccountTax = self.env["account.tax"]
@@ -265,12 +272,11 @@ class AccountMove(models.Model):
         for (base_line, amounts), values in zip(tax_results["base_lines_to_update"], product_values, strict=True):
             values.update(amounts)
             details = base_line["tax_details"]
-            values["price_subtotal"] = details["total_excluded_currency"] + details["delta_total_excluded_currency"]
-            values["price_total"] = values["price_subtotal"] + sum(
-                tax_data["tax_amount_currency"] for tax_data in details["taxes_data"]
-            )
+            # as account.move.line._compute_totals: the line alone, rounded (the bill's rounding is in its balance)
+            values["price_subtotal"] = details["total_excluded_currency"]
+            values["price_total"] = details["total_included_currency"]
             values["analytic_distribution"] = cache.distribution(partner, values)
-        # price_subtotal/price_total are a product line's: given empty, Odoo does not compute them again
+        # price_subtotal/price_total are a product line's (Odoo computes them empty on the others)
         tax_values = [
             dict(values, display_type="tax", price_subtotal=0.0, price_total=0.0)
             for values in tax_results["tax_lines_to_add"]
@@ -301,6 +307,9 @@ class AccountMove(models.Model):
             "invoice_date": invoice.issue_date,
             "currency_id": currency.id,
             "invoice_currency_rate": rate,
+            # as the bill would compute them (read once per supplier)
+            "partner_shipping_id": delivery.id,
+            "fiscal_position_id": position.id,
             "l10n_pl_ksef_split_payment": bool(invoice.annotations.split_payment),
         }
         if invoice.sale_date and invoice.sale_date != invoice.issue_date:

@@ -12,10 +12,12 @@ company; a run that finds it taken (another worker, the button) writes nothing a
 One run is one transaction, and a cron worker is killed after ``limit_time_real`` (120 s by
 default), which rolls it back; so a run is bounded:
 
-* the sync comes first and turns at most ``RECEIVE_LIMIT`` (100) invoices into bills; when more
-  are waiting the company is due again at once and the cron continues in its next call, from the
-  last invoice finished and in the same export package while KSeF keeps it (no new export: KSeF
-  allows 20 an hour); see ``res_company_ksef_receive_sync.py``;
+* the sync comes first and turns invoices into bills, 50 at a time, until ``RECEIVE_SECONDS``
+  (30 s) have passed since the run started or ``RECEIVE_LIMIT`` (1000) are bills (about 500 on
+  a 2-core server); when more are waiting the company is due again at once and the cron
+  continues in its next call, from the last invoice finished and in the same export package
+  while KSeF keeps it (no new export: KSeF allows 20 an hour); see
+  ``res_company_ksef_receive_sync.py``;
 * the cron waits at most ``CRON_POLL.timeout`` (45 s) for KSeF to log in or to prepare an export
   (the button 30 s), and never sleeps on a 429: the company is due again at its ``Retry-After``;
 * then at most ``RETRY_LIMIT`` (3) invoices of the waiting list are downloaded again, each after its
@@ -54,8 +56,10 @@ from ..ksef_core.errors import KsefError
 _logger = logging.getLogger(__name__)
 
 CRON_XMLID = "l10n_pl_ksef.ir_cron_l10n_pl_ksef_receive"
-#: invoices turned into bills per company and run; the company is due again at once for the rest
-RECEIVE_LIMIT = 100
+#: invoices turned into bills per company and run at most; the company is due again at once for the rest
+RECEIVE_LIMIT = 1000
+#: no new batch of invoices is started this many seconds after the run started (one batch at least)
+RECEIVE_SECONDS = 30.0
 #: waiting invoices downloaded again per run (single downloads: KSeF allows 64 an hour)
 RETRY_LIMIT = 3
 #: first run without a start date: this many days back

@@ -19,6 +19,7 @@ again after the rollback.
 import datetime
 import json
 import logging
+import time
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
@@ -166,9 +167,10 @@ class ResCompany(models.Model):
                 del pending[:]
                 company._l10n_pl_ksef_receive_items(batch, result, cache=cache)
 
+        started = time.monotonic()
         with client:
             try:
-                count = 0
+                count, time_up = 0, False
                 for subject in company._l10n_pl_ksef_receive_subjects():
                     sync_state = states.setdefault(subject, SyncState(subject, company._l10n_pl_ksef_receive_start()))
                     items = client.sync(sync_state, mode="export", on_progress=persist).run()
@@ -178,7 +180,8 @@ class ResCompany(models.Model):
                             pending.append(item)
                             if len(pending) >= RECEIVE_BATCH:
                                 flush()
-                            if count >= receive.RECEIVE_LIMIT:
+                                time_up = time.monotonic() - started >= receive.RECEIVE_SECONDS
+                            if count >= receive.RECEIVE_LIMIT or time_up:  # the next call goes on
                                 result["more"] = True
                                 break
                     finally:

@@ -24,3 +24,4 @@ from . import test_receive_export
 from . import test_receive_race
 from . import test_l10n_pl_edi_coexist
 from . import test_receive_build
+from . import test_receive_insert

@@ -8,6 +8,7 @@ from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
 from odoo.addons.l10n_pl_ksef.models import res_company_ksef_receive as receive_module
+from odoo.addons.l10n_pl_ksef.models import res_company_ksef_receive_sync as sync_module
 
 from .common import TEST_NIP
 from .test_receive import ReceiveCommon, fa3, line
@@ -128,6 +129,21 @@ class TestL10nPlKsefReceiveSchedule(ReceiveCommon):
         self.assertFalse(results[self.company.id]["more"])
         self.assertEqual(len(self.all_bills(numbers)), 3)
         self.assertEqual(reported, [1, 0], "nothing is due any more: the cron is done")
+        self.assertNotIn(self.company, self.queue())
+
+    def test_a_run_starts_no_new_batch_once_its_time_is_up(self):
+        numbers = [self.seed(fa3([line("Teczka", "1", str(20 + i), "23")])) for i in range(5)]
+        with (
+            patch.object(sync_module, "RECEIVE_BATCH", 2),
+            patch.object(receive_module, "RECEIVE_SECONDS", 0.0),
+        ):
+            results = self.run_cron()
+            self.assertTrue(results[self.company.id]["more"], "time is up after the first batch")
+            self.assertEqual(len(self.all_bills(numbers)), 2, "one batch: a run always makes progress")
+            self.assertIn(self.company, self.queue(), "due again at once for the rest")
+            for _call in range(2):
+                self.cron()
+        self.assertEqual(len(self.all_bills(numbers)), 5)
         self.assertNotIn(self.company, self.queue())
 
     # ------------------------------------------------------------------ settings

@@ -8,9 +8,10 @@ builds N FA(3) invoices the suppliers issued to it (lines at 23 % and 8 % altern
 due date, a sale date) with ksef_core's builder, each with a KSeF number, then, on the same XML
 in the same database:
 
-A. ours: the import cron's own path for received invoices, ``RECEIVE_BATCH`` (50) at a time:
+A. ours: the import cron's own path for received invoices, ``RECEIVE_BATCH`` (50) at a time, with one
+   :class:`BillCache` (taxes, suppliers, products read once) per cron run (up to ``RECEIVE_LIMIT``):
    ``company._l10n_pl_ksef_receive_batch(items, result)`` (parse, find or create the supplier,
-   build the bills with all their lines in one ``create``, attach the XML, log the notes);
+   build the bills in one ``create`` and their journal items in one INSERT, attach the XML, log the notes);
 B. l10n_pl_edi: what its download cron does with the XML it downloaded:
    ``l10n_pl_edi_get_ksef_bill_vals_from_xml(xml)`` per invoice, then one ``create`` of all bills.
 
@@ -44,6 +45,8 @@ from odoo.addons.l10n_pl_ksef.ksef_core.fa3.model import (
 )
 from odoo.addons.l10n_pl_ksef.ksef_core.ksef_number import make_ksef_number
 from odoo.addons.l10n_pl_ksef.ksef_core.nip import nip_checksum_ok
+from odoo.addons.l10n_pl_ksef.models.account_move_ksef_import_build import BillCache
+from odoo.addons.l10n_pl_ksef.models.res_company_ksef_receive import RECEIVE_LIMIT
 from odoo.addons.l10n_pl_ksef.models.res_company_ksef_receive_sync import RECEIVE_BATCH
 
 FA3_BENCH = Path(__file__).resolve().with_name("fa3-odoo.py")
@@ -123,8 +126,11 @@ def supplier_invoices(buyer_nip, count, lines, suppliers, first=0):
 def ours(company, items):
     result = company._l10n_pl_ksef_empty_result()
     pairs = [(number, xml) for number, xml, _invoice in items]
-    for start in range(0, len(pairs), RECEIVE_BATCH):  # as the cron: RECEIVE_BATCH invoices at a time
-        company._l10n_pl_ksef_receive_batch(pairs[start : start + RECEIVE_BATCH], result)
+    cache = None
+    for start in range(0, len(pairs), RECEIVE_BATCH):  # as the cron: RECEIVE_BATCH invoices at a time,
+        if start % RECEIVE_LIMIT == 0:  # with what it read of the company once per run (RECEIVE_LIMIT)
+            cache = BillCache(company.env, company)
+        company._l10n_pl_ksef_receive_batch(pairs[start : start + RECEIVE_BATCH], result, cache=cache)
     return result
 
 
