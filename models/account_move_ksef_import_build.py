@@ -118,7 +118,7 @@ class BillCache:
             )
             for info in infos:
                 product = info.product_id or info.product_tmpl_id.product_variant_id
-                if product.active:
+                if product.active and (not product.company_id or product.company_id == self.company):
                     self.by_index.setdefault((info.partner_id.id, info.product_code), product)
             for key in indexes:
                 self.by_index.setdefault(key, Product)

@@ -28,8 +28,18 @@ from odoo import api, models
 
 #: the modules whose extensions of journal item creation the INSERT does as they do (the ORM's is None)
 _CREATE_KNOWN = {None, "account", "analytic", "l10n_pl_ksef"}
-#: the methods of ``create`` the INSERT goes around
-_CREATE_METHODS = ("create", "_create", "_prepare_create_values", "_add_precomputed_values", "_sanitize_vals")
+#: the methods of ``create`` the INSERT goes around (and the fields' inverse methods)
+_CREATE_METHODS = (
+    "create",
+    "_create",
+    "_prepare_create_values",
+    "_add_precomputed_values",
+    "_add_missing_default_values",
+    "default_get",
+    "_sanitize_vals",
+)
+#: the field types a compute that assigns nothing leaves at 0 or False in the database (not NULL)
+_ZERO_TYPES = {"float": 0.0, "monetary": 0.0, "integer": 0, "boolean": False}
 #: the fields of a journal item ``create`` would compute from its move and its other values
 _IMPLIED = (
     "parent_state",
@@ -107,9 +117,10 @@ class AccountMoveLine(models.Model):
                 if key not in plans:
                     plans[key] = self._l10n_pl_ksef_insert_plan(key)
                 defaults, protected, to_compute = plans[key]
-                data_list.append(
-                    {"stored": dict(defaults, **stored), "inherited": {}, "protected": protected, "compute": to_compute}
-                )
+                stored = dict(defaults, **stored)
+                if stored.get("display_type") in ("line_section", "line_subsection", "line_note"):
+                    stored.pop("account_id", None)  # as create: a section or note has no account
+                data_list.append({"stored": stored, "inherited": {}, "protected": protected, "compute": to_compute})
         if not data_list:
             return self.browse()
         Move = self.env["account.move"]
@@ -126,28 +137,28 @@ class AccountMoveLine(models.Model):
                     to_compute.setdefault(field, []).append(line.id)
             for field, ids in to_compute.items():
                 self.env.add_to_compute(field, self.browse(ids))
+            # the bill's accounting date depends on whether its items affect the tax report (tax lock
+            # date): created without them, it is computed again with them (and its items' dates)
+            self.env.add_to_compute(bills._fields["date"], bills)
         return lines
 
     @api.model
     def _l10n_pl_ksef_insert_safe(self):
         """Whether no installed module but Odoo's own extends the creation of journal items: another
         module's code there would be skipped by the INSERT, so the import then uses ``create``."""
+        methods = set(_CREATE_METHODS)
+        methods.update(field.inverse for field in self._fields.values() if isinstance(field.inverse, str))
         return all(
             getattr(cls, "_module", None) in _CREATE_KNOWN
             for cls in type(self).__mro__
-            if any(name in vars(cls) for name in _CREATE_METHODS)
+            if not methods.isdisjoint(vars(cls))
         )
 
     @api.model
     def _l10n_pl_ksef_storno(self, company, bill, values):
-        """``is_storno``, ``debit`` and ``credit`` of an item, as ``create`` computes them: with storno
-        accounting a refund's items, and an invoice's lines of negative amount, are storno (the
-        amount stays on its side, negative)."""
-        storno = False
-        if company.account_storno:
-            storno = bill.move_type in ("out_refund", "in_refund")
-            if not storno and values.get("display_type") == "product":
-                storno = values.get("quantity", 0.0) * values.get("price_unit", 0.0) < 0
+        """``is_storno``, ``debit`` and ``credit`` of an item, as ``create`` stores them: with storno
+        accounting a refund's items are storno (the amount stays on its side, negative)."""
+        storno = company.account_storno and bill.move_type in ("out_refund", "in_refund")
         balance = values["balance"]
         if storno:
             return {"is_storno": True, "debit": min(balance, 0.0), "credit": min(-balance, 0.0)}
@@ -199,6 +210,8 @@ class AccountMoveLine(models.Model):
             if all(other.name in given for other in self.pool.field_computed.get(field, [field]))
         }
         to_compute = [field for field in self._fields.values() if field.precompute and field.name not in given]
+        # stored as create stores what a compute leaves unassigned: 0 or False, not NULL
+        defaults.update({field.name: _ZERO_TYPES[field.type] for field in to_compute if field.type in _ZERO_TYPES})
         return defaults, protected, to_compute
 
     @api.model

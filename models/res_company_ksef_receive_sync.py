@@ -171,7 +171,10 @@ class ResCompany(models.Model):
         with client:
             try:
                 count, time_up = 0, False
-                for subject in company._l10n_pl_ksef_receive_subjects():
+                for index, subject in enumerate(company._l10n_pl_ksef_receive_subjects()):
+                    if index and time.monotonic() - started >= receive.RECEIVE_SECONDS:  # the next call reads it
+                        result["more"] = True
+                        break
                     sync_state = states.setdefault(subject, SyncState(subject, company._l10n_pl_ksef_receive_start()))
                     items = client.sync(sync_state, mode="export", on_progress=persist).run()
                     try:
@@ -197,7 +200,7 @@ class ResCompany(models.Model):
                     result.update(error_code="rate_limited", retry_after=exc.details.get("retry_after"))
             finally:
                 persist()
-            if not result["error"]:
+            if not result["error"] and not result["more"]:  # a run whose time is up retries in a later one
                 failures = self.env["l10n_pl_ksef.receive.failure"]._l10n_pl_ksef_due(
                     company, fields.Datetime.now(), receive.RETRY_LIMIT, ignore_backoff=interactive
                 )

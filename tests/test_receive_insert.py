@@ -12,6 +12,7 @@ from unittest.mock import patch
 
 from odoo import Command
 from odoo.tests import tagged
+from odoo.tools import SQL
 
 from odoo.addons.l10n_pl_ksef.ksef_core.fa3 import parse_fa3
 from odoo.addons.l10n_pl_ksef.ksef_core.fa3.bill import bill_from_invoice
@@ -41,13 +42,30 @@ _NOT_COMPARED = {
 
 
 def stored_values(records):
-    """Every stored field of ``records`` but the one2many ones and ``_NOT_COMPARED``, record by record."""
-    names = [
+    """Every stored field of ``records`` but ``_NOT_COMPARED``, record by record, as the database holds
+    it (NULL is not 0), and the many2many ones."""
+    columns = [
         name
         for name, field in records._fields.items()
-        if field.store and field.type != "one2many" and name not in _NOT_COMPARED
+        if field.store and field.column_type and name not in _NOT_COMPARED
     ]
-    return [{name: values[name] for name in names} for values in records.read(names, load=None)]
+    records.env.flush_all()
+    records.env.cr.execute(
+        SQL(
+            "SELECT id, %s FROM %s WHERE id = ANY(%s)",
+            SQL(", ").join(SQL.identifier(name) for name in columns),
+            SQL.identifier(records._table),
+            list(records.ids),
+        )
+    )
+    rows = {row[0]: dict(zip(columns, row[1:], strict=True)) for row in records.env.cr.fetchall()}
+    many = [name for name, field in records._fields.items() if field.store and field.type == "many2many"]
+    result = []
+    for record in records:
+        values = rows[record.id]
+        values.update({name: sorted(record[name].ids) for name in many})
+        result.append(values)
+    return result
 
 
 @tagged("post_install_l10n", "post_install", "-at_install")
@@ -194,6 +212,21 @@ class TestL10nPlKsefReceiveInsert(L10nPlKsefPlnTestCommon):
         self.assertEqual(payable.credit, -payable.balance, "storno: the amount stays on its side, negative")
         refund.action_post()
         self.assertEqual(refund.state, "posted")
+        raising = invoice_xml(
+            [item("Krzesło", "2", "300", "23", before=True), item("Krzesło", "2", "350", "23")],
+            kind="KOR",
+            correction=Correction(invoices=[CorrectedInvoice(ISSUED, "FV/78/2026")], type=2),
+        )
+        debit_note, debit_note_created = self.both_ways(raising)
+        self.assertEqual(debit_note.move_type, "in_invoice", "a correction raising the amount")
+        self.assertSameItems(debit_note, debit_note_created)
+
+    def test_bill_in_a_locked_tax_period_is_dated_as_create_dates_it(self):
+        self.company.tax_lock_date = ISSUED
+        imported, created = self.both_ways(invoice_xml([item("Toner", "1", "333.33", "23")]))
+        self.assertSameItems(imported, created)
+        self.assertGreater(imported.date, ISSUED, "after the locked VAT period")
+        self.assertEqual(set(imported.line_ids.mapped("date")), {imported.date})
 
     def test_a_module_extending_item_creation_gets_the_usual_create(self):
         Line = type(self.env["account.move.line"])
