@@ -38,6 +38,11 @@ offline modes. All KSeF logic lives in the pure-Python ``ksef_core`` package.
         "views/portal_templates.xml",
         "views/report_ksef_visualization.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "l10n_pl_ksef/static/tests/tours/**/*",
+        ],
+    },
     "installable": True,
     "application": False,
     "auto_install": False,

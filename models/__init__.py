@@ -37,3 +37,4 @@ from . import account_move_ksef_send
 from . import account_move_ksef_print
 from . import account_move_ksef_visual
 from . import account_move_send
+from . import l10n_pl_ksef_demo

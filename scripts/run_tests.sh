@@ -171,19 +171,33 @@ run_odoo_db() {
     fi
 }
 
-# The PDF tests need wkhtmltopdf (Debian package): installed when missing and we are root; otherwise
-# those tests are skipped (the HTML of the prints is still tested) and the summary says so.
-ensure_wkhtmltopdf() {
-    if command -v wkhtmltopdf >/dev/null 2>&1; then
-        return 0
-    fi
+# apt_install COMMAND PACKAGE PURPOSE: install the Debian PACKAGE when COMMAND is missing and we are root.
+apt_install() {
+    command -v "$1" >/dev/null 2>&1 && return 0
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        say "Installing wkhtmltopdf (Debian) for the PDF tests"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wkhtmltopdf >/dev/null 2>&1 \
-            || { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wkhtmltopdf >/dev/null 2>&1; }
+        say "Installing $2 (Debian) for $3"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null 2>&1 \
+            || { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null 2>&1; }
     fi
-    if ! command -v wkhtmltopdf >/dev/null 2>&1; then
-        SUMMARY+=("PDF: wkhtmltopdf missing (not root or no apt-get): PDF tests skipped, the HTML of the prints is tested")
+    command -v "$1" >/dev/null 2>&1
+}
+
+# The PDF tests need wkhtmltopdf, the browser tour (tests/test_demo.py) Chromium and Python's websocket-client
+# in Odoo's Python: installed when missing and we are root; otherwise those tests are skipped with the reason
+# (the HTML of the prints is still tested) and the summary says so.
+ensure_test_tools() {
+    apt_install wkhtmltopdf wkhtmltopdf "the PDF tests" \
+        || SUMMARY+=("PDF: wkhtmltopdf missing (not root or no apt-get): PDF tests skipped, the HTML of the prints is tested")
+    command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1 \
+        || apt_install chromium chromium "the browser tour" \
+        || SUMMARY+=("Browser: Chromium missing (not root or no apt-get): the browser tour is skipped")
+    if ! (cd "$ODOO_SRC" && "$ODOO_PY" -c "import websocket" >/dev/null 2>&1); then
+        if [ -w "$(dirname "$ODOO_PY")" ]; then
+            say "Installing websocket-client into Odoo's Python ($ODOO_PY) for the browser tour"
+            "$ODOO_PY" -m pip install --quiet --disable-pip-version-check websocket-client >/dev/null 2>&1 || true
+        fi
+        (cd "$ODOO_SRC" && "$ODOO_PY" -c "import websocket" >/dev/null 2>&1) \
+            || SUMMARY+=("Browser: websocket-client missing from Odoo's Python: the browser tour is skipped")
     fi
 }
 
@@ -214,7 +228,7 @@ run_odoo_tests() {
         FAILURES+=("PostgreSQL unavailable")
         return
     }
-    ensure_wkhtmltopdf
+    ensure_test_tools
     ODOO_ADDONS="$ODOO_SRC/addons"
     [ -d "$ODOO_SRC/odoo/addons" ] && ODOO_ADDONS="$ODOO_ADDONS,$ODOO_SRC/odoo/addons"
     mkdir -p "$WORK/addons" "$WORK/data"

@@ -1,6 +1,10 @@
 """Admin HTTP API under ``/_sim`` (no auth: bind the simulator to localhost) – drives the simulator
 from another process (demo, Odoo tests). Every endpoint takes/returns JSON; see README.md."""
 
+import base64
+import binascii
+
+from ..errors import InputError
 from .clock import iso
 from .errors import ApiError, validation_error
 from .latarnia import parse_status
@@ -221,6 +225,26 @@ def seed(sim, ctx):
     except RuntimeError as exc:
         raise ApiError(409, None, str(exc))
     return empty(204)
+
+
+@_admin("POST", "/invoices")
+def store_invoice(sim, ctx):
+    """An FA(3) invoice of any seller stored as if its seller had sent it (``seed_incoming``)."""
+    body = _body(ctx)
+    _require(body, "xml")
+    try:
+        xml_bytes = base64.b64decode(body["xml"], validate=True)
+    except (binascii.Error, TypeError, ValueError):
+        raise validation_error("xml: base64 expected")
+    try:
+        number = sim.seed_incoming(
+            xml_bytes, acquisition_time=body.get("acquisitionTime"), offline=bool(body.get("offline"))
+        )
+    except InputError as exc:
+        raise ApiError(400, None, exc.message_en)
+    except ValueError as exc:
+        raise validation_error(str(exc))
+    return json_response({"ksefNumber": number}, status=201)
 
 
 @_admin("POST", "/flush")
