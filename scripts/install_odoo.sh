@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts/start.sh (after scripts/odoo_env.sh): installs what is missing to run Odoo 19
 # with l10n_pl_ksef on Debian/Ubuntu, and does nothing when everything is there. Entry point:
 # install_odoo, which returns non-zero (after a message on stderr) when something could not be done.
@@ -26,12 +27,12 @@ _odoo_fail() { printf '%s\n' "$@" >&2; return 1; }
 
 # _odoo_deb_installed PACKAGE: true when dpkg has PACKAGE installed.
 _odoo_deb_installed() {
-    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep "install ok installed" >/dev/null
 }
 
 # _odoo_apt_candidate PACKAGE: true when apt can install PACKAGE.
 _odoo_apt_candidate() {
-    LC_ALL=C apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [^(]'
+    LC_ALL=C apt-cache policy "$1" 2>/dev/null | grep 'Candidate: [^(]' >/dev/null
 }
 
 # _odoo_apt_lists_empty: true when apt-get update never ran (fresh containers).

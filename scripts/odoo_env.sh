@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by scripts/start.sh, scripts/install_odoo.sh, scripts/run_tests.sh and scripts/bench.sh
 # (sourced): find Odoo 19's Python and make PostgreSQL reachable. Needs ODOO_SRC set; uses
 # ODOO_PYTHON and ODOO_VENV when set. Messages go to stderr.

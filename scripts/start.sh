@@ -96,7 +96,7 @@ if [ $NEW_DB = 1 ]; then
     touch "$STATE/$DB.demo"  # made by this command: the demo may fill it
 fi
 if ! psql -d "$DB" -Atc "select 1 from ir_module_module where name='l10n_pl_ksef' and state='installed'" \
-    2>/dev/null | grep -q 1; then
+    2>/dev/null | grep 1 >/dev/null; then
     [ $NEW_DB = 1 ] || echo "==> Installing l10n_pl and l10n_pl_ksef into the existing database $DB"
     odoo --addons-path="$ADDONS_PATH" -d "$DB" -i l10n_pl,l10n_pl_ksef --stop-after-init \
         --http-interface=127.0.0.1 --log-level=warn || failed "Installing the modules failed"
