@@ -118,23 +118,31 @@ _odoo_apt_available() {
 # _odoo_apt_install PACKAGE...: install PACKAGEs in one apt-get call; apt-get update first only when
 # the package lists are empty or the install fails.
 _odoo_apt_install() {
-    local packages=() updated=0
+    local packages=() updated=0 log="${TMPDIR:-/tmp}/l10n_pl_ksef-apt.log"
     local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -y -q)
+    : >"$log"
     if _odoo_apt_lists_empty; then
-        run_as_root "${apt[@]}" update || { _odoo_fail "apt-get update failed."; return 1; }
+        run_as_root "${apt[@]}" update >>"$log" 2>&1 || { _odoo_apt_failed update "$log"; return 1; }
         updated=1
     fi
     mapfile -t packages < <(_odoo_apt_available "$@")
     [ ${#packages[@]} -gt 0 ] || return 0
-    run_as_root "${apt[@]}" install "${packages[@]}" && return 0
+    run_as_root "${apt[@]}" install "${packages[@]}" >>"$log" 2>&1 && return 0
     if [ $updated = 0 ]; then
         echo "==> Updating the package lists (apt-get update) and trying again"
-        run_as_root "${apt[@]}" update || { _odoo_fail "apt-get update failed."; return 1; }
+        run_as_root "${apt[@]}" update >>"$log" 2>&1 || { _odoo_apt_failed update "$log"; return 1; }
         mapfile -t packages < <(_odoo_apt_available "$@" 2>/dev/null)
         [ ${#packages[@]} -gt 0 ] || return 0
-        run_as_root "${apt[@]}" install "${packages[@]}" && return 0
+        run_as_root "${apt[@]}" install "${packages[@]}" >>"$log" 2>&1 && return 0
     fi
-    _odoo_fail "apt-get install ${packages[*]} failed."
+    _odoo_apt_failed "install ${packages[*]}" "$log"
+}
+
+# _odoo_apt_failed WHAT LOG: say that apt-get WHAT failed, with the last lines of its LOG.
+_odoo_apt_failed() {
+    tail -n 15 "$2" >&2
+    _odoo_fail "apt-get $1 failed (whole output in $2): check the network and apt's sources, or install" \
+        "those packages yourself and run this command again."
 }
 
 # _odoo_check_repo: fail with a message when ODOO_REPO / ODOO_REF cannot be reached.
