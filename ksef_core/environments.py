@@ -87,7 +87,9 @@ def get_environment(name, custom_api_url=None, custom_qr_url=None):
         else:
             scheme, _, rest = api.partition("://")
             qr = "%s://%s" % (scheme, rest.split("/", 1)[0])
-        return Environment(name=key or "CUSTOM", api_url=api, qr_url=qr, latarnia_url="")
+        # a KSeF-compatible API (the bundled simulator) serves its Latarnia beside the API: {root}/latarnia
+        latarnia = api[: -len("/v2")] + "/latarnia" if api.endswith("/v2") else ""
+        return Environment(name=key or "CUSTOM", api_url=api, qr_url=qr, latarnia_url=latarnia)
     env = ENVIRONMENTS.get(key)
     if env is None:
         raise InputError(

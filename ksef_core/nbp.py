@@ -16,7 +16,6 @@ what to do (try later or enter the rate on the invoice).  Depends on ``requests`
 """
 
 import datetime as dt
-import functools
 import json
 import logging
 import re
@@ -27,6 +26,7 @@ from decimal import Decimal
 
 import requests
 
+from .calendar_pl import is_business_day, last_business_day, polish_holidays, warsaw_now  # noqa: F401
 from .errors import InputError, KsefError
 
 _logger = logging.getLogger(__name__)
@@ -75,71 +75,6 @@ class NbpRate:
 
 
 # --------------------------------------------------------------------------- calendar
-def easter_sunday(year):
-    """Gregorian Easter Sunday (anonymous Gregorian algorithm)."""
-    a = year % 19
-    b, c = divmod(year, 100)
-    d, e = divmod(b, 4)
-    f = (b + 8) // 25
-    g = (b - f + 1) // 3
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = divmod(c, 4)
-    ell = (32 + 2 * e + 2 * i - h - k) % 7
-    m = (a + 11 * h + 22 * ell) // 451
-    month, day = divmod(h + ell - 7 * m + 114, 31)
-    return dt.date(year, month, day + 1)
-
-
-@functools.lru_cache(maxsize=64)
-def polish_holidays(year):
-    """Statutory public holidays in Poland (days off work) of ``year``, as a frozenset of dates."""
-    easter = easter_sunday(year)
-    days = {
-        dt.date(year, 1, 1),
-        dt.date(year, 5, 1),
-        dt.date(year, 5, 3),
-        dt.date(year, 8, 15),
-        dt.date(year, 11, 1),
-        dt.date(year, 11, 11),
-        dt.date(year, 12, 25),
-        dt.date(year, 12, 26),
-        easter,
-        easter + dt.timedelta(days=1),  # Easter Monday
-        easter + dt.timedelta(days=49),  # Pentecost (a Sunday)
-        easter + dt.timedelta(days=60),  # Corpus Christi
-    }
-    if year >= 2011:
-        days.add(dt.date(year, 1, 6))  # Epiphany, a day off again since 2011
-    if year >= 2025:
-        days.add(dt.date(year, 12, 24))  # Christmas Eve, a day off since 2025
-    return frozenset(days)
-
-
-def is_business_day(day):
-    """True on the days NBP publishes table A: Monday–Friday except Polish public holidays."""
-    return day.weekday() < 5 and day not in polish_holidays(day.year)
-
-
-def last_business_day(day):
-    """``day`` itself if it is a business day, else the last business day before it."""
-    while not is_business_day(day):
-        day -= dt.timedelta(days=1)
-    return day
-
-
-def warsaw_now(now_utc=None):
-    """Local time in Warsaw (naive) for an aware UTC time (default: now); EU summer-time rules."""
-    now_utc = now_utc or dt.datetime.now(dt.timezone.utc)
-    utc = now_utc.astimezone(dt.timezone.utc).replace(tzinfo=None)
-
-    def last_sunday(month):
-        day = dt.date(utc.year, month, 31)
-        return dt.datetime.combine(day - dt.timedelta(days=(day.weekday() + 1) % 7), dt.time(1, 0))
-
-    summer = last_sunday(3) <= utc < last_sunday(10)
-    return utc + dt.timedelta(hours=2 if summer else 1)
-
-
 # --------------------------------------------------------------------------- cache
 class NbpRateCache:
     """Bounded LRU cache of final rates, keyed by (base URL, currency, last day asked)."""

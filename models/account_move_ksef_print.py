@@ -21,11 +21,9 @@ from ..ksef_core.environments import get_environment
 from ..ksef_core.errors import KsefError
 from ..ksef_core.fa3.parser import load_fa3_root
 from ..ksef_core.fa3.visual import invoice_qr_facts
+from .l10n_pl_ksef_document import OFFLINE_MODES
 
 _logger = logging.getLogger(__name__)
-
-#: invoicing modes whose print carries KOD I (OFFLINE) and KOD II (CERTYFIKAT)
-OFFLINE_MODES = ("offline24", "offline", "emergency")
 
 
 class AccountMove(models.Model):

@@ -60,7 +60,7 @@ class AccountMove(models.Model):
         for move in self:
             move.l10n_pl_ksef_can_send = bool(move._l10n_pl_ksef_sendable())
 
-    @api.depends("l10n_pl_ksef_state", "l10n_pl_ksef_number", "state")
+    @api.depends("l10n_pl_ksef_state", "l10n_pl_ksef_number", "state", "l10n_pl_ksef_invoicing_mode")
     @api.depends_context("lang")
     def _compute_l10n_pl_ksef_banner(self):
         for move in self:
@@ -96,7 +96,27 @@ class AccountMove(models.Model):
         text = texts.get(document.state, "")
         if document.state == "to_send" and document.last_error:
             text = _("Waiting to be sent to KSeF: %(reason)s", reason=document.reason or document.last_error)
+        if self._l10n_pl_ksef_offline_pending():
+            text = self._l10n_pl_ksef_offline_banner(document) + " " + text
+        elif document.state == "accepted" and document.ksef_invoicing_mode == "Offline":
+            text += " " + _(
+                "KSeF recorded it as an offline invoice, as it does for every invoice that reaches it after its "
+                "issue day: that is not an error."
+            )
         return Markup(escape(text))
+
+    def _l10n_pl_ksef_offline_banner(self, document):
+        labels = dict(document._fields["invoicing_mode"]._description_selection(self.env))
+        if document.offline_deadline:
+            deadline = _("by %(date)s", date=fields.Date.to_string(document.offline_deadline))
+        else:
+            deadline = _("once the outage KSeF announced is over")
+        return _(
+            "Issued offline (%(mode)s): the PDF carries the QR codes KOD I (OFFLINE) and KOD II and can go to the "
+            "customer. It must reach KSeF %(deadline)s; Odoo sends it as soon as KSeF answers.",
+            mode=labels.get(document.invoicing_mode),
+            deadline=deadline,
+        )
 
     # ------------------------------------------------------------------ which invoices
 
@@ -212,14 +232,32 @@ class AccountMove(models.Model):
         counts = {state: 0 for state, _label in STATES}
         for move in self:
             counts[move.l10n_pl_ksef_state or "to_send"] = counts.get(move.l10n_pl_ksef_state or "to_send", 0) + 1
+        offline = len(self.filtered(lambda m: m._l10n_pl_ksef_offline_pending()))
         parts = [
             _("%(count)s accepted", count=counts["accepted"]),
             _(
                 "%(count)s being processed",
-                count=counts["processing"] + counts["sending"] + counts["to_send"] - len(errors),
+                count=counts["processing"] + counts["sending"] + counts["to_send"] - len(errors) - offline,
             ),
             _("%(count)s rejected", count=counts["rejected"]),
         ]
+        if offline:
+            parts.append(
+                _("%(count)s issued offline (to deliver with their QR codes; sent when KSeF answers)", count=offline)
+            )
+        waiting = self.filtered(
+            lambda m: m.l10n_pl_ksef_state == "to_send"
+            and m.l10n_pl_ksef_document_id.last_error
+            and not m._l10n_pl_ksef_offline_pending()
+        )
+        if waiting:
+            parts.append(
+                _(
+                    "%(count)s waiting: %(reason)s",
+                    count=len(waiting),
+                    reason=waiting[0].l10n_pl_ksef_document_id.last_error,
+                )
+            )
         if errors:
             parts.append(_("%(count)s not sent", count=len(errors)))
         return {
@@ -228,8 +266,8 @@ class AccountMove(models.Model):
             "params": {
                 "title": _("Send to KSeF"),
                 "message": ", ".join(parts),
-                "type": "danger" if counts["rejected"] or errors else "success",
-                "sticky": bool(counts["rejected"] or errors),
+                "type": "danger" if counts["rejected"] or errors else "warning" if waiting or offline else "success",
+                "sticky": bool(counts["rejected"] or errors or waiting),
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }

@@ -70,7 +70,7 @@ class AccountMoveSend(models.AbstractModel):
                     "error_title": _("KSeF rejected the invoice"),
                     "errors": [move.l10n_pl_ksef_document_id.reason or ""],
                 }
-            elif move.l10n_pl_ksef_state != "accepted":
+            elif move.l10n_pl_ksef_state != "accepted" and not move._l10n_pl_ksef_offline_pending():
                 # no PDF and no e-mail without the number: the customer would get an invoice KSeF may refuse
                 invoices_data[move]["error"] = {
                     "error_title": _("KSeF has not given the KSeF number yet"),

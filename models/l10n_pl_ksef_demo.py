@@ -134,6 +134,8 @@ class L10nPlKsefDemo(models.AbstractModel):
         returns a summary (dict). Does nothing but return the summary when the demo exists already."""
         done = self._l10n_pl_ksef_demo_company()
         if done:
+            if done.l10n_pl_ksef_environment == "custom" and done.l10n_pl_ksef_custom_url != api_url:
+                done.sudo().l10n_pl_ksef_custom_url = api_url  # the simulator moved to another port
             return self._l10n_pl_ksef_demo_summary(done)
         admin_user = self.env.ref("base.user_admin")
         if company not in admin_user.company_ids:
@@ -147,7 +149,8 @@ class L10nPlKsefDemo(models.AbstractModel):
     def _l10n_pl_ksef_demo_build(self, company, api_url, today):
         self._l10n_pl_ksef_demo_set_up_company(company)
         simulator = SimulatorAdmin.for_api_url(api_url)
-        self._l10n_pl_ksef_demo_connect(company, api_url, simulator.mint_token(DEMO_NIP, description="Odoo demo"))
+        token = simulator.mint_token(DEMO_NIP, description="Odoo demo")
+        self._l10n_pl_ksef_demo_connect(company, api_url, token, today)
         partners = self._l10n_pl_ksef_demo_customers()
         products = self._l10n_pl_ksef_demo_products(company)
         self._l10n_pl_ksef_demo_invoices(company, partners, products, today)
@@ -186,7 +189,7 @@ class L10nPlKsefDemo(models.AbstractModel):
         )
         sale_journal.bank_account_id = bank
 
-    def _l10n_pl_ksef_demo_connect(self, company, api_url, token):
+    def _l10n_pl_ksef_demo_connect(self, company, api_url, token, today):
         """The credentials saved through the set-up dialog, which tests the connection."""
         wizard = self.env["l10n_pl_ksef.setup.wizard"].create(
             {
@@ -208,7 +211,7 @@ class L10nPlKsefDemo(models.AbstractModel):
         company.write(
             {
                 "l10n_pl_ksef_send_mode": "manual",
-                "l10n_pl_ksef_start_date": fields.Date.context_today(self).replace(day=1),
+                "l10n_pl_ksef_start_date": today.replace(day=1),
                 "l10n_pl_ksef_receive": True,
                 "l10n_pl_ksef_receive_journal_id": purchase_journal.id,
             }

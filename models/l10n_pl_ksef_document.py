@@ -43,6 +43,10 @@ INVOICING_MODES = [
 ]
 
 
+#: the modes of invoices issued offline: printed with KOD I (OFFLINE) and KOD II, sent with offlineMode
+OFFLINE_MODES = ("offline24", "offline", "emergency")
+
+
 class L10nPlKsefDocument(models.Model):
     _name = "l10n_pl_ksef.document"
     _description = "KSeF document"

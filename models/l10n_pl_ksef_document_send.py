@@ -31,10 +31,10 @@ from ..ksef_core.client import (
     KsefUnknownOutcome,
     PollPolicy,
 )
-from ..ksef_core.client.errors import KsefApiError
+from ..ksef_core.client.errors import KsefApiError, KsefUnavailable
 from ..ksef_core.client.tokens import parse_datetime
 from ..ksef_core.errors import KsefError
-from .l10n_pl_ksef_document import PENDING_STATES
+from .l10n_pl_ksef_document import OFFLINE_MODES, PENDING_STATES
 
 _logger = logging.getLogger(__name__)
 
@@ -327,6 +327,7 @@ class L10nPlKsefDocument(models.Model):
         with client:
             try:
                 self._l10n_pl_ksef_recover(client, result)
+                self._l10n_pl_ksef_refresh_deadlines(client)
                 due = self.filtered(lambda d: d.state == "to_send" and (not d.next_try or d.next_try <= now))
                 if due:
                     if len(due) >= self._l10n_pl_ksef_batch_threshold():
@@ -347,6 +348,9 @@ class L10nPlKsefDocument(models.Model):
                 retry_at = fields.Datetime.now() + datetime.timedelta(seconds=wait)
                 self.filtered(lambda d: d.state in ("to_send", "processing"))._l10n_pl_ksef_set({"next_try": retry_at})
                 result.update(retry_at=retry_at, error_code="rate_limited")
+            except KsefUnavailable as exc:
+                # nothing answers: per the company's setting, what waits is issued offline or keeps waiting
+                self._l10n_pl_ksef_unreachable(company, client, exc, result, now)
             except (KsefAuthError, KsefPermissionError) as exc:
                 self.filtered(lambda d: d.state == "to_send")._l10n_pl_ksef_set(
                     self._l10n_pl_ksef_error_values(exc, next_try=now + AUTH_RETRY_DELAY)
@@ -433,7 +437,12 @@ class L10nPlKsefDocument(models.Model):
             )
             self._l10n_pl_ksef_commit()
             try:
-                sent = client.online.send(client_session, document._l10n_pl_ksef_xml_bytes(), own_id=document.id)
+                sent = client.online.send(
+                    client_session,
+                    document._l10n_pl_ksef_xml_bytes(),
+                    own_id=document.id,
+                    offline_mode=document.invoicing_mode in OFFLINE_MODES,
+                )
             except KsefRateLimited:
                 document._l10n_pl_ksef_set({"state": "to_send", "session_id": False})
                 self._l10n_pl_ksef_commit()
@@ -484,6 +493,12 @@ class L10nPlKsefDocument(models.Model):
     # ------------------------------------------------------------------ batch
 
     def _l10n_pl_ksef_send_batch(self, client, company, user_token, result):
+        # one batch session carries one offlineMode: offline invoices (issued first) in their own sessions
+        offline = self.filtered(lambda d: d.invoicing_mode in OFFLINE_MODES)
+        for group, offline_mode in ((offline, True), (self - offline, False)):
+            group._l10n_pl_ksef_send_batch_group(client, company, user_token, result, offline_mode)
+
+    def _l10n_pl_ksef_send_batch_group(self, client, company, user_token, result, offline_mode):
         Session = self.env["l10n_pl_ksef.session"].sudo()
         ordered = self.sorted("id")
         for start in range(0, len(ordered), BATCH_MAX):
@@ -515,7 +530,9 @@ class L10nPlKsefDocument(models.Model):
                 self._l10n_pl_ksef_commit()
 
             try:
-                batch = client.send_batch(chunk._l10n_pl_ksef_iter_xml(), wait=False, on_opened=on_opened)
+                batch = client.send_batch(
+                    chunk._l10n_pl_ksef_iter_xml(), offline_mode=offline_mode, wait=False, on_opened=on_opened
+                )
             except KsefError as exc:
                 if record.reference:
                     # KSeF opened the session: whether the parts and the close arrived, only the session's

@@ -172,6 +172,7 @@ class L10nPlKsefDocument(models.Model):
                 "next_try": False,
                 "upo_url": outcome.upo_download_url or False,
                 "reference_number": outcome.reference_number or self.reference_number,
+                "ksef_invoicing_mode": outcome.invoicing_mode or False,
             }
         )
         self.move_id._l10n_pl_ksef_after_acceptance()

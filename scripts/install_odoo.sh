@@ -198,7 +198,7 @@ _odoo_clone() {
     depth=(--depth 1)
     [ -d "$ODOO_REPO" ] && depth=(--single-branch)
     if ! { GIT_TERMINAL_PROMPT=0 git clone --no-checkout "${depth[@]}" --branch "$ODOO_REF" "$ODOO_REPO" "$tmp/src" \
-            && git -C "$tmp/src" sparse-checkout set addons odoo setup debian doc 2>"$tmp/checkout.log" \
+            && git -C "$tmp/src" sparse-checkout set --cone addons odoo setup debian doc 2>"$tmp/checkout.log" \
             && git -C "$tmp/src" checkout -q "$ODOO_REF" 2>>"$tmp/checkout.log"; }; then
         cat "$tmp/checkout.log" >&2 2>/dev/null || true
         rm -rf "$tmp"
@@ -388,6 +388,15 @@ install_odoo() {
     fi
     if [ "$state" = venv ] && [ ! -w "$ODOO_VENV" ] && ! _odoo_writable_parent "$ODOO_VENV"; then
         root_cmds+=("install -d -o $(id -un) -g $(id -gn) $(dirname "$ODOO_VENV")")
+    fi
+    if [ ${#root_cmds[@]} -gt 0 ] && [ "$(id -u)" != 0 ] && { ! command -v sudo >/dev/null 2>&1 || ! sudo -v; }; then
+        if [ "${missing[*]}" = wkhtmltopdf ] && [ ${#root_cmds[@]} = 1 ]; then
+            # only the PDF tool is missing: not worth stopping for
+            echo "Warning: wkhtmltopdf is missing and installing it needs root (apt-get install wkhtmltopdf);" \
+                "PDF reports need it." >&2
+            missing=()
+            root_cmds=()
+        fi
     fi
     if [ ${#root_cmds[@]} -gt 0 ] && [ "$(id -u)" != 0 ]; then
         if ! command -v sudo >/dev/null 2>&1 || ! sudo -v; then

@@ -156,6 +156,12 @@ run_odoo_db() {
     TOTAL_PASSED=$((TOTAL_PASSED + passed)); TOTAL_FAILED=$((TOTAL_FAILED + bad))
     TOTAL_SKIPPED=$((TOTAL_SKIPPED + skipped))
     SUMMARY+=("Odoo tests ($label): $passed passed, $bad failed, $skipped skipped")
+    # why they were skipped: one line per distinct reason (e.g. the browser tour without Chromium)
+    local reason
+    while read -r reason; do
+        SUMMARY+=("    skipped $reason")
+    done < <(grep -E " INFO .*: skipped [^ ]+ : " "$log" | sed -E 's/.*: skipped [^ ]+ : //' | sort | uniq -c \
+        | sed -E 's/^ *([0-9]+) /(\1): /' | head -n 20)
     if [ "$total" -eq 0 ]; then
         FAILURES+=("Odoo tests ($label): zero tests ran")
     fi

@@ -26,3 +26,4 @@ from . import test_l10n_pl_edi_coexist
 from . import test_receive_build
 from . import test_receive_insert
 from . import test_demo
+from . import test_offline

@@ -326,6 +326,14 @@ class KsefClient:
         status = str(data.get("status") or "").upper()
         return {"status": status, "available": status == "AVAILABLE", "messages": data.get("messages") or []}
 
+    def latarnia_messages(self):
+        """Latarnia's announcements, past ones included (``GET /messages``): the starts and ends of outages,
+        which move the deadlines of offline invoices (``ksef_core.offline.outages_from_messages``)."""
+        if not self.latarnia_url:
+            return []
+        data = self.transport.request("GET", self.latarnia_url + "/messages")
+        return data if isinstance(data, list) else (data or {}).get("messages") or []
+
     def sync(self, state, mode="export", on_progress=None):
         """An :class:`InvoiceSync` over ``state`` (a :class:`SyncState` or its dict)."""
         if not isinstance(state, SyncState):

@@ -18,7 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from werkzeug.wrappers import Response
 
-from ..nbp import is_business_day, warsaw_now
+from ..calendar_pl import is_business_day, warsaw_now
 from .errors import validation_error
 from .routing import json_response, route
 

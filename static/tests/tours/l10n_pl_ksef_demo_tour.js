@@ -1,5 +1,5 @@
 /** The newcomer's first three things to try in the demo, clicked in a real browser
- * (tests/test_demo_tour.py starts them on the demo company connected to the KSeF simulator). */
+ * (tests/test_demo.py starts them on the demo company connected to the KSeF simulator). */
 import { registry } from "@web/core/registry";
 import { stepUtils } from "@web_tour/tour_utils";
 import { showProductColumn } from "@account/js/tours/tour_utils";

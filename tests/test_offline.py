@@ -1,0 +1,175 @@
+"""Offline invoices against the simulator: KSeF unreachable, Latarnia's announcements, the company's choice
+(issue offline / wait), the Offline certificate, offline24 by hand, and sending once KSeF answers again."""
+
+import datetime
+
+from lxml import html as lxml_html
+
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from odoo.addons.l10n_pl_ksef.ksef_core import certgen, qr
+from odoo.addons.l10n_pl_ksef.ksef_core.calendar_pl import add_business_days, next_business_day, warsaw_now
+from odoo.addons.l10n_pl_ksef.ksef_core.hashing import sha256_b64
+
+from .common import TEST_NIP, b64
+from .print_common import qr_codes_in
+from .send_common import L10nPlKsefSendCommon
+
+#: the API paths a KSeF outage takes down (Latarnia, beside them, keeps answering)
+API_PATHS = ("/auth/*", "/sessions/*", "/security/*")
+
+
+@tagged("post_install_l10n", "post_install", "-at_install")
+class TestL10nPlKsefOffline(L10nPlKsefSendCommon):
+    def setUp(self):
+        super().setUp()
+        self.addCleanup(self.sim.set_latarnia, "AVAILABLE")
+
+    def add_offline_certificate(self):
+        self.offline_certificate = certgen.make_test_certificate(nip=TEST_NIP, seal=True, usage="Offline")
+        self.setup_wizard(
+            auth_method="token",
+            token=self.token,
+            offline_certificate_file=b64(self.offline_certificate.to_pkcs12("pw")),
+            offline_password="pw",
+        ).action_save_credentials()
+
+    def ksef_down(self):
+        for path in API_PATHS:  # KSeF answers 503 to every API call (after the client's retries: unavailable)
+            self.sim.faults.error(path, status=503, count=None)
+
+    def ksef_back(self):
+        self.sim.faults.clear()
+
+    def warsaw_today(self):
+        return warsaw_now().date()
+
+    def today_invoice(self):
+        """An invoice dated today: KSeF records it online unless it is sent with offlineMode."""
+        return self.invoice(invoice_date=datetime.date.today(), invoice_date_due=datetime.date.today())
+
+    def stored(self, move):
+        """What KSeF accepted of this invoice: ``[(offlineMode asked, invoicingMode recorded)]``."""
+        return [
+            (entry["offlineMode"], entry["invoicingMode"])
+            for entry in self.sim.invoice_store.entries.values()
+            if entry.get("ksefNumber") and entry.get("ksefNumber") in self.stored_numbers_of(move.name)
+        ]
+
+    # ------------------------------------------------------------------ tests
+
+    def test_unreachable_ksef_issues_offline_delivers_and_sends_once_when_back(self):
+        self.add_offline_certificate()
+        self.ksef_down()
+        move = self.today_invoice()
+        move.action_l10n_pl_ksef_send()
+        document = move.l10n_pl_ksef_document_id
+        self.assertEqual((document.state, document.invoicing_mode), ("to_send", "offline24"))
+        self.assertEqual(move.l10n_pl_ksef_offline_deadline, next_business_day(self.warsaw_today()))
+        self.assertIn("Issued offline", str(move.l10n_pl_ksef_banner))
+        frozen = document.sudo().xml.encode()
+        self.assertEqual(document.invoice_hash, sha256_b64(frozen))
+        # delivered as usual: the print carries KOD I labelled OFFLINE and KOD II signed with the Offline certificate
+        page = self.env["ir.actions.report"]._render_qweb_html("account.account_invoices", move.ids)[0].decode()
+        codes = qr_codes_in(page, "l10n_pl_ksef_qr")
+        self.assertEqual([label for _matrix, label in codes], ["OFFLINE", "CERTYFIKAT"])
+        kod2 = lxml_html.fromstring(page).xpath("//*[@id='l10n_pl_ksef_qr']//img/@data-ksef-url")[1]
+        self.assertTrue(qr.verify_kod2_url(kod2, self.offline_certificate))
+        self.assertFalse(self.stored(move), "nothing reached KSeF while it was down")
+        # a run while KSeF is still down changes nothing
+        self.run_cron()
+        self.assertEqual(document.state, "to_send")
+        self.ksef_back()
+        self.run_cron()
+        self.assertEqual(document.state, "accepted", document.reason)
+        self.assertEqual(self.stored(move), [(True, "Offline")], "sent with offlineMode")
+        self.assertEqual(self.sim.invoice_store.invoice_xml(document.ksef_number), frozen, "exactly the frozen bytes")
+        self.run_cron()
+        self.assertEqual(len(self.stored(move)), 1, "sent once")
+
+    def test_a_failure_announced_in_latarnia_makes_it_an_emergency_invoice_and_moves_the_deadline(self):
+        self.add_offline_certificate()
+        self.sim.set_latarnia("FAILURE")
+        self.ksef_down()
+        move = self.invoice()
+        move.action_l10n_pl_ksef_send()
+        document = move.l10n_pl_ksef_document_id
+        self.assertEqual(document.invoicing_mode, "emergency")
+        self.assertFalse(document.offline_deadline, "no deadline while the failure lasts")
+        self.sim.set_latarnia("AVAILABLE")  # Latarnia announces the end; the API still does not answer
+        self.run_cron()
+        self.assertEqual(document.state, "to_send")
+        self.assertEqual(document.offline_deadline, add_business_days(self.warsaw_today(), 7))
+        self.ksef_back()
+        self.run_cron()
+        self.assertEqual(document.state, "accepted", document.reason)
+
+    def test_wait_mode_keeps_the_invoice_queued_and_says_why(self):
+        self.add_offline_certificate()
+        self.company.l10n_pl_ksef_unavailable_mode = "wait"
+        self.ksef_down()
+        move = self.today_invoice()
+        action = move.action_l10n_pl_ksef_send()
+        document = move.l10n_pl_ksef_document_id
+        self.assertEqual((document.state, document.invoicing_mode), ("to_send", "online"))
+        self.assertIn("waits", document.last_error)
+        self.assertIn("waiting", action["params"]["message"])
+        self.assertIn("Waiting to be sent to KSeF", str(move.l10n_pl_ksef_banner))
+        self.ksef_back()
+        self.run_cron()
+        self.assertEqual(document.state, "accepted", document.reason)
+        self.assertEqual(self.stored(move), [(False, "Online")])
+
+    def test_without_an_offline_certificate_offline_issuing_is_refused_with_how_to_get_one(self):
+        self.ksef_down()
+        move = self.invoice()
+        move.action_l10n_pl_ksef_send()
+        document = move.l10n_pl_ksef_document_id
+        self.assertEqual((document.state, document.invoicing_mode), ("to_send", "online"))
+        self.assertIn("Offline certificate", document.last_error)
+        other = self.invoice()
+        with self.assertRaisesRegex(UserError, "Request one in the KSeF taxpayer application"):
+            other.action_l10n_pl_ksef_issue_offline()
+        self.assertFalse(other.l10n_pl_ksef_document_id)
+
+    def test_issue_offline24_by_hand_then_the_queue_sends_it_with_offline_mode(self):
+        self.add_offline_certificate()
+        move = self.today_invoice()
+        move.with_user(self.accountant).action_l10n_pl_ksef_issue_offline()
+        document = move.l10n_pl_ksef_document_id
+        self.assertEqual((document.state, document.invoicing_mode), ("to_send", "offline24"))
+        self.assertTrue(move._l10n_pl_ksef_offline_pending())
+        self.assertFalse(self.stored(move), "issued, not sent yet")
+        self.assertIn(move, self.env["account.move"].search([("l10n_pl_ksef_invoicing_mode", "=", "offline24")]))
+        self.run_cron()
+        self.assertEqual(document.state, "accepted", document.reason)
+        self.assertEqual(self.stored(move), [(True, "Offline")])
+        self.assertEqual(document.offline_issued_at.date(), datetime.date.today())
+
+    def test_an_invoice_sent_after_its_issue_day_is_recorded_offline_by_ksef_without_error(self):
+        move = self.invoice(invoice_date=datetime.date.today() - datetime.timedelta(days=3))
+        move.action_l10n_pl_ksef_send()
+        document = move.l10n_pl_ksef_document_id
+        self.assertEqual(document.state, "accepted", document.reason)
+        self.assertEqual((document.invoicing_mode, document.ksef_invoicing_mode), ("online", "Offline"))
+        self.assertIn("not an error", str(move.l10n_pl_ksef_banner))
+
+    def test_a_batch_carries_offline_invoices_in_a_session_of_their_own(self):
+        self.add_offline_certificate()
+        self.env["ir.config_parameter"].sudo().set_param("l10n_pl_ksef.batch_threshold", "3")
+        offline = self.today_invoice() | self.today_invoice()
+        offline.action_l10n_pl_ksef_issue_offline()
+        online = self.today_invoice() | self.today_invoice()
+        online._l10n_pl_ksef_queue()
+        moves = offline | online
+        for _attempt in range(6):
+            self.run_cron()
+            if set(moves.mapped("l10n_pl_ksef_state")) == {"accepted"}:
+                break
+        self.assertEqual(set(moves.mapped("l10n_pl_ksef_state")), {"accepted"})
+        sessions = moves.l10n_pl_ksef_document_id.session_id
+        self.assertEqual(set(sessions.mapped("kind")), {"batch"})
+        self.assertEqual(len(sessions), 2, "one batch session for each offlineMode")
+        self.assertEqual({m.id: self.stored(m) for m in offline}, {m.id: [(True, "Offline")] for m in offline})
+        self.assertEqual({m.id: self.stored(m) for m in online}, {m.id: [(False, "Online")] for m in online})
