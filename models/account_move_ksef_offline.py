@@ -4,7 +4,7 @@ company's Offline certificate check that every offline issue needs (KOD II is si
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from .l10n_pl_ksef_document import OFFLINE_MODES
+from .l10n_pl_ksef_document import OFFLINE_MODES, PENDING_STATES
 
 
 class ResCompany(models.Model):
@@ -52,6 +52,14 @@ class AccountMove(models.Model):
                 and move.l10n_pl_ksef_state in ("to_send", "sending")
                 and move.l10n_pl_ksef_offline_deadline < today
             )
+
+    def _l10n_pl_ksef_pending_original(self):
+        """The KSeF document of the invoice this credit note corrects, when KSeF has not accepted it yet."""
+        self.ensure_one()
+        if self.move_type != "out_refund":
+            return self.env["l10n_pl_ksef.document"]
+        document = self.reversed_entry_id.l10n_pl_ksef_document_id
+        return document if document.state in PENDING_STATES else document.browse()
 
     def _l10n_pl_ksef_offline_pending(self):
         """Issued offline and not in KSeF yet: the customer may get the PDF (with KOD I OFFLINE and KOD II)."""

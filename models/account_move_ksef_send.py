@@ -91,12 +91,27 @@ class AccountMove(models.Model):
                 "KSeF rejected this invoice (code %(code)s): %(reason)s Reset it to draft, fix it and send it again.",
                 code=document.status_code,
                 reason=document.reason or "",
+            )
+            + (
+                " "
+                + _(
+                    "The customer already has this offline invoice: the fixed one goes to KSeF as its technical "
+                    "correction, linked to the rejected file, with the same offline mode and deadline."
+                )
+                if document.invoicing_mode in ("offline24", "offline", "emergency")
+                else ""
             ),
         }
         text = texts.get(document.state, "")
         if document.state == "to_send" and document.last_error:
             text = _("Waiting to be sent to KSeF: %(reason)s", reason=document.reason or document.last_error)
-        if self._l10n_pl_ksef_offline_pending():
+        if document.state == "to_send" and document.waits_for_id and not document.invoice_hash:
+            text = _(
+                "Waits for the KSeF number of %(invoice)s, which it corrects and which KSeF has not accepted yet "
+                "(issued offline, or still being processed): it is made and sent right after.",
+                invoice=document.waits_for_id.move_id.name,
+            )
+        elif self._l10n_pl_ksef_offline_pending():
             text = self._l10n_pl_ksef_offline_banner(document) + " " + text
         elif document.state == "accepted" and document.ksef_invoicing_mode == "Offline":
             text += " " + _(
@@ -170,9 +185,32 @@ class AccountMove(models.Model):
         if not sendable:
             return self.env["l10n_pl_ksef.document"], {}
         now = fields.Datetime.now()
+        # a correction of an invoice KSeF has not accepted yet (issued offline...) waits for its number
+        originals = {move: move._l10n_pl_ksef_pending_original() for move in sendable}
+        waiting = (
+            self.env["l10n_pl_ksef.document"]
+            .sudo()
+            .create(
+                [
+                    {
+                        "move_id": move.id,
+                        "company_id": move.company_id.id,
+                        "waits_for_id": original.id,
+                        "ksef_user_id": (user if user is not None else self.env.user).id or False,
+                        "environment": move.company_id.l10n_pl_ksef_environment,
+                    }
+                    for move, original in originals.items()
+                    if original
+                ]
+            )
+        )
+        sendable -= waiting.move_id
+        if not sendable:
+            return waiting, {}
         if built is None or any(move.id not in built for move in sendable):
             built = sendable.with_context(l10n_pl_ksef_created_at=now)._l10n_pl_ksef_fa3_documents()
         user = user if user is not None else self.env.user
+        Document = self.env["l10n_pl_ksef.document"].sudo()
         values, problems = [], {}
         lang = self.env.lang
         for move in sendable:
@@ -189,9 +227,10 @@ class AccountMove(models.Model):
                     "invoice_hash": sha256_b64(xml),
                     "ksef_user_id": user.id or False,
                     "environment": move.company_id.l10n_pl_ksef_environment,
+                    **Document._l10n_pl_ksef_technical_correction_values(move),
                 }
             )
-        documents = self.env["l10n_pl_ksef.document"].sudo().create(values)
+        documents = self.env["l10n_pl_ksef.document"].sudo().create(values) | waiting
         if documents:
             self.env.ref(CRON_XMLID).sudo()._trigger()
         return documents, problems

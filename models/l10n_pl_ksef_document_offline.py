@@ -10,14 +10,20 @@ The deadline is computed in Polish business days (``ksef_core.offline``), moved 
 import datetime
 import logging
 
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 
+from ..ksef_core.calendar_pl import next_business_day, warsaw_now
 from ..ksef_core.errors import KsefError
+from ..ksef_core.hashing import sha256_b64
 from ..ksef_core.offline import MODE_OF_STATUS, OFFLINE24, TOTAL_FAILURE, outages_from_messages, send_deadline
-from .l10n_pl_ksef_document import OFFLINE_MODES
+from .l10n_pl_ksef_document import OFFLINE_MODES, PENDING_STATES
 from .l10n_pl_ksef_document_send import RETRY_DELAY
 
 _logger = logging.getLogger(__name__)
+
+DEADLINE_ACTIVITY_XMLID = "l10n_pl_ksef.mail_activity_type_ksef_offline_deadline"
+#: rejections a technical correction cannot fix: no permission to issue for the seller (API-NOTES §9)
+TECHNICAL_CORRECTION_REFUSED = (410,)
 
 
 class L10nPlKsefDocument(models.Model):
@@ -37,6 +43,22 @@ class L10nPlKsefDocument(models.Model):
         readonly=True,
         help="Online or Offline, as KSeF recorded the invoice: KSeF records as offline every invoice that reaches "
         "it after its issue day. That is not an error.",
+    )
+
+    waits_for_id = fields.Many2one(
+        "l10n_pl_ksef.document",
+        string="Waits for",
+        readonly=True,
+        index="btree_not_null",
+        help="A correction of an invoice KSeF has not accepted yet (e.g. issued offline) waits for its KSeF number: "
+        "its FA(3) is made, naming that number, and sent once KSeF has accepted the corrected invoice.",
+    )
+
+    hash_of_corrected = fields.Char(
+        string="Technical correction of",
+        readonly=True,
+        help="SHA-256 of the offline invoice file KSeF rejected, which this fixed file replaces (technical "
+        "correction: sent with hashOfCorrectedInvoice, in an online session).",
     )
 
     def _l10n_pl_ksef_is_offline(self):
@@ -72,7 +94,7 @@ class L10nPlKsefDocument(models.Model):
         """KSeF could not be reached: per the company's setting, issue the online documents waiting offline
         (they need the Offline certificate for KOD II), or keep them waiting; either way they are tried again."""
         waiting = self.filtered(lambda d: d.state == "to_send")
-        online = waiting.filtered(lambda d: d.invoicing_mode == "online")
+        online = waiting.filtered(lambda d: d.invoicing_mode == "online" and d.invoice_hash)
         text = exc.message_en if isinstance(exc, KsefError) else str(exc)
         waiting._l10n_pl_ksef_set({"last_error": text, "next_try": now + RETRY_DELAY})
         result.update(error=text, error_code="unavailable")
@@ -131,3 +153,92 @@ class L10nPlKsefDocument(models.Model):
         except (KsefError, OSError):
             messages = status.get("messages")
         return mode, outages_from_messages(messages)
+
+    @api.model
+    def _l10n_pl_ksef_technical_correction_values(self, move):
+        """Queue values making ``move``'s new document the technical correction of its rejected offline one:
+        the customer already has the offline invoice, so the fixed file is linked to the rejected one and keeps
+        its offline mode and deadline."""
+        rejected = move.l10n_pl_ksef_document_ids.filtered(
+            lambda d: d.state == "rejected" and d.invoicing_mode in OFFLINE_MODES and d.invoice_hash
+        ).sorted("id")[-1:]
+        if not rejected or rejected.status_code in TECHNICAL_CORRECTION_REFUSED:
+            return {}
+        return {
+            "hash_of_corrected": rejected.invoice_hash,
+            "invoicing_mode": rejected.invoicing_mode,
+            "offline_issued_at": rejected.offline_issued_at,
+            "offline_deadline": rejected.offline_deadline,
+            "offline_reason": rejected.offline_reason,
+        }
+
+    # ------------------------------------------------------------------ corrections waiting for a number
+
+    def _l10n_pl_ksef_ready(self, now):
+        """These due documents, but those waiting for their corrected invoice's KSeF number (tried again later);
+        a correction whose corrected invoice KSeF has now decided on gets its FA(3) first."""
+        waiting = self.filtered(lambda d: d.waits_for_id and not d.xml)
+        blocked = waiting.filtered(lambda d: d.waits_for_id.state in PENDING_STATES)
+        blocked._l10n_pl_ksef_set({"next_try": now + RETRY_DELAY})
+        ready = waiting - blocked
+        if ready:
+            ready._l10n_pl_ksef_freeze()
+        return self - blocked - ready.filtered(lambda d: d.state != "to_send")
+
+    def _l10n_pl_ksef_freeze(self):
+        """Make and freeze the FA(3) of these queued documents now (a correction that waited for a number)."""
+        moves = self.move_id
+        built = moves.with_context(l10n_pl_ksef_created_at=fields.Datetime.now())._l10n_pl_ksef_fa3_documents()
+        for document in self:
+            fa3 = built[document.move_id.id]
+            if fa3.problems or not fa3.xml:
+                document._l10n_pl_ksef_reject(fa3.text("en_US"), fa3.text("pl_PL"))
+                continue
+            xml = fa3.xml if isinstance(fa3.xml, bytes) else fa3.xml.encode("utf-8")
+            document._l10n_pl_ksef_set({"xml": xml.decode("utf-8"), "invoice_hash": sha256_b64(xml), "next_try": False})
+
+    # ------------------------------------------------------------------ deadlines
+
+    @api.model
+    def _cron_l10n_pl_ksef_offline_deadlines(self, today=None):
+        """A to-do for each offline invoice not in KSeF yet whose deadline is today or the next business day
+        (or past), for its salesperson, else its creator; once per invoice."""
+        today = today or warsaw_now().date()
+        documents = self.sudo().search(
+            [
+                ("invoicing_mode", "in", OFFLINE_MODES),
+                ("state", "in", ("to_send", "sending")),
+                ("offline_deadline", "<=", next_business_day(today)),
+            ]
+        )
+        activity_type = self.env.ref(DEADLINE_ACTIVITY_XMLID, raise_if_not_found=False)
+        warned = set(
+            documents.move_id.activity_ids.filtered(lambda a: a.activity_type_id == activity_type).mapped("res_id")
+        )
+        for document in documents.filtered(lambda d: d.move_id.id not in warned):
+            move = document.move_id
+            user = move.invoice_user_id or move.create_uid
+            if not user or not user.active or user.share:
+                user = document.ksef_user_id or self.env.ref("base.user_admin")
+            move.activity_schedule(
+                activity_type_id=activity_type.id if activity_type else False,
+                date_deadline=document.offline_deadline,
+                summary=_("Offline invoice: KSeF deadline %(date)s", date=document.offline_deadline),
+                note=_(
+                    "%(invoice)s was issued offline and is not in KSeF yet; it must reach KSeF by %(date)s. Odoo "
+                    "sends it as soon as KSeF answers: check the connection (Settings > KSeF > Test connection) "
+                    "and the reason on the invoice.",
+                    invoice=move.name,
+                    date=document.offline_deadline,
+                ),
+                user_id=user.id,
+            )
+        return len(documents)
+
+    def _l10n_pl_ksef_accept(self, outcome, duplicate=False):
+        accepted = super()._l10n_pl_ksef_accept(outcome, duplicate=duplicate)
+        if self.invoicing_mode in OFFLINE_MODES:
+            self.move_id.sudo().activity_unlink([DEADLINE_ACTIVITY_XMLID])
+        # the corrections waiting for this number go at the next run
+        self.search([("waits_for_id", "=", self.id), ("state", "=", "to_send")])._l10n_pl_ksef_set({"next_try": False})
+        return accepted

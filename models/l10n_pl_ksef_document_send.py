@@ -329,11 +329,15 @@ class L10nPlKsefDocument(models.Model):
                 self._l10n_pl_ksef_recover(client, result)
                 self._l10n_pl_ksef_refresh_deadlines(client)
                 due = self.filtered(lambda d: d.state == "to_send" and (not d.next_try or d.next_try <= now))
-                if due:
-                    if len(due) >= self._l10n_pl_ksef_batch_threshold():
-                        due._l10n_pl_ksef_send_batch(client, company, user_token, result)
-                    else:
-                        due._l10n_pl_ksef_send_online(client, company, user_token, result)
+                due = due._l10n_pl_ksef_ready(now)
+                # technical corrections go in an online (interactive) session only, as KSeF requires
+                online = due.filtered(lambda d: d.hash_of_corrected)
+                if len(due - online) >= self._l10n_pl_ksef_batch_threshold():
+                    (due - online)._l10n_pl_ksef_send_batch(client, company, user_token, result)
+                else:
+                    online = due
+                if online:
+                    online._l10n_pl_ksef_send_online(client, company, user_token, result)
                 self._l10n_pl_ksef_poll(client, result)
                 self._l10n_pl_ksef_missing_upos(company, client)
                 sessions._l10n_pl_ksef_wrap_up(client)
@@ -442,6 +446,7 @@ class L10nPlKsefDocument(models.Model):
                     document._l10n_pl_ksef_xml_bytes(),
                     own_id=document.id,
                     offline_mode=document.invoicing_mode in OFFLINE_MODES,
+                    hash_of_corrected=document.hash_of_corrected or None,
                 )
             except KsefRateLimited:
                 document._l10n_pl_ksef_set({"state": "to_send", "session_id": False})

@@ -15,6 +15,7 @@ from odoo.exceptions import UserError
 from ..ksef_core.client import KsefRateLimited
 from ..ksef_core.client.results import InvoiceResult
 from ..ksef_core.errors import KsefError
+from .l10n_pl_ksef_document import OFFLINE_MODES
 from .l10n_pl_ksef_document_send import POLL_LATER, POLL_SOON, _naive
 
 _logger = logging.getLogger(__name__)
@@ -207,6 +208,15 @@ class L10nPlKsefDocument(models.Model):
                     invoice=move.name,
                     code=document.status_code,
                     reason=document.with_context(lang=user.lang).reason,
+                )
+                + (
+                    "\n"
+                    + _(
+                        "It was issued offline and the customer has it: the fixed invoice goes to KSeF as its "
+                        "technical correction."
+                    )
+                    if document.invoicing_mode in OFFLINE_MODES
+                    else ""
                 ),
                 user_id=user.id,
             )

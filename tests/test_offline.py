@@ -173,3 +173,98 @@ class TestL10nPlKsefOffline(L10nPlKsefSendCommon):
         self.assertEqual(len(sessions), 2, "one batch session for each offlineMode")
         self.assertEqual({m.id: self.stored(m) for m in offline}, {m.id: [(True, "Offline")] for m in offline})
         self.assertEqual({m.id: self.stored(m) for m in online}, {m.id: [(False, "Online")] for m in online})
+
+    def test_the_responsible_user_is_warned_before_the_deadline_once(self):
+        self.add_offline_certificate()
+        move = self.today_invoice()
+        move.invoice_user_id = self.accountant
+        move.action_l10n_pl_ksef_issue_offline()
+        deadline = move.l10n_pl_ksef_offline_deadline
+        Document = self.env["l10n_pl_ksef.document"]
+        day_before_deadline = deadline - datetime.timedelta(days=1)
+        while next_business_day(day_before_deadline) != deadline:
+            day_before_deadline -= datetime.timedelta(days=1)
+        far_before = day_before_deadline - datetime.timedelta(days=10)
+        Document._cron_l10n_pl_ksef_offline_deadlines(today=far_before)
+        self.assertFalse(move.activity_ids, "no warning while the deadline is far")
+        Document._cron_l10n_pl_ksef_offline_deadlines(today=day_before_deadline)
+        Document._cron_l10n_pl_ksef_offline_deadlines(today=day_before_deadline)
+        self.assertEqual(len(move.activity_ids), 1, "warned once")
+        self.assertEqual((move.activity_ids.user_id, move.activity_ids.date_deadline), (self.accountant, deadline))
+        self.run_cron()
+        self.assertEqual(move.l10n_pl_ksef_state, "accepted")
+        self.assertFalse(move.activity_ids, "the warning goes once KSeF has the invoice")
+
+    def test_past_the_deadline_the_invoice_is_flagged_in_the_list(self):
+        self.add_offline_certificate()
+        self.ksef_down()
+        move = self.today_invoice()
+        move.action_l10n_pl_ksef_send()
+        self.assertFalse(move.l10n_pl_ksef_offline_overdue)
+        move.l10n_pl_ksef_document_id.sudo().offline_deadline = datetime.date.today() - datetime.timedelta(days=1)
+        self.assertTrue(move.l10n_pl_ksef_offline_overdue)
+        overdue = self.env["account.move"].search(
+            [("l10n_pl_ksef_offline_deadline", "<", datetime.date.today()), ("l10n_pl_ksef_state", "in", ("to_send",))]
+        )
+        self.assertIn(move, overdue, "what the filter 'KSeF: offline, past the deadline' finds")
+
+    def test_a_credit_note_of_an_offline_invoice_waits_for_its_number_and_names_it(self):
+        self.add_offline_certificate()
+        self.ksef_down()
+        invoice = self.today_invoice()
+        invoice.action_l10n_pl_ksef_send()
+        self.assertEqual(invoice.l10n_pl_ksef_invoicing_mode, "offline24")
+        reversal = (
+            self.env["account.move.reversal"]
+            .with_context(active_model="account.move", active_ids=invoice.ids)
+            .create({"reason": "Zwrot", "journal_id": invoice.journal_id.id, "date": datetime.date.today()})
+        )
+        credit_note = self.env["account.move"].browse(reversal.refund_moves()["res_id"])
+        credit_note.write({"l10n_pl_ksef_correction_reason": "Zwrot towaru"})
+        credit_note.action_post()
+        credit_note.action_l10n_pl_ksef_send()
+        waiting = credit_note.l10n_pl_ksef_document_id
+        self.assertEqual(waiting.state, "to_send")
+        self.assertEqual(waiting.waits_for_id, invoice.l10n_pl_ksef_document_id)
+        self.assertFalse(waiting.invoice_hash, "its FA(3) waits for the number it must name")
+        self.assertIn("Waits for the KSeF number of %s" % invoice.name, str(credit_note.l10n_pl_ksef_banner))
+        self.ksef_back()
+        for _attempt in range(3):
+            self.run_cron()
+        self.assertEqual(invoice.l10n_pl_ksef_state, "accepted")
+        self.assertEqual(credit_note.l10n_pl_ksef_state, "accepted", waiting.reason)
+        self.assertIn("<NrKSeFFaKorygowanej>%s</NrKSeFFaKorygowanej>" % invoice.l10n_pl_ksef_number, waiting.sudo().xml)
+        self.assertLess(
+            invoice.l10n_pl_ksef_document_id.acceptance_date, waiting.acceptance_date + datetime.timedelta(seconds=1)
+        )
+        self.assertEqual(len(self.stored(credit_note)), 1)
+
+    def test_a_rejected_offline_invoice_goes_back_as_its_technical_correction(self):
+        self.add_offline_certificate()
+        tomorrow = datetime.date.today() + datetime.timedelta(days=1)
+        move = self.invoice(invoice_date=tomorrow, invoice_date_due=tomorrow)
+        move.action_l10n_pl_ksef_issue_offline()
+        rejected = move.l10n_pl_ksef_document_id
+        self.run_cron()
+        self.assertEqual(rejected.state, "rejected", "KSeF refuses an issue date after the day it receives it")
+        self.assertIn("technical correction", str(move.l10n_pl_ksef_banner))
+        self.assertIn("technical correction", move.activity_ids.note or "")
+        # the accountant fixes the date and confirms again: the fixed file replaces the rejected one
+        move.button_draft()
+        move.write({"invoice_date": datetime.date.today(), "invoice_date_due": datetime.date.today()})
+        move.action_post()
+        move.action_l10n_pl_ksef_send()
+        fixed = move.l10n_pl_ksef_document_id
+        self.assertNotEqual(fixed, rejected)
+        self.assertEqual(fixed.hash_of_corrected, rejected.invoice_hash)
+        self.assertEqual(fixed.invoicing_mode, "offline24")
+        for _attempt in range(3):
+            if fixed.state == "accepted":
+                break
+            self.run_cron()
+        self.assertEqual(fixed.state, "accepted", fixed.reason)
+        entries = [e for e in self.sim.invoice_store.entries.values() if e.get("ksefNumber") == fixed.ksef_number]
+        self.assertEqual(
+            [(e["hashOfCorrectedInvoice"], e["offlineMode"]) for e in entries], [(rejected.invoice_hash, True)]
+        )
+        self.assertEqual(self.sim.invoice_store.hashes[rejected.invoice_hash]["correctedBy"], fixed.ksef_number)
