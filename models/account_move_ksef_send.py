@@ -98,7 +98,7 @@ class AccountMove(models.Model):
                     "The customer already has this offline invoice: the fixed one goes to KSeF as its technical "
                     "correction, linked to the rejected file, with the same offline mode and deadline."
                 )
-                if document.invoicing_mode in ("offline24", "offline", "emergency")
+                if self._l10n_pl_ksef_blocks_corrections()
                 else ""
             ),
         }
@@ -185,28 +185,13 @@ class AccountMove(models.Model):
         if not sendable:
             return self.env["l10n_pl_ksef.document"], {}
         now = fields.Datetime.now()
-        # a correction of an invoice KSeF has not accepted yet (issued offline...) waits for its number
-        originals = {move: move._l10n_pl_ksef_pending_original() for move in sendable}
-        waiting = (
-            self.env["l10n_pl_ksef.document"]
-            .sudo()
-            .create(
-                [
-                    {
-                        "move_id": move.id,
-                        "company_id": move.company_id.id,
-                        "waits_for_id": original.id,
-                        "ksef_user_id": (user if user is not None else self.env.user).id or False,
-                        "environment": move.company_id.l10n_pl_ksef_environment,
-                    }
-                    for move, original in originals.items()
-                    if original
-                ]
-            )
+        # a correction of an invoice KSeF has not accepted yet (issued offline...) waits for its number: queued
+        # after the invoices of this call, waiting for that invoice's document
+        deferred = sendable.filtered(
+            lambda m: m.move_type == "out_refund"
+            and (m.reversed_entry_id in sendable or m.reversed_entry_id._l10n_pl_ksef_blocks_corrections())
         )
-        sendable -= waiting.move_id
-        if not sendable:
-            return waiting, {}
+        sendable -= deferred
         if built is None or any(move.id not in built for move in sendable):
             built = sendable.with_context(l10n_pl_ksef_created_at=now)._l10n_pl_ksef_fa3_documents()
         user = user if user is not None else self.env.user
@@ -230,7 +215,8 @@ class AccountMove(models.Model):
                     **Document._l10n_pl_ksef_technical_correction_values(move),
                 }
             )
-        documents = self.env["l10n_pl_ksef.document"].sudo().create(values) | waiting
+        documents = self.env["l10n_pl_ksef.document"].sudo().create(values) if values else Document
+        documents |= deferred._l10n_pl_ksef_queue_waiting(user, problems)
         if documents:
             self.env.ref(CRON_XMLID).sudo()._trigger()
         return documents, problems
@@ -272,11 +258,21 @@ class AccountMove(models.Model):
         for move in self:
             counts[move.l10n_pl_ksef_state or "to_send"] = counts.get(move.l10n_pl_ksef_state or "to_send", 0) + 1
         offline = len(self.filtered(lambda m: m._l10n_pl_ksef_offline_pending()))
+        waiting = self.filtered(
+            lambda m: m.l10n_pl_ksef_state == "to_send"
+            and m.l10n_pl_ksef_document_id.last_error
+            and not m._l10n_pl_ksef_offline_pending()
+        )
         parts = [
             _("%(count)s accepted", count=counts["accepted"]),
             _(
                 "%(count)s being processed",
-                count=counts["processing"] + counts["sending"] + counts["to_send"] - len(errors) - offline,
+                count=counts["processing"]
+                + counts["sending"]
+                + counts["to_send"]
+                - len(errors)
+                - offline
+                - len(waiting),
             ),
             _("%(count)s rejected", count=counts["rejected"]),
         ]
@@ -284,11 +280,6 @@ class AccountMove(models.Model):
             parts.append(
                 _("%(count)s issued offline (to deliver with their QR codes; sent when KSeF answers)", count=offline)
             )
-        waiting = self.filtered(
-            lambda m: m.l10n_pl_ksef_state == "to_send"
-            and m.l10n_pl_ksef_document_id.last_error
-            and not m._l10n_pl_ksef_offline_pending()
-        )
         if waiting:
             parts.append(
                 _(
@@ -364,6 +355,16 @@ class AccountMove(models.Model):
                         invoice=move.name,
                     )
                 )
+            if move._l10n_pl_ksef_offline_pending():
+                raise UserError(
+                    _(
+                        "%(invoice)s was issued offline: the customer may already have it, with its QR codes, and it "
+                        "must reach KSeF by %(date)s. It cannot go back to draft; once KSeF has it, a correction "
+                        "invoice changes it.",
+                        invoice=move.name,
+                        date=move.l10n_pl_ksef_offline_deadline or "-",
+                    )
+                )
         queued = self.l10n_pl_ksef_document_id.filtered(lambda d: d.state == "to_send")
         if queued:
             # withdrawn before it left: lock the rows so that a running send cannot take them meanwhile
@@ -371,10 +372,10 @@ class AccountMove(models.Model):
             queued.sudo().write({"state": "cancelled"})
         return super().button_draft()
 
-    @api.depends("l10n_pl_ksef_state")
+    @api.depends("l10n_pl_ksef_state", "l10n_pl_ksef_invoicing_mode")
     def _compute_show_reset_to_draft_button(self):
         res = super()._compute_show_reset_to_draft_button()
         for move in self:
-            if move.l10n_pl_ksef_state in ("sending", "processing", "accepted"):
+            if move.l10n_pl_ksef_state in ("sending", "processing", "accepted") or move._l10n_pl_ksef_offline_pending():
                 move.show_reset_to_draft_button = False
         return res

@@ -70,12 +70,19 @@ class AccountMoveSend(models.AbstractModel):
                     "error_title": _("KSeF rejected the invoice"),
                     "errors": [move.l10n_pl_ksef_document_id.reason or ""],
                 }
-            elif move.l10n_pl_ksef_state != "accepted" and not move._l10n_pl_ksef_offline_pending():
+            elif move.l10n_pl_ksef_state != "accepted" and not move._l10n_pl_ksef_offline_deliverable():
                 # no PDF and no e-mail without the number: the customer would get an invoice KSeF may refuse
+                waiting = move.l10n_pl_ksef_state == "to_send" and move.l10n_pl_ksef_document_id.last_error
                 invoices_data[move]["error"] = {
                     "error_title": _("KSeF has not given the KSeF number yet"),
                     "errors": [
                         _(
+                            "The invoice is not in KSeF yet: %(reason)s The PDF and the e-mail are made once it has "
+                            "its KSeF number (or once it is issued offline).",
+                            reason=move.l10n_pl_ksef_document_id.last_error,
+                        )
+                        if waiting
+                        else _(
                             "KSeF is still processing the invoice. The PDF and the e-mail are made once the "
                             "number is known: use Send again in a moment."
                         )

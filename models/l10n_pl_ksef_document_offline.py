@@ -16,7 +16,7 @@ from ..ksef_core.calendar_pl import next_business_day, warsaw_now
 from ..ksef_core.errors import KsefError
 from ..ksef_core.hashing import sha256_b64
 from ..ksef_core.offline import MODE_OF_STATUS, OFFLINE24, TOTAL_FAILURE, outages_from_messages, send_deadline
-from .l10n_pl_ksef_document import OFFLINE_MODES, PENDING_STATES
+from .l10n_pl_ksef_document import OFFLINE_MODES
 from .l10n_pl_ksef_document_send import RETRY_DELAY
 
 _logger = logging.getLogger(__name__)
@@ -24,6 +24,14 @@ _logger = logging.getLogger(__name__)
 DEADLINE_ACTIVITY_XMLID = "l10n_pl_ksef.mail_activity_type_ksef_offline_deadline"
 #: rejections a technical correction cannot fix: no permission to issue for the seller (API-NOTES §9)
 TECHNICAL_CORRECTION_REFUSED = (410,)
+#: invoice status codes that call for the same file again (405 session error, 435 decryption, 500/550 KSeF's)
+RESEND_SAME_FILE = (405, 435, 500, 550)
+RESEND_ATTEMPTS = 5
+
+
+def _moment(stored):
+    """An aware UTC moment for a stored datetime (kept to the second; ``ksef_core.offline`` allows for that)."""
+    return stored.replace(tzinfo=datetime.timezone.utc)
 
 
 class L10nPlKsefDocument(models.Model):
@@ -69,7 +77,7 @@ class L10nPlKsefDocument(models.Model):
         """Issue these queued documents offline in ``mode`` now, for ``reason`` (text)."""
         now = fields.Datetime.now()
         for document in self:
-            deadline = send_deadline(mode, now.replace(tzinfo=datetime.timezone.utc), outages)
+            deadline = send_deadline(mode, _moment(now), outages, issue_date=document.move_id.invoice_date)
             document._l10n_pl_ksef_set(
                 {
                     "invoicing_mode": mode,
@@ -120,39 +128,73 @@ class L10nPlKsefDocument(models.Model):
         online._l10n_pl_ksef_go_offline(mode, text, outages)
         result["offline"] = result.get("offline", 0) + len(online)
 
+    def _l10n_pl_ksef_latarnia(self, client):
+        """``(status, outages)`` from Latarnia, read once per run (cached on the client); ``(None, [])`` when it
+        does not answer or answers nonsense: then nothing is decided from it."""
+        cached = getattr(client, "_l10n_pl_ksef_latarnia", None)
+        if cached is not None:
+            return cached
+        try:
+            status = client.latarnia_status()
+            messages = client.latarnia_messages()
+            now = datetime.datetime.now(datetime.timezone.utc)
+            available = status["status"] == "AVAILABLE"
+            snapshot = status["status"] or None, outages_from_messages(messages, now=now, available=available)
+        except Exception as exc:  # whatever Latarnia does, it never stops sending
+            _logger.info("KSeF: Latarnia gave no usable answer (%s)", exc.__class__.__name__)
+            snapshot = None, []
+        client._l10n_pl_ksef_latarnia = snapshot
+        return snapshot
+
     def _l10n_pl_ksef_refresh_deadlines(self, client):
         """The deadlines of the offline documents among these that KSeF does not have yet, computed again with
-        the outages Latarnia announces now (an outage's end, a failure that moves a deadline)."""
+        the outages Latarnia announces now (an outage's end, a failure that moves a deadline); never earlier
+        than before (announcements drop out of Latarnia's list)."""
         pending = self.filtered(lambda d: d.invoicing_mode in OFFLINE_MODES and d.state in ("to_send", "sending"))
         if not pending:
             return
-        try:
-            outages = outages_from_messages(client.latarnia_messages())
-        except (KsefError, OSError):
+        status, outages = self._l10n_pl_ksef_latarnia(client)
+        if status is None:
             return
-        utc = datetime.timezone.utc
         for document in pending:
-            deadline = send_deadline(document.invoicing_mode, document.offline_issued_at.replace(tzinfo=utc), outages)
+            deadline = send_deadline(
+                document.invoicing_mode,
+                _moment(document.offline_issued_at),
+                outages,
+                issue_date=document.move_id.invoice_date,
+            )
+            if deadline and document.offline_deadline:
+                deadline = max(deadline, document.offline_deadline)
             if deadline != document.offline_deadline:
                 document._l10n_pl_ksef_set({"offline_deadline": deadline})
+
+    def _l10n_pl_ksef_announced_outage(self, company, client, result, now):
+        """Before sending: when Latarnia announces maintenance or a failure, the online documents among these
+        are handled as if KSeF were unreachable (issued offline or kept waiting) without trying; True then.
+        Latarnia silent or slow: False (the send itself finds out)."""
+        if not self.filtered(lambda d: d.invoicing_mode == "online" and d.invoice_hash):
+            return False
+        status, _outages = self._l10n_pl_ksef_latarnia(client)
+        if status in (None, "AVAILABLE"):
+            return False
+        labels = {
+            "MAINTENANCE": _("maintenance work (KSeF unavailable)"),
+            "FAILURE": _("a failure of KSeF"),
+            "TOTAL_FAILURE": _("a total failure of KSeF"),
+        }
+        reason = _("Latarnia (KSeF's status service) announces %(what)s.", what=labels.get(status, status))
+        self._l10n_pl_ksef_unreachable(company, client, KsefError(reason), result, now)
+        return True
 
     def _l10n_pl_ksef_latarnia_mode(self, client):
         """(offline mode, outages) from Latarnia's status; offline24 when Latarnia announces nothing (or is
         silent too)."""
-        try:
-            status = client.latarnia_status() or {}
-        except (KsefError, OSError) as exc:
-            _logger.info("KSeF: Latarnia could not be read (%s): offline24", exc.__class__.__name__)
-            return OFFLINE24, []
-        mode = MODE_OF_STATUS.get(str(status.get("status") or "").upper(), OFFLINE24)
+        status, outages = self._l10n_pl_ksef_latarnia(client)
+        mode = MODE_OF_STATUS.get(status or "AVAILABLE", OFFLINE24)
         if mode == TOTAL_FAILURE:
             # no sending duty in a total failure; sent anyway once KSeF is back, within the emergency deadline
             mode = "emergency"
-        try:
-            messages = client.latarnia_messages()
-        except (KsefError, OSError):
-            messages = status.get("messages")
-        return mode, outages_from_messages(messages)
+        return mode, outages
 
     @api.model
     def _l10n_pl_ksef_technical_correction_values(self, move):
@@ -165,7 +207,8 @@ class L10nPlKsefDocument(models.Model):
         if not rejected or rejected.status_code in TECHNICAL_CORRECTION_REFUSED:
             return {}
         return {
-            "hash_of_corrected": rejected.invoice_hash,
+            # a rejected technical correction: the file the customer has is still the first one
+            "hash_of_corrected": rejected.hash_of_corrected or rejected.invoice_hash,
             "invoicing_mode": rejected.invoicing_mode,
             "offline_issued_at": rejected.offline_issued_at,
             "offline_deadline": rejected.offline_deadline,
@@ -177,8 +220,8 @@ class L10nPlKsefDocument(models.Model):
     def _l10n_pl_ksef_ready(self, now):
         """These due documents, but those waiting for their corrected invoice's KSeF number (tried again later);
         a correction whose corrected invoice KSeF has now decided on gets its FA(3) first."""
-        waiting = self.filtered(lambda d: d.waits_for_id and not d.xml)
-        blocked = waiting.filtered(lambda d: d.waits_for_id.state in PENDING_STATES)
+        waiting = self.filtered(lambda d: not d.invoice_hash)
+        blocked = waiting.filtered(lambda d: d.waits_for_id.move_id._l10n_pl_ksef_blocks_corrections())
         blocked._l10n_pl_ksef_set({"next_try": now + RETRY_DELAY})
         ready = waiting - blocked
         if ready:
@@ -196,6 +239,23 @@ class L10nPlKsefDocument(models.Model):
                 continue
             xml = fa3.xml if isinstance(fa3.xml, bytes) else fa3.xml.encode("utf-8")
             document._l10n_pl_ksef_set({"xml": xml.decode("utf-8"), "invoice_hash": sha256_b64(xml), "next_try": False})
+
+    def _l10n_pl_ksef_reject(self, reason_en, reason_pl, code=0):
+        """An offline invoice the customer already has, refused for a reason that sending the very same file again
+        cures (session error, decryption, KSeF's own error), goes back to the queue: its codes stay valid."""
+        self.ensure_one()
+        if self.invoicing_mode in OFFLINE_MODES and code in RESEND_SAME_FILE and self.attempts < RESEND_ATTEMPTS:
+            self._l10n_pl_ksef_set(
+                {
+                    "state": "to_send",
+                    "session_id": False,
+                    "reference_number": False,
+                    "last_error": reason_en,
+                    "next_try": fields.Datetime.now() + RETRY_DELAY,
+                }
+            )
+            return None
+        return super()._l10n_pl_ksef_reject(reason_en, reason_pl, code=code)
 
     # ------------------------------------------------------------------ deadlines
 
@@ -240,5 +300,7 @@ class L10nPlKsefDocument(models.Model):
         if self.invoicing_mode in OFFLINE_MODES:
             self.move_id.sudo().activity_unlink([DEADLINE_ACTIVITY_XMLID])
         # the corrections waiting for this number go at the next run
-        self.search([("waits_for_id", "=", self.id), ("state", "=", "to_send")])._l10n_pl_ksef_set({"next_try": False})
+        self.search(
+            [("waits_for_id.move_id", "=", self.move_id.id), ("state", "=", "to_send"), ("invoice_hash", "=", False)]
+        )._l10n_pl_ksef_set({"next_try": False})
         return accepted

@@ -330,6 +330,8 @@ class L10nPlKsefDocument(models.Model):
                 self._l10n_pl_ksef_refresh_deadlines(client)
                 due = self.filtered(lambda d: d.state == "to_send" and (not d.next_try or d.next_try <= now))
                 due = due._l10n_pl_ksef_ready(now)
+                if due and due._l10n_pl_ksef_announced_outage(company, client, result, now):
+                    due = due.browse()  # nothing goes out during an announced outage: tried again later
                 # technical corrections go in an online (interactive) session only, as KSeF requires
                 online = due.filtered(lambda d: d.hash_of_corrected)
                 if len(due - online) >= self._l10n_pl_ksef_batch_threshold():

@@ -49,6 +49,25 @@ class TestL10nPlKsefOffline(L10nPlKsefSendCommon):
         """An invoice dated today: KSeF records it online unless it is sent with offlineMode."""
         return self.invoice(invoice_date=datetime.date.today(), invoice_date_due=datetime.date.today())
 
+    def credit_note_of(self, invoice, post=True):
+        """A credit note of ``invoice`` made as a user makes it (Credit Note), with a number of this test's own
+        (the simulator keeps what other tests sent)."""
+        reversal = (
+            self.env["account.move.reversal"]
+            .with_context(active_model="account.move", active_ids=invoice.ids)
+            .create({"reason": "Zwrot", "journal_id": invoice.journal_id.id, "date": datetime.date.today()})
+        )
+        credit_note = self.env["account.move"].browse(reversal.refund_moves()["res_id"])
+        credit_note.write(
+            {
+                "name": "KOR/%s/%06d" % (self.id().rsplit(".", 1)[-1][-20:], next(self.numbers)),
+                "l10n_pl_ksef_correction_reason": "Zwrot towaru",
+            }
+        )
+        if post:
+            credit_note.action_post()
+        return credit_note
+
     def stored(self, move):
         """What KSeF accepted of this invoice: ``[(offlineMode asked, invoicingMode recorded)]``."""
         return [
@@ -214,14 +233,7 @@ class TestL10nPlKsefOffline(L10nPlKsefSendCommon):
         invoice = self.today_invoice()
         invoice.action_l10n_pl_ksef_send()
         self.assertEqual(invoice.l10n_pl_ksef_invoicing_mode, "offline24")
-        reversal = (
-            self.env["account.move.reversal"]
-            .with_context(active_model="account.move", active_ids=invoice.ids)
-            .create({"reason": "Zwrot", "journal_id": invoice.journal_id.id, "date": datetime.date.today()})
-        )
-        credit_note = self.env["account.move"].browse(reversal.refund_moves()["res_id"])
-        credit_note.write({"l10n_pl_ksef_correction_reason": "Zwrot towaru"})
-        credit_note.action_post()
+        credit_note = self.credit_note_of(invoice)
         credit_note.action_l10n_pl_ksef_send()
         waiting = credit_note.l10n_pl_ksef_document_id
         self.assertEqual(waiting.state, "to_send")
@@ -268,3 +280,67 @@ class TestL10nPlKsefOffline(L10nPlKsefSendCommon):
             [(e["hashOfCorrectedInvoice"], e["offlineMode"]) for e in entries], [(rejected.invoice_hash, True)]
         )
         self.assertEqual(self.sim.invoice_store.hashes[rejected.invoice_hash]["correctedBy"], fixed.ksef_number)
+
+    def test_maintenance_announced_in_latarnia_issues_offline_without_trying_ksef(self):
+        self.add_offline_certificate()
+        now = self.sim.clock.now()
+        end = now + datetime.timedelta(hours=2)
+        self.sim.set_latarnia("MAINTENANCE", title="Prace serwisowe KSeF", start=now, end=end)
+        move = self.today_invoice()
+        move.action_l10n_pl_ksef_send()
+        document = move.l10n_pl_ksef_document_id
+        self.assertEqual((document.state, document.invoicing_mode), ("to_send", "offline"))
+        self.assertIn("Latarnia (KSeF's status service) announces maintenance", document.offline_reason)
+        self.assertEqual(document.offline_deadline, next_business_day(warsaw_now(end).date()))
+        self.assertFalse(self.stored(move), "nothing sent during the announced maintenance")
+        self.sim.set_latarnia("AVAILABLE")
+        self.run_cron()
+        self.assertEqual(document.state, "accepted", document.reason)
+        self.assertEqual(self.stored(move), [(True, "Offline")])
+
+    def test_an_offline_invoice_cannot_go_back_to_draft_before_ksef_has_it(self):
+        self.add_offline_certificate()
+        move = self.today_invoice()
+        move.action_l10n_pl_ksef_issue_offline()
+        self.assertFalse(move.show_reset_to_draft_button)
+        with self.assertRaisesRegex(UserError, "issued offline"):
+            move.button_draft()
+        self.assertEqual(move.l10n_pl_ksef_document_id.state, "to_send")
+
+    def test_a_waiting_invoice_can_be_issued_offline24_and_nothing_loops_meanwhile(self):
+        self.add_offline_certificate()
+        self.company.l10n_pl_ksef_unavailable_mode = "wait"
+        self.ksef_down()
+        invoice = self.today_invoice()
+        invoice.action_l10n_pl_ksef_send()
+        document = invoice.l10n_pl_ksef_document_id
+        self.assertEqual((document.state, document.invoicing_mode), ("to_send", "online"))
+        self.assertTrue(invoice.l10n_pl_ksef_can_issue_offline, "a waiting invoice may still be issued offline24")
+        invoice.action_l10n_pl_ksef_issue_offline()
+        self.assertEqual((invoice.l10n_pl_ksef_document_id, document.invoicing_mode), (document, "offline24"))
+        # its credit note, sent in the same call as another invoice's, waits; the cron is not woken at once
+        credit_note = self.credit_note_of(invoice)
+        with self.assertRaisesRegex(UserError, "not in KSeF yet"):
+            credit_note.action_l10n_pl_ksef_issue_offline()
+        credit_note.action_l10n_pl_ksef_send()
+        self.assertEqual(credit_note.l10n_pl_ksef_document_id.waits_for_id, document)
+        woken = self.env["l10n_pl_ksef.document"]._l10n_pl_ksef_wake_up()
+        self.assertGreater(woken, datetime.datetime.now(), "what waits is tried later, not in a loop")
+        self.ksef_back()
+        for _attempt in range(3):
+            self.run_cron()
+        self.assertEqual((invoice.l10n_pl_ksef_state, credit_note.l10n_pl_ksef_state), ("accepted", "accepted"))
+
+    def test_an_invoice_and_its_credit_note_queued_together_go_in_that_order(self):
+        invoice = self.today_invoice()
+        credit_note = self.credit_note_of(invoice)
+        _documents, problems = (invoice | credit_note)._l10n_pl_ksef_queue()
+        self.assertFalse(problems)
+        self.assertEqual(credit_note.l10n_pl_ksef_document_id.waits_for_id, invoice.l10n_pl_ksef_document_id)
+        for _attempt in range(3):
+            self.run_cron()
+        self.assertEqual(credit_note.l10n_pl_ksef_state, "accepted", credit_note.l10n_pl_ksef_document_id.reason)
+        self.assertIn(
+            "<NrKSeFFaKorygowanej>%s</NrKSeFFaKorygowanej>" % invoice.l10n_pl_ksef_number,
+            credit_note.l10n_pl_ksef_document_id.sudo().xml,
+        )

@@ -12,6 +12,8 @@ Typical use::
 import datetime
 import time
 
+import requests
+
 from ..environments import get_environment
 from ..errors import InputError
 from ..nip import validate_nip
@@ -37,6 +39,9 @@ from .results import InvoiceResult
 from .session import TokenManager
 from .sync import InvoiceSync, SyncState
 from .tokens import TokenState, check_ksef_token, jwt_permissions
+
+#: seconds Latarnia may take to answer (one try)
+LATARNIA_TIMEOUT = 5
 
 __all__ = [
     "BatchResult",
@@ -314,25 +319,41 @@ class KsefClient:
     def latarnia_status(self):
         """KSeF availability from Latarnia: ``{"status": AVAILABLE|MAINTENANCE|FAILURE|TOTAL_FAILURE, "messages"}``.
 
-        Public service, no authentication.  The status decides the offline modes (API-NOTES §9).
+        Public service, no authentication.  The status decides the offline modes (API-NOTES §9).  One try with a
+        short timeout and no retries: it is asked just before sending, which it must never hold up.
         """
+        data = self._latarnia_get("/status")
+        if not isinstance(data, dict):
+            data = {}
+        status = str(data.get("status") or "").upper()
+        messages = [m for m in data.get("messages") or [] if isinstance(m, dict)]
+        return {"status": status, "available": status == "AVAILABLE", "messages": messages}
+
+    def latarnia_messages(self):
+        """Latarnia's announcements, past ones included (``GET /messages``): the starts and ends of outages,
+        which move the deadlines of offline invoices (``ksef_core.offline.outages_from_messages``)."""
+        data = self._latarnia_get("/messages")
+        if isinstance(data, dict):
+            data = data.get("messages")
+        return [m for m in data or [] if isinstance(m, dict)]
+
+    def _latarnia_get(self, path):
         if not self.latarnia_url:
             raise InputError(
                 "No Latarnia (KSeF status) address is known for this environment.",
                 "Dla tego środowiska nie jest znany adres Latarni (statusu KSeF).",
                 code="latarnia_url_missing",
             )
-        data = self.transport.request("GET", self.latarnia_url + "/status")
-        status = str(data.get("status") or "").upper()
-        return {"status": status, "available": status == "AVAILABLE", "messages": data.get("messages") or []}
-
-    def latarnia_messages(self):
-        """Latarnia's announcements, past ones included (``GET /messages``): the starts and ends of outages,
-        which move the deadlines of offline invoices (``ksef_core.offline.outages_from_messages``)."""
-        if not self.latarnia_url:
-            return []
-        data = self.transport.request("GET", self.latarnia_url + "/messages")
-        return data if isinstance(data, list) else (data or {}).get("messages") or []
+        try:
+            response = self.transport.session.get(self.latarnia_url + path, timeout=LATARNIA_TIMEOUT)
+            response.raise_for_status()
+            return response.json()
+        except (requests.RequestException, ValueError) as exc:
+            raise KsefUnavailable(
+                "Latarnia (KSeF's status service) did not answer (%s)." % exc.__class__.__name__,
+                "Latarnia (serwis statusu KSeF) nie odpowiedziała (%s)." % exc.__class__.__name__,
+                code="latarnia_unavailable",
+            ) from None
 
     def sync(self, state, mode="export", on_progress=None):
         """An :class:`InvoiceSync` over ``state`` (a :class:`SyncState` or its dict)."""

@@ -96,3 +96,34 @@ def test_outages_from_the_simulators_latarnia(simulator):
     assert failure.end is not None and failure.end - failure.start >= dt.timedelta(hours=1)
     maintenance = next(o for o in outages if o.kind == UNAVAILABLE)
     assert maintenance.end is None, "announced without an end: still going on"
+
+
+def test_an_outage_over_before_the_invoice_does_not_date_it_back():
+    old_maintenance = Outage(UNAVAILABLE, at(D(2026, 11, 2), 8), at(D(2026, 11, 2), 12))
+    assert send_deadline(UNAVAILABLE, at(D(2026, 11, 25)), [old_maintenance]) == D(2026, 11, 26)
+    old_failure = Outage(EMERGENCY, at(D(2026, 10, 1), 8), at(D(2026, 10, 2), 12))
+    # no failure going on: at least the next business day after the issue, 7 business days after it at most
+    assert send_deadline(EMERGENCY, at(D(2026, 11, 25)), [old_failure]) == D(2026, 12, 4)
+
+
+def test_the_deadline_counts_from_the_invoices_issue_date_when_earlier():
+    went_offline = at(D(2026, 11, 27), 9)  # Friday; the invoice is dated Thursday
+    assert send_deadline(OFFLINE24, went_offline, issue_date=D(2026, 11, 26)) == D(2026, 11, 27)
+    assert send_deadline(OFFLINE24, went_offline, issue_date=D(2026, 11, 30)) == D(2026, 11, 30)
+
+
+def test_latarnia_messages_odd_shapes():
+    start = "2026-11-30T08:00:00.1234Z"  # four fraction digits: Python 3.10's fromisoformat refuses them
+    messages = [
+        {"eventId": 7, "category": "FAILURE", "type": "FAILURE_START", "start": start, "published": start},
+        {"eventId": 7, "category": "FAILURE", "type": "FAILURE_END", "published": "2026-12-01T11:00:00Z"},
+        {"eventId": 8, "category": "MAINTENANCE", "type": "MAINTENANCE_ANNOUNCEMENT", "start": "not a date"},
+        "garbage",
+        {"eventId": 9, "category": "MAINTENANCE", "type": "MAINTENANCE_ANNOUNCEMENT", "start": start},
+    ]
+    outages = {o.kind: o for o in outages_from_messages(messages)}
+    assert outages[EMERGENCY].end == dt.datetime(2026, 12, 1, 11, tzinfo=UTC), "the end message's publication"
+    assert outages[UNAVAILABLE].end is None
+    now = dt.datetime(2026, 12, 1, 12, tzinfo=UTC)
+    closed = {o.kind: o for o in outages_from_messages(messages, now=now, available=True)}
+    assert closed[UNAVAILABLE].end == now, "Latarnia says AVAILABLE: an outage without an announced end is over"
