@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from odoo import _, models
 from odoo.exceptions import UserError
+from odoo.tools import format_date
 
 from ..ksef_core import qr
 from ..ksef_core.environments import get_environment
@@ -85,6 +86,23 @@ class AccountMove(models.Model):
             }
             for url, label, caption in self._l10n_pl_ksef_qr_urls()
         ]
+
+    def _l10n_pl_ksef_offline_print_note(self):
+        """The line under the codes of an invoice issued offline: its mode and, until KSeF has it, the day by which
+        it reaches KSeF (in the invoice's language)."""
+        self.ensure_one()
+        document = self._l10n_pl_ksef_print_document()
+        if not document or document.invoicing_mode not in OFFLINE_MODES:
+            return False
+        labels = dict(document._fields["invoicing_mode"]._description_selection(self.env))
+        mode = labels.get(document.invoicing_mode)
+        if document.state == "accepted" or not document.offline_deadline:
+            return _("Invoice issued in offline mode (%(mode)s).", mode=mode)
+        return _(
+            "Invoice issued in offline mode (%(mode)s); it is sent to KSeF by %(date)s.",
+            mode=mode,
+            date=format_date(self.env, document.offline_deadline),
+        )
 
     # ------------------------------------------------------------------ after acceptance
 
