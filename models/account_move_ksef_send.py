@@ -8,6 +8,7 @@ from markupsafe import Markup, escape
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import format_date
 
 from ..ksef_core.hashing import sha256_b64
 from .l10n_pl_ksef_document import LIVE_STATES, STATES
@@ -123,7 +124,7 @@ class AccountMove(models.Model):
     def _l10n_pl_ksef_offline_banner(self, document):
         labels = dict(document._fields["invoicing_mode"]._description_selection(self.env))
         if document.offline_deadline:
-            deadline = _("by %(date)s", date=fields.Date.to_string(document.offline_deadline))
+            deadline = _("by %(date)s", date=format_date(self.env, document.offline_deadline))
         else:
             deadline = _("once the outage KSeF announced is over")
         return _(
@@ -362,7 +363,7 @@ class AccountMove(models.Model):
                         "must reach KSeF by %(date)s. It cannot go back to draft; once KSeF has it, a correction "
                         "invoice changes it.",
                         invoice=move.name,
-                        date=move.l10n_pl_ksef_offline_deadline or "-",
+                        date=format_date(self.env, move.l10n_pl_ksef_offline_deadline) or "-",
                     )
                 )
         queued = self.l10n_pl_ksef_document_id.filtered(lambda d: d.state == "to_send")

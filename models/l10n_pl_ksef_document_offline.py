@@ -11,6 +11,7 @@ import datetime
 import logging
 
 from odoo import _, api, fields, models
+from odoo.tools import format_date
 
 from ..ksef_core.calendar_pl import next_business_day, warsaw_now
 from ..ksef_core.errors import KsefError
@@ -93,7 +94,7 @@ class L10nPlKsefDocument(models.Model):
                 "deadline: %(deadline)s.",
                 mode=labels.get(mode, mode),
                 reason=reason,
-                deadline=deadline or _("when the announced outage ends"),
+                deadline=format_date(self.env, deadline) if deadline else _("when the announced outage ends"),
             )
             document.move_id.sudo().message_post(body=body)
         _logger.info("KSeF: %s invoice(s) issued offline (%s)", len(self), mode)
@@ -277,19 +278,20 @@ class L10nPlKsefDocument(models.Model):
         )
         for document in documents.filtered(lambda d: d.move_id.id not in warned):
             move = document.move_id
+            deadline = document.offline_deadline
             user = move.invoice_user_id or move.create_uid
             if not user or not user.active or user.share:
                 user = document.ksef_user_id or self.env.ref("base.user_admin")
             move.activity_schedule(
                 activity_type_id=activity_type.id if activity_type else False,
                 date_deadline=document.offline_deadline,
-                summary=_("Offline invoice: KSeF deadline %(date)s", date=document.offline_deadline),
+                summary=_("Offline invoice: KSeF deadline %(date)s", date=format_date(move.env, deadline)),
                 note=_(
                     "%(invoice)s was issued offline and is not in KSeF yet; it must reach KSeF by %(date)s. Odoo "
                     "sends it as soon as KSeF answers: check the connection (Settings > KSeF > Test connection) "
                     "and the reason on the invoice.",
                     invoice=move.name,
-                    date=document.offline_deadline,
+                    date=format_date(move.env, deadline),
                 ),
                 user_id=user.id,
             )

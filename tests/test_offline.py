@@ -43,11 +43,14 @@ class TestL10nPlKsefOffline(L10nPlKsefSendCommon):
         self.sim.faults.clear()
 
     def warsaw_today(self):
+        """KSeF's today (Warsaw): an invoice dated earlier is recorded as offline, one dated later is refused.
+        Between 23:00/22:00 UTC and midnight UTC it is already tomorrow in Warsaw."""
         return warsaw_now().date()
 
     def today_invoice(self):
         """An invoice dated today: KSeF records it online unless it is sent with offlineMode."""
-        return self.invoice(invoice_date=datetime.date.today(), invoice_date_due=datetime.date.today())
+        today = self.warsaw_today()
+        return self.invoice(invoice_date=today, invoice_date_due=today)
 
     def credit_note_of(self, invoice, post=True):
         """A credit note of ``invoice`` made as a user makes it (Credit Note), with a number of this test's own
@@ -55,13 +58,14 @@ class TestL10nPlKsefOffline(L10nPlKsefSendCommon):
         reversal = (
             self.env["account.move.reversal"]
             .with_context(active_model="account.move", active_ids=invoice.ids)
-            .create({"reason": "Zwrot", "journal_id": invoice.journal_id.id, "date": datetime.date.today()})
+            .create({"reason": "Zwrot", "journal_id": invoice.journal_id.id, "date": self.warsaw_today()})
         )
         credit_note = self.env["account.move"].browse(reversal.refund_moves()["res_id"])
         credit_note.write(
             {
                 "name": "KOR/%s/%06d" % (self.id().rsplit(".", 1)[-1][-20:], next(self.numbers)),
                 "l10n_pl_ksef_correction_reason": "Zwrot towaru",
+                "auto_post": "no",  # dated Warsaw's today, which may be tomorrow in UTC
             }
         )
         if post:
@@ -253,7 +257,7 @@ class TestL10nPlKsefOffline(L10nPlKsefSendCommon):
 
     def test_a_rejected_offline_invoice_goes_back_as_its_technical_correction(self):
         self.add_offline_certificate()
-        tomorrow = datetime.date.today() + datetime.timedelta(days=1)
+        tomorrow = self.warsaw_today() + datetime.timedelta(days=1)
         move = self.invoice(invoice_date=tomorrow, invoice_date_due=tomorrow)
         move.action_l10n_pl_ksef_issue_offline()
         rejected = move.l10n_pl_ksef_document_id
@@ -263,7 +267,7 @@ class TestL10nPlKsefOffline(L10nPlKsefSendCommon):
         self.assertIn("technical correction", move.activity_ids.note or "")
         # the accountant fixes the date and confirms again: the fixed file replaces the rejected one
         move.button_draft()
-        move.write({"invoice_date": datetime.date.today(), "invoice_date_due": datetime.date.today()})
+        move.write({"invoice_date": self.warsaw_today(), "invoice_date_due": self.warsaw_today()})
         move.action_post()
         move.action_l10n_pl_ksef_send()
         fixed = move.l10n_pl_ksef_document_id
