@@ -6,8 +6,8 @@
 #  2. lint: ruff and pylint-odoo's mandatory checks;
 #  3. the pure-Python tests (tests/pure, no Odoo needed);
 #  4. when Odoo 19 is present (ODOO_SRC, default /opt/odoo/19.0): starts PostgreSQL if needed,
-#     installs the addon into two throwaway databases (with and without l10n_pl), runs every
-#     Odoo test of the addon in each, and drops the databases;
+#     installs the addon into two throwaway databases (with and without l10n_pl, side by side), runs
+#     every Odoo test of the addon in each, and drops the databases;
 #  5. prints the counts as its last lines.
 # Exit status: non-zero when lint fails, a test fails, or Odoo is present but its tests could not run.
 #
@@ -22,6 +22,8 @@ ODOO_SRC=${ODOO_SRC:-/opt/odoo/19.0}
 ODOO_TIMEOUT=${KSEF_ODOO_TIMEOUT:-720}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/l10n_pl_ksef_tests.XXXXXX")
 DATABASES=()
+ODOO_PIDS=()
+ODOO_LOGS=()
 FAILURES=()
 SUMMARY=()
 TOTAL_PASSED=0
@@ -31,6 +33,11 @@ TOTAL_SKIPPED=0
 say() { printf '\n== %s\n' "$*"; }
 
 cleanup() {
+    for pid in "${ODOO_PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    [ ${#ODOO_PIDS[@]} -eq 0 ] || pkill -f "ksef_test_$$_" 2>/dev/null || true
+    wait 2>/dev/null
     for db in "${DATABASES[@]}"; do
         dropdb --if-exists "$db" >/dev/null 2>&1 || true
     done
@@ -125,19 +132,30 @@ run_pure_tests() {
 source "$ROOT/scripts/odoo_env.sh"
 
 # run_odoo_db LABEL MODULES: install MODULES in a fresh database and run the addon's tests.
-run_odoo_db() {
-    local label=$1 modules=$2 db log rc port line failed errors total
+# start_odoo_db LABEL MODULES: install MODULES in a fresh database and run the addon's tests, in the background
+# (the two databases run side by side: the machine's cores are shared, the wall time is about halved);
+# collect_odoo_db LABEL then waits for it and counts.
+start_odoo_db() {
+    local label=$1 modules=$2 db log port
     db="ksef_test_$$_${label//[^a-z0-9]/_}"
     log="$WORK/odoo_${db}.log"
     DATABASES+=("$db")
     port=$("$VENV/bin/python" -c "import socket;s=socket.socket();s.bind(('127.0.0.1',0));print(s.getsockname()[1])")
-    say "Odoo tests ($label): installing $modules into database $db"
+    say "Odoo tests ($label): installing $modules into database $db (runs in the background)"
     (cd "$ODOO_SRC" && timeout "$ODOO_TIMEOUT" "$ODOO_PY" odoo-bin \
         --addons-path="$ODOO_ADDONS,$WORK/addons" --data-dir="$WORK/data" \
         -d "$db" --db-filter="^$db\$" -i "$modules" \
         --test-tags="/l10n_pl_ksef" --stop-after-init --http-interface=127.0.0.1 --http-port="$port" \
-        --log-level=test --max-cron-threads=0 >"$log" 2>&1)
-    rc=$?
+        --log-level=test --max-cron-threads=0 >"$log" 2>&1; echo $? >"$log.rc") &
+    ODOO_PIDS+=("$!")
+    ODOO_LOGS+=("$log")
+}
+
+collect_odoo_db() {
+    local label=$1 pid=$2 log=$3 rc line failed errors total
+    wait "$pid"
+    rc=$(cat "$log.rc" 2>/dev/null || echo 1)
+    say "Odoo tests ($label)"
     # Show every failing test with its traceback, and the result lines.
     awk '/ (ERROR|CRITICAL) /{show=1} / INFO | DEBUG /{show=0} show' "$log" | head -n 400
     grep -E "odoo\.tests\.(result|stats)" "$log"
@@ -165,7 +183,7 @@ run_odoo_db() {
     if [ "$total" -eq 0 ]; then
         FAILURES+=("Odoo tests ($label): zero tests ran")
     fi
-    if [ $bad -ne 0 ] || [ $rc -ne 0 ]; then
+    if [ $bad -ne 0 ] || [ "$rc" -ne 0 ]; then
         FAILURES+=("Odoo tests ($label) (odoo-bin exit $rc)")
     fi
     # Loader/registry problems that name the addon (test failures are counted above).
@@ -239,8 +257,10 @@ run_odoo_tests() {
     [ -d "$ODOO_SRC/odoo/addons" ] && ODOO_ADDONS="$ODOO_ADDONS,$ODOO_SRC/odoo/addons"
     mkdir -p "$WORK/addons" "$WORK/data"
     ln -s "$ROOT" "$WORK/addons/l10n_pl_ksef"
-    run_odoo_db "with l10n_pl" "l10n_pl,l10n_pl_ksef"
-    run_odoo_db "without l10n_pl" "l10n_pl_ksef"
+    start_odoo_db "with l10n_pl" "l10n_pl,l10n_pl_ksef"
+    start_odoo_db "without l10n_pl" "l10n_pl_ksef"
+    collect_odoo_db "with l10n_pl" "${ODOO_PIDS[0]}" "${ODOO_LOGS[0]}"
+    collect_odoo_db "without l10n_pl" "${ODOO_PIDS[1]}" "${ODOO_LOGS[1]}"
 }
 
 # --------------------------------------------------------------------------- main
