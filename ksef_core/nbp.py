@@ -26,7 +26,7 @@ from decimal import Decimal
 
 import requests
 
-from .calendar_pl import is_business_day, last_business_day, polish_holidays, warsaw_now  # noqa: F401
+from .calendar_pl import last_business_day, warsaw_now
 from .errors import InputError, KsefError
 
 _logger = logging.getLogger(__name__)

@@ -94,8 +94,7 @@ class AccountMove(models.Model):
         document = self._l10n_pl_ksef_print_document()
         if not document or document.invoicing_mode not in OFFLINE_MODES:
             return False
-        labels = dict(document._fields["invoicing_mode"]._description_selection(self.env))
-        mode = labels.get(document.invoicing_mode)
+        mode = document._l10n_pl_ksef_mode_label()
         if document.state == "accepted" or not document.offline_deadline:
             return _("Invoice issued in offline mode (%(mode)s).", mode=mode)
         return _(

@@ -122,7 +122,6 @@ class AccountMove(models.Model):
         return Markup(escape(text))
 
     def _l10n_pl_ksef_offline_banner(self, document):
-        labels = dict(document._fields["invoicing_mode"]._description_selection(self.env))
         if document.offline_deadline:
             deadline = _("by %(date)s", date=format_date(self.env, document.offline_deadline))
         else:
@@ -130,7 +129,7 @@ class AccountMove(models.Model):
         return _(
             "Issued offline (%(mode)s): the PDF carries the QR codes KOD I (OFFLINE) and KOD II and can go to the "
             "customer. It must reach KSeF %(deadline)s; Odoo sends it as soon as KSeF answers.",
-            mode=labels.get(document.invoicing_mode),
+            mode=document._l10n_pl_ksef_mode_label(),
             deadline=deadline,
         )
 
@@ -204,13 +203,11 @@ class AccountMove(models.Model):
             if fa3.problems or not fa3.xml:
                 problems[move] = fa3.text(lang)
                 continue
-            xml = fa3.xml if isinstance(fa3.xml, bytes) else fa3.xml.encode("utf-8")
             values.append(
                 {
                     "move_id": move.id,
                     "company_id": move.company_id.id,
-                    "xml": xml.decode("utf-8"),
-                    "invoice_hash": sha256_b64(xml),
+                    **move._l10n_pl_ksef_frozen_values(fa3),
                     "ksef_user_id": user.id or False,
                     "environment": move.company_id.l10n_pl_ksef_environment,
                     **Document._l10n_pl_ksef_technical_correction_values(move),
@@ -221,6 +218,12 @@ class AccountMove(models.Model):
         if documents:
             self.env.ref(CRON_XMLID).sudo()._trigger()
         return documents, problems
+
+    @api.model
+    def _l10n_pl_ksef_frozen_values(self, fa3):
+        """The document values freezing an FA(3): its XML and the SHA-256 of exactly those bytes."""
+        xml = fa3.xml if isinstance(fa3.xml, bytes) else fa3.xml.encode("utf-8")
+        return {"xml": xml.decode("utf-8"), "invoice_hash": sha256_b64(xml)}
 
     # ------------------------------------------------------------------ buttons
 

@@ -105,6 +105,20 @@ class L10nPlKsefDocument(models.Model):
         for document in self:
             document.display_name = "%s (%s)" % (document.move_id.name or "", labels.get(document.state))
 
+    def _l10n_pl_ksef_mode_label(self):
+        """The invoicing mode in the user's words (Offline24, Emergency…)."""
+        self.ensure_one()
+        return dict(self._fields["invoicing_mode"]._description_selection(self.env)).get(self.invoicing_mode)
+
+    def _l10n_pl_ksef_responsible(self):
+        """Who gets this invoice's KSeF to-dos: its salesperson, else its creator, else the user it was sent for."""
+        self.ensure_one()
+        move = self.move_id
+        user = move.invoice_user_id or move.create_uid
+        if not user or not user.active or user.share:
+            user = self.ksef_user_id or self.env.user
+        return user
+
     # ------------------------------------------------------------------ writing outcomes
 
     def _l10n_pl_ksef_set(self, values):

@@ -15,7 +15,6 @@ from odoo.tools import format_date
 
 from ..ksef_core.calendar_pl import next_business_day, warsaw_now
 from ..ksef_core.errors import KsefError
-from ..ksef_core.hashing import sha256_b64
 from ..ksef_core.offline import MODE_OF_STATUS, OFFLINE24, TOTAL_FAILURE, outages_from_messages, send_deadline
 from .l10n_pl_ksef_document import OFFLINE_MODES
 from .l10n_pl_ksef_document_send import RETRY_DELAY
@@ -70,10 +69,6 @@ class L10nPlKsefDocument(models.Model):
         "correction: sent with hashOfCorrectedInvoice, in an online session).",
     )
 
-    def _l10n_pl_ksef_is_offline(self):
-        self.ensure_one()
-        return self.invoicing_mode in OFFLINE_MODES
-
     def _l10n_pl_ksef_go_offline(self, mode, reason, outages=()):
         """Issue these queued documents offline in ``mode`` now, for ``reason`` (text)."""
         now = fields.Datetime.now()
@@ -87,12 +82,11 @@ class L10nPlKsefDocument(models.Model):
                     "offline_reason": reason,
                 }
             )
-            labels = dict(self._fields["invoicing_mode"]._description_selection(self.env))
             body = _(
                 "Issued offline (%(mode)s): %(reason)s The invoice carries the QR codes KOD I (OFFLINE) and KOD II "
                 "and can be delivered to the customer now. It is sent to KSeF as soon as KSeF answers again; "
                 "deadline: %(deadline)s.",
-                mode=labels.get(mode, mode),
+                mode=document._l10n_pl_ksef_mode_label(),
                 reason=reason,
                 deadline=format_date(self.env, deadline) if deadline else _("when the announced outage ends"),
             )
@@ -238,8 +232,7 @@ class L10nPlKsefDocument(models.Model):
             if fa3.problems or not fa3.xml:
                 document._l10n_pl_ksef_reject(fa3.text("en_US"), fa3.text("pl_PL"))
                 continue
-            xml = fa3.xml if isinstance(fa3.xml, bytes) else fa3.xml.encode("utf-8")
-            document._l10n_pl_ksef_set({"xml": xml.decode("utf-8"), "invoice_hash": sha256_b64(xml), "next_try": False})
+            document._l10n_pl_ksef_set(dict(document.move_id._l10n_pl_ksef_frozen_values(fa3), next_try=False))
 
     def _l10n_pl_ksef_reject(self, reason_en, reason_pl, code=0):
         """An offline invoice the customer already has, refused for a reason that sending the very same file again
@@ -279,9 +272,7 @@ class L10nPlKsefDocument(models.Model):
         for document in documents.filtered(lambda d: d.move_id.id not in warned):
             move = document.move_id
             deadline = document.offline_deadline
-            user = move.invoice_user_id or move.create_uid
-            if not user or not user.active or user.share:
-                user = document.ksef_user_id or self.env.ref("base.user_admin")
+            user = document._l10n_pl_ksef_responsible()
             move.activity_schedule(
                 activity_type_id=activity_type.id if activity_type else False,
                 date_deadline=document.offline_deadline,
@@ -301,8 +292,8 @@ class L10nPlKsefDocument(models.Model):
         accepted = super()._l10n_pl_ksef_accept(outcome, duplicate=duplicate)
         if self.invoicing_mode in OFFLINE_MODES:
             self.move_id.sudo().activity_unlink([DEADLINE_ACTIVITY_XMLID])
-        # the corrections waiting for this number go at the next run
-        self.search(
-            [("waits_for_id.move_id", "=", self.move_id.id), ("state", "=", "to_send"), ("invoice_hash", "=", False)]
-        )._l10n_pl_ksef_set({"next_try": False})
+        # the corrections waiting for this number go at the next run (no query for invoices without credit notes)
+        if self.move_id.reversal_move_ids:
+            domain = [("waits_for_id.move_id", "=", self.move_id.id), ("state", "=", "to_send")]
+            self.search([*domain, ("invoice_hash", "=", False)])._l10n_pl_ksef_set({"next_try": False})
         return accepted

@@ -196,9 +196,7 @@ class L10nPlKsefDocument(models.Model):
         activity_type = self.env.ref(ACTIVITY_XMLID, raise_if_not_found=False)
         for document in self:
             move = document.move_id
-            user = move.invoice_user_id or move.create_uid
-            if not user or not user.active or user.share:
-                user = document.ksef_user_id or self.env.user
+            user = document._l10n_pl_ksef_responsible()
             move.sudo().activity_schedule(
                 activity_type_id=activity_type.id if activity_type else False,
                 summary=_("KSeF rejected the invoice"),

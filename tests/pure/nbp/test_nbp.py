@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
+from ksef_core.calendar_pl import is_business_day, polish_holidays
 from ksef_core.errors import InputError, KsefError
 from ksef_core.nbp import (
     DEFAULT_NBP_URL,
@@ -25,8 +26,6 @@ from ksef_core.nbp import (
     NbpRateCache,
     NbpUnavailable,
     clear_cache,
-    is_business_day,
-    polish_holidays,
 )
 from ksef_core.simulator.testing import running_simulator
 
