@@ -1,5 +1,6 @@
 import logging
 
+from lxml import etree
 from markupsafe import Markup
 from psycopg2 import IntegrityError
 
@@ -19,9 +20,17 @@ from .account_move_ksef_import_build import BillCache
 _logger = logging.getLogger(__name__)
 
 IMPORT_FILE_TYPE = "l10n_pl_ksef.fa3"
+#: an XML file no decoder recognises: uploaded in Vendor Bills, it is told why it is not an FA(3) invoice
+OTHER_XML_FILE_TYPE = "l10n_pl_ksef.other_xml"
 _ROOT_TAGS = ("{%s}Faktura" % FA3_NAMESPACE, "{%s}Faktura" % FA2_NAMESPACE)
 #: how far into a file its namespace declaration is looked for (the root element comes first)
 _SNIFF_BYTES = 4096
+
+
+def _is_xml_file(file_data):
+    name = (file_data.get("name") or "").lower()
+    mimetype = file_data.get("mimetype") or ""
+    return name.endswith(".xml") or mimetype.endswith("/xml") or file_data.get("xml_tree") is not None
 
 
 def _looks_like_broken_fa3(file_data):
@@ -87,20 +96,37 @@ class AccountMove(models.Model):
     # ------------------------------------------------------------------ upload framework
 
     @api.model
+    def _get_xml_tree(self, file_data):
+        # EXTENDS 'account': an empty file is no XML (account's parser would raise "can only parse strings")
+        if not file_data.get("raw"):
+            return None
+        return super()._get_xml_tree(file_data)
+
+    @api.model
     def _get_import_file_type(self, file_data):
         # EXTENDS 'account': FA(3) (and FA(2), to explain why it is refused) by the root element
         tree = file_data.get("xml_tree")
-        if tree is not None and tree.tag in _ROOT_TAGS:
+        if tree is not None and (tree.tag in _ROOT_TAGS or etree.QName(tree).localname == "Faktura"):
+            # a "Faktura" in another namespace (or none) is refused by our decoder, saying why
             return IMPORT_FILE_TYPE
         if tree is None and _looks_like_broken_fa3(file_data):
             # not well formed, yet an FA(3) by its namespace: our decoder says what is wrong with it
             return IMPORT_FILE_TYPE
-        return super()._get_import_file_type(file_data)
+        found = super()._get_import_file_type(file_data)
+        if not found and _is_xml_file(file_data):
+            return OTHER_XML_FILE_TYPE
+        return found
 
     def _get_edi_decoder(self, file_data, new=False):
         # EXTENDS 'account'
         if file_data.get("import_file_type") == IMPORT_FILE_TYPE:
             return {"priority": 20, "decoder": lambda move, data, new=False: move._l10n_pl_ksef_decode_upload(data)}
+        if file_data.get("import_file_type") == OTHER_XML_FILE_TYPE:
+            if not self.is_purchase_document(include_receipts=True):
+                return super()._get_edi_decoder(file_data, new=new)
+            # an XML file nothing else reads, uploaded in Vendor Bills: the lowest priority there is, so that
+            # any other document of the upload wins; alone, the user learns why it is no FA(3) invoice
+            return {"priority": 1, "decoder": lambda move, data, new=False: move._l10n_pl_ksef_decode_upload(data)}
         return super()._get_edi_decoder(file_data, new=new)
 
     def _l10n_pl_ksef_decode_upload(self, file_data):
@@ -110,7 +136,7 @@ class AccountMove(models.Model):
             return _("An FA(3) invoice from a supplier is imported as a vendor bill: upload it in Vendor Bills.")
         if self.state != "draft" or self.invoice_line_ids:
             return self._reason_cannot_decode_has_invoice_lines() or _("Only an empty draft bill can be filled.")
-        raw = file_data["raw"]
+        raw = file_data.get("raw") or b""  # an empty attachment has no raw at all
         try:
             invoice = parse_fa3(raw)
         except KsefError as exc:

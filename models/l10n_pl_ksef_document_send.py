@@ -56,6 +56,8 @@ UPO_MISSING = SQL(
     "(d.state = 'accepted' AND d.upo_attachment_id IS NULL AND d.session_id IS NOT NULL"
     " AND d.invoicing_mode != 'manual')"
 )
+#: the cron found another worker sending for a company: it looks again after this long
+BUSY_RETRY = datetime.timedelta(seconds=10)
 #: a send whose outcome is unknown is looked up in KSeF after this long
 LOOKUP_DELAY = datetime.timedelta(seconds=30)
 #: first status check this long after sending, then every POLL_LATER while something is pending
@@ -153,7 +155,9 @@ class L10nPlKsefDocument(models.Model):
                 self._l10n_pl_ksef_progress(index, len(companies) - index)
                 break
             results[company.id] = self._l10n_pl_ksef_run(company)
-        self._l10n_pl_ksef_wake_up()
+        # a company another worker is sending for: looked at again in a while, not at once (a loop)
+        busy = any(result["busy"] for result in results.values())
+        self._l10n_pl_ksef_wake_up(not_before=fields.Datetime.now() + BUSY_RETRY if busy else None)
         return results
 
     @api.model
@@ -186,8 +190,9 @@ class L10nPlKsefDocument(models.Model):
         return self.env["res.company"].sudo().browse([row[0] for row in self.env.cr.fetchall()])
 
     @api.model
-    def _l10n_pl_ksef_wake_up(self, now=None):
-        """Trigger the cron when there is something to do: a due retry, a status to check.
+    def _l10n_pl_ksef_wake_up(self, now=None, not_before=None):
+        """Trigger the cron when there is something to do: a due retry, a status to check; not before
+        ``not_before`` when given.
 
         Returns the moment it was triggered for, or None when nothing is pending.
         """
@@ -215,7 +220,7 @@ class L10nPlKsefDocument(models.Model):
         cron = self.env.ref(CRON_XMLID, raise_if_not_found=False)
         if not when or not cron:
             return None
-        when = max(when, now)
+        when = max(when, now, not_before or now)
         cron.sudo()._trigger(at=when)
         return when
 

@@ -1,5 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.fields import Domain
 
 from ..ksef_core import nip as ksef_nip
 from ..ksef_core.client.tokens import check_ksef_token
@@ -20,7 +21,7 @@ class L10nPlKsefUserToken(models.Model):
     _order = "company_id, user_id"
     _check_company_auto = True
 
-    name = fields.Char(compute="_compute_name")
+    name = fields.Char(compute="_compute_name", search="_search_name")
     user_id = fields.Many2one("res.users", required=True, ondelete="cascade", index=True)
     company_id = fields.Many2one("res.company", required=True, ondelete="cascade", index=True)
     reference = fields.Char(
@@ -44,6 +45,13 @@ class L10nPlKsefUserToken(models.Model):
     def _compute_name(self):
         for record in self:
             record.name = "%s — %s (%s)" % (record.user_id.name or "", record.company_id.name or "", record.reference)
+
+    def _search_name(self, operator, value):
+        """The name is made of the user, the company and the reference: searching it (the list's search box,
+        a many2one) searches those."""
+        if operator not in ("ilike", "like", "=ilike", "=like"):
+            return NotImplemented
+        return Domain.OR(Domain(name, operator, value) for name in ("user_id.name", "company_id.name", "reference"))
 
     # ------------------------------------------------------------------ actions
 

@@ -50,6 +50,27 @@ class ResCompany(models.Model):
         if named_tokens:
             named = self.env["l10n_pl_ksef.user.token"].sudo().search([("company_id", "in", self.ids)])
             named.write({"session_state": False})
+        self._l10n_pl_ksef_credentials_changed()
+
+    def _l10n_pl_ksef_credentials_changed(self):
+        """New credentials: what waited for a later retry (a revoked token, a missing permission: 30
+        minutes) is tried at once, sending and receiving alike."""
+        documents = (
+            self.env["l10n_pl_ksef.document"]
+            .sudo()
+            .search([("company_id", "in", self.ids), ("state", "=", "to_send"), ("next_try", "!=", False)])
+        )
+        if documents:
+            documents._l10n_pl_ksef_set({"next_try": False})
+            self.env.ref("l10n_pl_ksef.ir_cron_l10n_pl_ksef_send").sudo()._trigger()
+        states = (
+            self.env["l10n_pl_ksef.receive.state"]
+            .sudo()
+            .search([("company_id", "in", self.ids), ("outcome", "=", "error"), ("next_attempt", "!=", False)])
+        )
+        if states:
+            states.write({"next_attempt": fields.Datetime.now()})
+            self.env.ref("l10n_pl_ksef.ir_cron_l10n_pl_ksef_receive").sudo()._trigger()
 
     def _l10n_pl_ksef_named_token(self, ksef_user=None):
         """The named token ``ksef_user`` (default: the current user) sends under in this company, if any."""

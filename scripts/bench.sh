@@ -16,7 +16,8 @@
 #
 # Environment: ODOO_SRC, ODOO_PYTHON, KSEF_BENCH_MODULES (default l10n_pl,l10n_pl_ksef),
 # KSEF_BENCH_DB (use this existing database, with the modules already installed, instead of a
-# throwaway one; it is neither installed into nor dropped: handy when iterating on a benchmark).
+# throwaway one; it is neither installed into nor dropped: handy when iterating on a benchmark; its
+# data directory, with the key of its KSeF credentials, stays in ~/.cache/l10n_pl_ksef/bench-data).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -84,7 +85,14 @@ ln -s "$ROOT" "$WORK/addons/l10n_pl_ksef"
 ADDONS="$ODOO_SRC/addons"
 [ -d "$ODOO_SRC/odoo/addons" ] && ADDONS="$ADDONS,$ODOO_SRC/odoo/addons"
 ADDONS="$ADDONS,$WORK/addons"
-ODOO_OPTS=(--addons-path="$ADDONS" --data-dir="$WORK/data" --no-http --max-cron-threads=0)
+DATA_DIR="$WORK/data"
+if [ -n "${KSEF_BENCH_DB:-}" ]; then
+    # an existing database keeps its data directory between runs: the key that encrypts its KSeF
+    # credentials lives there (a new one each run would leave them unreadable)
+    DATA_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/l10n_pl_ksef/bench-data/$KSEF_BENCH_DB"
+    mkdir -p "$DATA_DIR"
+fi
+ODOO_OPTS=(--addons-path="$ADDONS" --data-dir="$DATA_DIR" --no-http --max-cron-threads=0)
 
 if [ -n "${KSEF_BENCH_DB:-}" ]; then
     DB=$KSEF_BENCH_DB

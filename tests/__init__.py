@@ -27,3 +27,7 @@ from . import test_receive_build
 from . import test_receive_insert
 from . import test_demo
 from . import test_offline
+from . import test_access_orm
+from . import test_access_actions
+from . import test_access_rpc
+from . import test_access_logs

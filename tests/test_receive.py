@@ -329,6 +329,32 @@ class TestL10nPlKsefReceive(ReceiveCommon):
         self.assertFalse(self.waiting())
         self.assertEqual(action["params"]["message"], "1 new bill.")
 
+    def test_hostile_files_from_ksef_wait_with_their_reason_and_leave_no_bill(self):
+        """Files KSeF itself would refuse (stored raw in the simulator) never become bills nor crash the run."""
+        good = fa3([line("Biurko", "1", "900", "23")])
+        body = good.decode("utf-8").split("?>", 1)[1]
+        files = {
+            "DTD": (
+                '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE Faktura [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+                + body.replace("<P_7>", "<P_7>&x;", 1)
+            ).encode("utf-16"),
+            "not well-formed": good[: len(good) // 2],
+            "is empty": b"",
+            "FA(2)": good.replace(
+                b"http://crd.gov.pl/wzor/2025/06/25/13775/", b"http://crd.gov.pl/wzor/2023/06/29/12648/"
+            ),
+        }
+        numbers = {self.sim.seed_raw(raw, OTHER_NIP, TEST_NIP): expected for expected, raw in files.items()}
+        moves_before = self.env["account.move"].search_count([])
+        self.run_cron()
+        self.assertEqual(self.env["account.move"].search_count([]), moves_before)
+        reasons = {failure.ksef_number: failure.reason for failure in self.waiting()}
+        self.assertEqual(set(reasons), set(numbers))
+        for number, expected in numbers.items():
+            self.assertIn(expected, reasons[number])
+            self.assertNotIn("server log", reasons[number])
+        self.assertNotIn("Unexpected error", self.result_text())
+
     def test_import_now_button_explains_what_is_missing(self):
         self.company.l10n_pl_ksef_receive = False
         with self.assertRaisesRegex(UserError, "Importing supplier invoices is off"):

@@ -7,6 +7,7 @@ from odoo.tools import mute_logger
 
 from odoo.addons.l10n_pl_ksef.ksef_core.fa3.model import BankAccount, Payment
 
+from .common import OTHER_NIP, TEST_NIP
 from .test_receive import ReceiveCommon, fa3, line
 
 
@@ -55,3 +56,59 @@ class TestL10nPlKsefUpload(ReceiveCommon):
                 }
             )
             self.env.flush_all()
+
+
+@tagged("post_install_l10n", "post_install", "-at_install")
+class TestL10nPlKsefHostileUpload(ReceiveCommon):
+    """Files that are no FA(3) invoice, uploaded in Vendor Bills, say why (found by bench/odoo/hostile.py)."""
+
+    def upload_message(self, raw, name="plik.xml"):
+        """Upload ``raw`` in Vendor Bills: the text of the chatter of the (empty) bill left."""
+        attachment = self.env["ir.attachment"].create({"name": name, "raw": raw, "mimetype": "application/xml"})
+        journal = self.journal.with_context(default_move_type="in_invoice", default_journal_id=self.journal.id)
+        bill = journal._create_document_from_attachment(attachment.ids)
+        self.assertEqual(len(bill), 1)
+        self.assertFalse(bill.invoice_line_ids or bill.partner_id or bill.l10n_pl_ksef_invoice_hash)
+        return " ".join(bill.message_ids.mapped("body"))
+
+    def test_empty_file_is_explained_not_a_crash(self):
+        # account's parser raised "ValueError: can only parse strings" out of the Upload
+        messages = self.upload_message(b"")
+        self.assertIn("not imported", messages)
+        self.assertIn("is empty", messages)
+        self.assertIn("jest pusty", messages)
+
+    def test_other_xml_is_explained_in_vendor_bills(self):
+        for raw, expected, polish in (
+            (b"<note><to>Tove</to></note>", "root element is 'note'", "element główny to 'note'"),
+            (b'<Faktura xmlns="urn:example:invoice"><Fa/></Faktura>', "urn:example:invoice", "nie jest fakturą FA(3)"),
+            (b"<Faktura><Fa/></Faktura>", "not an FA(3) invoice", "nie jest fakturą FA(3)"),
+            (b"  \n  ", "is empty", "jest pusty"),
+            (b'{"Faktura": 1}', "not well-formed XML", "nie jest poprawnym XML"),
+        ):
+            with self.subTest(raw=raw):
+                messages = self.upload_message(raw)
+                self.assertIn(expected, messages)
+                self.assertIn(polish, messages)
+
+    def test_other_xml_in_customer_invoices_is_left_to_odoo(self):
+        attachment = self.env["ir.attachment"].create(
+            {"name": "plik.xml", "raw": b"<note><to>Tove</to></note>", "mimetype": "application/xml"}
+        )
+        journal = self.company_data["default_journal_sale"].with_context(default_move_type="out_invoice")
+        invoice = journal._create_document_from_attachment(attachment.ids)
+        self.assertNotIn("FA(3)", " ".join(invoice.message_ids.mapped("body")))
+
+    def test_invalid_nip_is_refused_on_upload_and_on_receiving(self):
+        xml = fa3([line("Biurko", "1", "900", "23")]).replace(
+            b"<NIP>%s</NIP>" % OTHER_NIP.encode(), b"<NIP>1234567890</NIP>"
+        )
+        messages = self.upload_message(xml)
+        self.assertIn("seller's NIP is not a valid Polish tax number", messages)
+        self.assertIn("NIP sprzedawcy nie jest poprawnym numerem NIP", messages)
+        number = self.sim.seed_raw(xml, OTHER_NIP, TEST_NIP)
+        self.run_cron()
+        self.assertFalse(self.bills(number))
+        reason = self.waiting().filtered(lambda f: f.ksef_number == number).reason
+        self.assertIn("check digit", reason)
+        self.assertIn("cyfra kontrolna", reason)

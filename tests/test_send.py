@@ -4,6 +4,7 @@ import datetime
 
 from lxml import etree
 
+from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
@@ -393,9 +394,18 @@ class TestL10nPlKsefSendExactlyOnce(L10nPlKsefSendCommon):
         document = move.l10n_pl_ksef_document_id
         self.assertEqual(document.state, "to_send")
         self.assertTrue(document.reason)
+        # a credential error waits half an hour ...
+        self.assertGreater(document.next_try, fields.Datetime.now() + datetime.timedelta(minutes=20))
         token = self.sim.mint_token(TEST_NIP, ("InvoiceWrite",))
+        cron = self.env.ref("l10n_pl_ksef.ir_cron_l10n_pl_ksef_send")
+        triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
         self.setup_wizard(auth_method="token", token=token).action_save_credentials()
-        self.run_cron()
+        # ... unless new credentials come: then the queue goes at once, without waiting for the cron's turn
+        self.assertFalse(document.next_try)
+        new_triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]) - triggers
+        self.assertTrue(new_triggers)
+        self.assertLessEqual(min(new_triggers.mapped("call_at")), fields.Datetime.now())
+        self.Document._cron_l10n_pl_ksef_send()
         self.assertEqual(document.state, "accepted")
 
     def test_a_second_worker_sends_nothing_while_the_first_is_sending(self):
@@ -408,6 +418,13 @@ class TestL10nPlKsefSendExactlyOnce(L10nPlKsefSendCommon):
         result = self.Document._l10n_pl_ksef_run(self.company)
         self.assertTrue(result["busy"])
         self.assertEqual(move.l10n_pl_ksef_state, "to_send")
+        # the cron finding the company busy comes back in a while, not at once (it would spin meanwhile)
+        cron = self.env.ref("l10n_pl_ksef.ir_cron_l10n_pl_ksef_send")
+        self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]).unlink()
+        self.assertTrue(self.Document._cron_l10n_pl_ksef_send()[self.company.id]["busy"])
+        calls = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]).mapped("call_at")
+        self.assertTrue(calls)
+        self.assertGreaterEqual(min(calls), fields.Datetime.now() + datetime.timedelta(seconds=9))
         other.execute("SELECT pg_advisory_unlock(%s, %s)", (0x4B534E44, self.company.id))
         self.run_cron()
         self.assertEqual(move.l10n_pl_ksef_state, "accepted")

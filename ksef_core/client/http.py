@@ -28,6 +28,23 @@ from .errors import (
 
 _logger = logging.getLogger(__name__)
 
+
+class _NoSignedQuery(logging.Filter):
+    """urllib3 logs every request line at DEBUG, query string included; KSeF's pre-signed addresses
+    (part uploads, export parts, UPOs) carry their signature there (``?...&sig=...``). Such a query
+    is replaced by ``?(signature removed)`` in the record; other lines pass unchanged."""
+
+    def filter(self, record):
+        if isinstance(record.args, tuple) and any(isinstance(a, str) and "sig=" in a for a in record.args):
+            record.args = tuple(
+                a.split("?", 1)[0] + "?(signature removed)" if isinstance(a, str) and "sig=" in a else a
+                for a in record.args
+            )
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_NoSignedQuery())
+
 RETRY_STATUSES = (500, 502, 503, 504)
 
 

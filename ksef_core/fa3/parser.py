@@ -12,10 +12,12 @@ from decimal import Decimal
 from lxml import etree
 
 from ..errors import XmlInputError
+from ..nip import nip_checksum_ok
 from ..xmlsafe import parse_xml
 from .buckets import FIELD_TO_BUCKET
 from .errors import Fa3FormatError, Fa3ValidationError
 from .fmt import parse_datetime
+from .messages import ValidationIssue
 from .model import (
     EXEMPTION_BASES,
     MARGIN_SCHEMES,
@@ -76,7 +78,7 @@ def load_fa3_root(data, validate=True):
             code="fa3_wrong_namespace",
         )
     if validate:
-        issues = schema_errors(root)
+        issues = schema_errors(root) or nip_issues(root)
         if issues:
             raise Fa3ValidationError(
                 issues,
@@ -84,6 +86,55 @@ def load_fa3_root(data, validate=True):
                 "Plik nie jest poprawną fakturą FA(3) (problemów: %d):" % len(issues),
             )
     return root
+
+
+#: the parties whose NIP KSeF checks (its check digit), with their names in both languages
+_NIP_PARTIES = (
+    ("Podmiot1", "seller", "sprzedawcy"),
+    ("Podmiot2", "buyer", "nabywcy"),
+    ("Podmiot3", "third party", "podmiotu trzeciego"),
+    ("PodmiotUpowazniony", "authorised party", "podmiotu upoważnionego"),
+)
+
+
+def nip_issues(root):
+    """Issues of the NIPs of a schema-valid FA(3) whose check digit is wrong (KSeF refuses such an invoice).
+
+    The schema only asks for 10 digits; KSeF also checks the check digit of every party's NIP
+    (Podmiot1, Podmiot2, Podmiot3, PodmiotUpowazniony).
+    """
+    issues = []
+    for tag, name_en, name_pl in _NIP_PARTIES:
+        parties = root.findall(q(tag))
+        for index, party in enumerate(parties, 1):
+            nip = _text(party.find(q("DaneIdentyfikacyjne")), "NIP")
+            if nip is None or nip_checksum_ok(nip):
+                continue
+            path = "Faktura/%s%s/DaneIdentyfikacyjne/NIP" % (tag, "[%d]" % index if len(parties) > 1 else "")
+            en = "Field NIP at %s: the %s's NIP %s is not a valid Polish tax number (wrong check digit)." % (
+                path,
+                name_en,
+                nip,
+            )
+            pl = "Pole NIP w %s: NIP %s %s nie jest poprawnym numerem NIP (błędna cyfra kontrolna)." % (
+                path,
+                name_pl,
+                nip,
+            )
+            issues.append(
+                ValidationIssue(
+                    "NIP",
+                    path,
+                    en,
+                    pl,
+                    en.replace(" %s " % nip, " "),
+                    pl.replace(" %s " % nip, " "),
+                    nip,
+                    None,
+                    "nip_checksum",
+                )
+            )
+    return issues
 
 
 def _raw(el):

@@ -17,7 +17,7 @@ from werkzeug.wrappers import Request
 
 from .clock import SimClock
 from .errors import ApiError, Forbidden, render_error
-from .faults import FaultManager
+from .faults import FaultManager, corrupt_body
 from .latarnia import Latarnia
 from .ratelimit import RateLimiter
 from .routing import HOOKS, ROUTES, RequestContext
@@ -237,6 +237,8 @@ class Simulator:
             time.sleep(fault.seconds)
         if fault is not None and fault.kind == "drop":
             return None
+        if fault is not None and fault.kind == "corrupt":
+            response.set_data(corrupt_body(response.get_data()))
         return response
 
     def _authenticate(self, route, ctx):

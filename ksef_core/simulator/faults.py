@@ -5,7 +5,9 @@ Kinds:
 * ``delay`` – sleep ``seconds`` before the handler (or after it with ``after=True``: the state
   changes, the answer comes late);
 * ``drop`` – run the handler (the state change happens) and close the connection without an
-  answer (the "lost response" case).
+  answer (the "lost response" case);
+* ``corrupt`` – run the handler and answer with its body damaged: bytes flipped in the middle
+  (a part of an export or a UPO damaged in transit; the status and headers stay as they were).
 
 ``path`` is matched with :func:`fnmatch.fnmatchcase` against both the OpenAPI template of the
 route (``/sessions/online/{referenceNumber}/invoices``) and the actual path without the mount
@@ -16,7 +18,7 @@ import fnmatch
 import itertools
 import threading
 
-KINDS = ("error", "delay", "drop")
+KINDS = ("error", "delay", "drop", "corrupt")
 
 
 class Fault:
@@ -129,6 +131,9 @@ class FaultManager:
     def drop(self, path, count=1, method="*", skip=0):
         return self.add("drop", path, method=method, count=count, skip=skip)
 
+    def corrupt(self, path, count=1, method="*", skip=0):
+        return self.add("corrupt", path, method=method, count=count, skip=skip)
+
     def remove(self, fault_id):
         with self._lock:
             self._faults = [f for f in self._faults if f.id != int(fault_id)]
@@ -157,3 +162,13 @@ class FaultManager:
                             self._faults.remove(fault)
                     return fault
         return None
+
+
+def corrupt_body(data):
+    """``data`` with 16 bytes in its middle inverted (an empty body stays empty)."""
+    if not data:
+        return data
+    middle = len(data) // 2
+    start = max(0, middle - 8)
+    damaged = bytes(b ^ 0xFF for b in data[start : start + 16])
+    return data[:start] + damaged + data[start + 16 :]

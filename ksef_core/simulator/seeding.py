@@ -5,6 +5,9 @@
   logged-in context), a KSeF number, UPO, and visibility for every party.
 * :func:`seed_from_dir` does the same for every ``*.xml`` file of a folder
   (e.g. the official MF samples), with controllable dates.
+* :func:`seed_raw` (TEST ONLY) stores any bytes, unchecked, as an invoice a
+  given seller issued to a given buyer: what a buyer's import does with a file
+  KSeF itself would have refused (hostile-input tests and benchmarks).
 
 Both are also available as ``sim.seed_incoming(...)`` / ``sim.seed_from_dir(...)``;
 ``sim.seed(dir)``, the CLI option ``--seed-dir`` and ``POST /_sim/seed`` call
@@ -20,6 +23,7 @@ import re
 from pathlib import Path
 
 from ..errors import InputError
+from ..hashing import sha256_b64
 from .clock import parse_iso
 from .invoice_checks import check_invoice
 from .routing import hook
@@ -87,6 +91,84 @@ def seed_incoming(sim, xml_bytes, acquisition_time=None, issue_date=None, offlin
         return entry["ksefNumber"]
 
 
+def seed_raw(sim, raw_bytes, seller_nip, buyer_nip, invoice_number=None, acquisition_time=None):
+    """TEST ONLY: store ``raw_bytes`` exactly as they are as an invoice of ``seller_nip`` to ``buyer_nip``.
+
+    Nothing of the file is read or checked (it need not be XML at all): the buyer's query, export and
+    download then hand out these very bytes, with metadata made up from the arguments (amounts 0,
+    currency PLN, invoice type Vat, the file's real SHA-256 and size). Real KSeF never stores a file
+    failing its checks; this exists so that tests can feed an importer hostile files through the
+    receiving path. Returns the new KSeF number (every call stores a new invoice).
+
+    :param seller_nip: a 10-digit NIP (the KSeF number is made from it; its checksum is not checked)
+    :param buyer_nip: the NIP whose Subject2 queries see the invoice
+    :param invoice_number: the ``invoiceNumber`` of the metadata (default: ``RAW/<n>``)
+    """
+    if not isinstance(raw_bytes, (bytes, bytearray)):
+        raise TypeError("raw_bytes must be bytes")
+    if not (isinstance(seller_nip, str) and len(seller_nip) == 10 and seller_nip.isdigit()):
+        raise ValueError("seller_nip must be 10 digits")
+    store = store_of(sim)
+    moment = _moment(acquisition_time, sim.clock.now())
+    data = bytes(raw_bytes)
+    with sim.state.lock:
+        counter = store.settings["_raw_seeded"] = store.settings.get("_raw_seeded", 0) + 1
+        facts = _RawFacts(data, seller_nip, buyer_nip, invoice_number or "RAW/%d" % counter, warsaw_date(moment))
+        principal = _SellerContext(seller_nip)
+        session = store.new_session("Online", principal, None, None, None)
+        session["dateCreated"] = session["dateUpdated"] = moment
+        entry = store.add_entry(session, facts.invoice_hash, facts.size, moment, False)
+        store.commit(session, entry, _RawCheck(facts), data, acquisition=moment)
+        store.finish_session(session)
+        session["dateClosed"] = session["dateUpdated"] = moment
+        return entry["ksefNumber"]
+
+
+class _RawCheck:
+    """A passed :class:`~.invoice_checks.InvoiceCheck` for :func:`seed_raw` (nothing was checked)."""
+
+    ok = True
+    code = 200
+    details = ()
+
+    def __init__(self, facts):
+        self.facts = facts
+
+
+class _RawFacts:
+    """The :class:`~.invoice_checks.InvoiceFacts` of a raw file: made up from the caller's arguments."""
+
+    def __init__(self, data, seller_nip, buyer_nip, invoice_number, issue_date):
+        self.size = len(data)
+        self.invoice_hash = sha256_b64(data)
+        self.seller_nip = seller_nip
+        self.seller_name = None
+        self.buyer = {"identifier": {"type": "Nip", "value": buyer_nip}, "name": None}
+        self.invoice_number = invoice_number
+        self.rodzaj = "VAT"
+        self.invoice_type = "Vat"
+        self.currency = "PLN"
+        self.issue_date = issue_date
+        self.is_self_invoicing = False
+        self.has_attachment = False
+        self.net = self.vat = self.gross = 0.0
+        self.third_subjects = []
+        self.authorized_subject = None
+
+    @property
+    def duplicate_key(self):
+        # a raw file is never refused as a duplicate (nor makes a real invoice one)
+        return "raw|%s|%s|%s" % (self.seller_nip, self.invoice_number, self.invoice_hash)
+
+    def party_nips(self):
+        return {
+            "Subject1": [self.seller_nip],
+            "Subject2": [self.buyer["identifier"]["value"]],
+            "Subject3": [],
+            "SubjectAuthorized": [],
+        }
+
+
 class _SellerContext:
     """Minimal stand-in for a Principal: the seller's NIP context."""
 
@@ -130,6 +212,7 @@ def seed_from_dir(sim, path, acquisition_time=None, spacing_seconds=60.0, issue_
 def _install(sim):
     sim.seed_incoming = lambda xml_bytes, **kw: seed_incoming(sim, xml_bytes, **kw)
     sim.seed_from_dir = lambda path, **kw: seed_from_dir(sim, path, **kw)
+    sim.seed_raw = lambda raw_bytes, seller_nip, buyer_nip, **kw: seed_raw(sim, raw_bytes, seller_nip, buyer_nip, **kw)
 
 
 @hook("seed")

@@ -202,3 +202,16 @@ def test_sync_stops_on_a_truncated_package_that_names_no_date():
     assert list(InvoiceSync(client, state).run()) == []
     assert parse_datetime(state.date_from) == parse_datetime(start)  # read again next time
     assert len(client.requested) == 1
+
+
+def test_a_part_the_simulator_damages_in_transit_is_refused_then_downloaded_again(simulator, make_client, seeded):
+    invoices = seeded(2)
+    client = make_client(simulator, simulator.sim.mint_token(NIP))
+    simulator.sim.faults.corrupt("/export/*", method="GET")
+    with pytest.raises(KsefIntegrityError) as err:
+        list(client.export(_filters()))
+    assert err.value.details["part"] == 1
+    assert "download it again" in err.value.message_en
+    assert simulator.sim.faults.list() == []
+    again = make_client(simulator, simulator.sim.mint_token(NIP))
+    assert {i.ksef_number: i.xml for i in again.export(_filters())} == invoices

@@ -36,8 +36,7 @@ def test_billion_laughs_is_refused_without_expansion():
     lol = (
         b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
         + b"".join(
-            b'<!ENTITY %c "&%c;&%c;&%c;&%c;&%c;&%c;&%c;&%c;&%c;&%c;">' % ((c,) + (c - 1,) * 10)
-            for c in range(98, 108)
+            b'<!ENTITY %c "&%c;&%c;&%c;&%c;&%c;&%c;&%c;&%c;&%c;&%c;">' % ((c,) + (c - 1,) * 10) for c in range(98, 108)
         )
         + b']><Faktura xmlns="%s">&k;</Faktura>' % FA3_NAMESPACE.encode()
     )
@@ -110,3 +109,60 @@ def test_unvalidated_parse_of_a_broken_structure_gives_a_clear_error(good):
         parse_fa3(good[:start] + good[end:], validate=False)
     assert exc.value.code == "fa3_unreadable"
     assert "Nie udało się odczytać" in exc.value.message_pl
+
+
+def test_dtd_in_a_utf16_file_is_refused_like_any_dtd(good):
+    """The byte test for "<!DOCTYPE" cannot see UTF-16: the parsed document's DTD is refused all the same
+    (it used to reach the schema validation, which failed with an internal lxml error)."""
+    body = good.decode("utf-8").split("?>", 1)[1]
+    evil = (
+        '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE Faktura [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        + body.replace("<P_7>", "<P_7>&x;", 1)
+    ).encode("utf-16")
+    for data in (
+        evil,
+        ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE Faktura SYSTEM "x.dtd">' + body).encode("utf-16"),
+    ):
+        with pytest.raises(Fa3FormatError) as exc:
+            parse_fa3(data)
+        assert exc.value.code == "xml_dtd_forbidden"
+        assert "DTD" in exc.value.message_en and "DTD" in exc.value.message_pl
+    assert [i.code for i in validate_fa3(evil)] == ["xml_dtd_forbidden"]
+
+
+def test_polish_messages_keep_the_name_fa3_in_capitals():
+    with pytest.raises(Fa3FormatError) as exc:
+        parse_fa3(b"<Faktura><Fa>")
+    assert exc.value.message_pl.startswith("Plik faktury FA(3) nie jest poprawnym XML")
+
+
+def test_nip_with_a_wrong_check_digit_is_refused_naming_the_party(good):
+    """KSeF refuses an invoice whose seller's, buyer's or third party's NIP has a wrong check digit: so does
+    the import (the schema alone only asks for 10 digits)."""
+    seller = good.split(b"<Podmiot1>", 1)[1].split(b"</NIP>", 1)[0].rsplit(b">", 1)[1]
+    bad = good.replace(b"<NIP>%s</NIP>" % seller, b"<NIP>1234567890</NIP>", 1)
+    with pytest.raises(Fa3ValidationError) as exc:
+        parse_fa3(bad)
+    err = exc.value
+    assert err.issues[0].code == "nip_checksum" and err.issues[0].path == "Faktura/Podmiot1/DaneIdentyfikacyjne/NIP"
+    assert "seller's NIP" in err.message_en and "check digit" in err.message_en
+    assert "NIP sprzedawcy" in err.message_pl and "cyfra kontrolna" in err.message_pl
+    assert "1234567890" not in err.message_en  # no invoice contents in the exception text
+    assert [i.code for i in validate_fa3(bad)] == ["nip_checksum"]
+
+
+def test_a_broken_file_is_explained_in_plain_words_in_both_languages(good):
+    """libxml2's own text ("Premature end of data in tag ...") is English jargon: the message first says
+    what it means, in Polish and in English, and keeps libxml2's text as the details."""
+    for data, en, pl in (
+        (good[: len(good) // 2], "cut off", "ucięty"),
+        (good.replace(b"<P_7>", b"<P_7>\xff", 1), "not encoded in UTF-8", "nie jest zapisany w kodowaniu UTF-8"),
+        (good.replace(b"<P_7>", b"<P_7>&#x1;", 1), "character XML forbids", "znak niedozwolony w XML"),
+        (good.replace(b"</Fa>", b"<x>" * 300 + b"</x>" * 300 + b"</Fa>", 1), "nested too deeply", "zbyt głęboko"),
+        (good + b"<x/>", "content after the end", "dodatkowa treść"),
+    ):
+        with pytest.raises(Fa3FormatError) as exc:
+            parse_fa3(data)
+        assert exc.value.code == "xml_malformed"
+        assert en in exc.value.message_en and "details: " in exc.value.message_en
+        assert pl in exc.value.message_pl and "szczegóły: " in exc.value.message_pl

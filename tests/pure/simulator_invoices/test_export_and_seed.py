@@ -163,3 +163,33 @@ def test_running_simulator_seed_dir_option_seeds_through_the_hook():
         records = server.sim.invoice_store.invoices.values()
         assert len(records) == 4  # six samples, two of them duplicates of sample 1
         assert {r["seller"]["nip"] for r in records} == {SELLER_NIP}
+
+
+def test_seed_raw_hands_the_buyer_exactly_the_bytes_stored(simulator, buyer):
+    """TEST-ONLY raw seeding: files KSeF would refuse reach the buyer's query, download and export as stored."""
+    sim = simulator.sim
+    set_clock(sim, dt.date(2026, 3, 1))
+    sim.invoice_store.configure(permanent_storage_delay=0)
+    start = sim.clock.now() - dt.timedelta(minutes=5)
+    hostile = [
+        b'<?xml version="1.0"?><!DOCTYPE Faktura [<!ENTITY x SYSTEM "file:///etc/passwd">]><Faktura>&x;</Faktura>',
+        b"\xef\xbb\xbf" + sample_bytes("FA_3_Przyklad_1.xml"),
+        b"not xml at all \x00\xff",
+        b"",
+    ]
+    numbers = [sim.seed_raw(data, SELLER_NIP, BUYER_NIP) for data in hostile]
+    assert len(set(numbers)) == len(hostile) and all(is_valid_ksef_number(n) for n in numbers)
+    # the same bytes again are a new invoice: raw files are never refused as duplicates
+    assert sim.seed_raw(hostile[0], SELLER_NIP, BUYER_NIP) not in numbers
+    for number, data in zip(numbers, hostile, strict=True):
+        resp = buyer.get("/invoices/ksef/%s" % number)
+        assert resp.status_code == 200 and resp.content == data
+    filters = {"subjectType": "Subject2", "dateRange": {"dateType": "PermanentStorage", "from": start.isoformat()}}
+    _package, plain = _export(buyer, filters)
+    with zipfile.ZipFile(io.BytesIO(plain)) as zf:
+        files = {n: zf.read(n) for n in zf.namelist()}
+        meta = {m["ksefNumber"]: m for m in json.loads(files["_metadata.json"])["invoices"]}
+    for number, data in zip(numbers, hostile, strict=True):
+        assert files["%s.xml" % number] == data and meta[number]["invoiceHash"] == sha(data)
+    with pytest.raises(ValueError):
+        sim.seed_raw(b"<x/>", "12345", BUYER_NIP)
