@@ -106,23 +106,29 @@ class AccountMove(models.Model):
     def _get_import_file_type(self, file_data):
         # EXTENDS 'account': FA(3) (and FA(2), to explain why it is refused) by the root element
         tree = file_data.get("xml_tree")
-        if tree is not None and (tree.tag in _ROOT_TAGS or etree.QName(tree).localname == "Faktura"):
-            # a "Faktura" in another namespace (or none) is refused by our decoder, saying why
+        if tree is not None and tree.tag in _ROOT_TAGS:
             return IMPORT_FILE_TYPE
         if tree is None and _looks_like_broken_fa3(file_data):
             # not well formed, yet an FA(3) by its namespace: our decoder says what is wrong with it
             return IMPORT_FILE_TYPE
         found = super()._get_import_file_type(file_data)
-        if not found and _is_xml_file(file_data):
-            return OTHER_XML_FILE_TYPE
-        return found
+        if found:
+            return found
+        if tree is not None and etree.QName(tree).localname == "Faktura":
+            # a "Faktura" in another namespace (or none) that no other module reads: our decoder says why
+            return IMPORT_FILE_TYPE
+        return OTHER_XML_FILE_TYPE if _is_xml_file(file_data) else found
 
     def _get_edi_decoder(self, file_data, new=False):
         # EXTENDS 'account'
         if file_data.get("import_file_type") == IMPORT_FILE_TYPE:
             return {"priority": 20, "decoder": lambda move, data, new=False: move._l10n_pl_ksef_decode_upload(data)}
         if file_data.get("import_file_type") == OTHER_XML_FILE_TYPE:
-            if not self.is_purchase_document(include_receipts=True):
+            if not self.is_purchase_document(include_receipts=True) or (
+                not new and (self.state != "draft" or self.invoice_line_ids)
+            ):
+                # only an upload into an empty draft bill is answered: an XML attached to a bill later
+                # (chatter, mail alias, a posted bill) is no import and gets no message
                 return super()._get_edi_decoder(file_data, new=new)
             # an XML file nothing else reads, uploaded in Vendor Bills: the lowest priority there is, so that
             # any other document of the upload wins; alone, the user learns why it is no FA(3) invoice

@@ -121,6 +121,7 @@ class L10nPlKsefUserToken(models.Model):
             record.write(values)
         else:
             record = self.sudo().create(dict(values, user_id=ksef_user.id, company_id=company.id))
+        company._l10n_pl_ksef_credentials_changed(ksef_user)
         return record
 
     def _l10n_pl_ksef_remove(self):

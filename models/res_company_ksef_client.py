@@ -52,17 +52,25 @@ class ResCompany(models.Model):
             named.write({"session_state": False})
         self._l10n_pl_ksef_credentials_changed()
 
-    def _l10n_pl_ksef_credentials_changed(self):
-        """New credentials: what waited for a later retry (a revoked token, a missing permission: 30
-        minutes) is tried at once, sending and receiving alike."""
-        documents = (
-            self.env["l10n_pl_ksef.document"]
-            .sudo()
-            .search([("company_id", "in", self.ids), ("state", "=", "to_send"), ("next_try", "!=", False)])
-        )
+    def _l10n_pl_ksef_credentials_changed(self, ksef_user=None):
+        """New credentials: what waited after an error (a revoked token, a missing permission: 30
+        minutes) is tried at once, sending and receiving alike; a wait KSeF asked for (429) stays.
+        ``ksef_user``: only that user's named token changed (only receiving by the company's own
+        credentials is left alone then)."""
+        domain = [
+            ("company_id", "in", self.ids),
+            ("state", "=", "to_send"),
+            ("next_try", "!=", False),
+            ("last_error", "!=", False),  # a 429's wait writes no error
+        ]
+        if ksef_user is not None:
+            domain.append(("ksef_user_id", "=", ksef_user.id))
+        documents = self.env["l10n_pl_ksef.document"].sudo().search(domain)
         if documents:
             documents._l10n_pl_ksef_set({"next_try": False})
             self.env.ref("l10n_pl_ksef.ir_cron_l10n_pl_ksef_send").sudo()._trigger()
+        if ksef_user is not None:
+            return
         states = (
             self.env["l10n_pl_ksef.receive.state"]
             .sudo()

@@ -2,6 +2,7 @@
 
 import psycopg2
 
+from odoo import Command
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -98,6 +99,27 @@ class TestL10nPlKsefHostileUpload(ReceiveCommon):
         journal = self.company_data["default_journal_sale"].with_context(default_move_type="out_invoice")
         invoice = journal._create_document_from_attachment(attachment.ids)
         self.assertNotIn("FA(3)", " ".join(invoice.message_ids.mapped("body")))
+
+    def test_xml_attached_to_a_bill_with_lines_gets_no_message(self):
+        # an XML sent to a bill later (chatter, mail alias) is no Upload: nothing is said about it
+        bill = self.env["account.move"].create(
+            {
+                "move_type": "in_invoice",
+                "partner_id": self.partner_a.id,
+                "invoice_date": "2026-11-30",
+                "invoice_line_ids": [Command.create({"name": "Papier", "quantity": 1, "price_unit": 10})],
+            }
+        )
+        before = len(bill.message_ids)
+        bill.message_post(
+            body="Dokumenty",
+            attachments=[("uwagi.xml", b"<note><to>Tove</to></note>")],
+            message_type="comment",
+        )
+        bodies = " ".join(bill.message_ids.mapped("body"))
+        self.assertEqual(len(bill.message_ids), before + 1)
+        self.assertNotIn("FA(3)", bodies)
+        self.assertEqual(len(bill.invoice_line_ids), 1)
 
     def test_invalid_nip_is_refused_on_upload_and_on_receiving(self):
         xml = fa3([line("Biurko", "1", "900", "23")]).replace(

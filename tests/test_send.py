@@ -396,12 +396,18 @@ class TestL10nPlKsefSendExactlyOnce(L10nPlKsefSendCommon):
         self.assertTrue(document.reason)
         # a credential error waits half an hour ...
         self.assertGreater(document.next_try, fields.Datetime.now() + datetime.timedelta(minutes=20))
+        # another invoice waits because KSeF asked to (429 Retry-After): no error of ours, it keeps its wait
+        held = self.invoice()
+        held._l10n_pl_ksef_queue()
+        retry_after = fields.Datetime.now() + datetime.timedelta(minutes=2)
+        held.l10n_pl_ksef_document_id.sudo().write({"next_try": retry_after, "last_error": False})
         token = self.sim.mint_token(TEST_NIP, ("InvoiceWrite",))
         cron = self.env.ref("l10n_pl_ksef.ir_cron_l10n_pl_ksef_send")
         triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
         self.setup_wizard(auth_method="token", token=token).action_save_credentials()
         # ... unless new credentials come: then the queue goes at once, without waiting for the cron's turn
         self.assertFalse(document.next_try)
+        self.assertEqual(held.l10n_pl_ksef_document_id.next_try, retry_after)
         new_triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]) - triggers
         self.assertTrue(new_triggers)
         self.assertLessEqual(min(new_triggers.mapped("call_at")), fields.Datetime.now())

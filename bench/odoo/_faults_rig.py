@@ -25,6 +25,7 @@ import sys
 import time
 
 import psutil
+import psycopg2.errors
 import requests
 
 from odoo import SUPERUSER_ID, api, sql_db
@@ -266,6 +267,16 @@ class Rig:
         ahead = self.next_schedule()
         if ahead is None:
             return 0.0
+        for _attempt in range(10):
+            try:
+                self._warp()
+                break
+            except psycopg2.errors.SerializationFailure:  # a worker wrote the same row meanwhile
+                time.sleep(0.5)
+        self.warped += ahead
+        return ahead
+
+    def _warp(self):
         with self.env() as env:
             for table, col in SCHEDULES:
                 # a second back, whole seconds: Odoo compares with fields.Datetime.now() (no microseconds)
@@ -275,8 +286,6 @@ class Rig:
                 )
             for xmlid in CRONS:
                 env.ref(xmlid)._trigger()
-        self.warped += ahead
-        return ahead
 
     def settle(self, done, timeout=900.0, warp_after=75.0):
         """Wait until ``done()`` is true, letting time pass when nothing is due for a while."""
@@ -316,9 +325,14 @@ class Rig:
         return state
 
     def count_sent(self, move_ids, nip):
-        """(duplicates, lost, half-made, detail) of these invoices against the simulator's store."""
+        """(duplicates, lost, half-made, detail) of these invoices against the simulator's store.
+
+        The invoices are all valid: each must end accepted. Duplicates count what KSeF holds twice,
+        a KSeF number on two invoices in Odoo, and every extra time the same file reached KSeF
+        (KSeF's store refuses a second copy with 440, which would hide a double send: its session
+        entries, per file hash, do not)."""
         rows = self.query(
-            """SELECT m.id, m.name, m.l10n_pl_ksef_number, d.state, d.ksef_number, d.last_error
+            """SELECT m.id, m.name, m.l10n_pl_ksef_number, d.state, d.ksef_number, d.invoice_hash
                  FROM account_move m
                  LEFT JOIN l10n_pl_ksef_document d ON d.move_id = m.id AND d.state != 'cancelled'
                 WHERE m.id = ANY(%s)""",
@@ -330,28 +344,28 @@ class Rig:
             for number, record in store.invoices.items():
                 if (record.get("seller") or {}).get("nip") == nip:
                     held[record.get("invoiceNumber")].append(number)
+            submitted = collections.Counter(entry.get("invoiceHash") for entry in store.entries.values())
         per_move = collections.Counter(row[0] for row in rows if row[3] == "accepted")
         duplicates = sum(n - 1 for n in per_move.values() if n > 1)
         lost = half = 0
         detail = collections.Counter()
-        names = set()
-        for _move_id, name, move_number, state, number, _error in rows:
-            names.add(name)
+        resent = 0
+        for _move_id, name, move_number, state, number, invoice_hash in rows:
             in_ksef = held.get(name, [])
             duplicates += max(0, len(in_ksef) - 1)
+            resent += max(0, submitted.get(invoice_hash, 0) - 1) if invoice_hash else 0
             detail[state or "none"] += 1
             if state == "accepted":
                 if not number or number not in in_ksef or move_number != number:
                     half += 1
-            elif state == "rejected":
-                if in_ksef:
-                    half += 1  # Odoo says refused, KSeF has it
             else:
-                lost += 1
-        # an invoice held by KSeF twice under different names cannot happen (P_2 is the name), and numbers
-        # on two invoices in Odoo:
+                lost += 1  # never accepted (a valid invoice: a refusal is a loss too)
+                if in_ksef:
+                    half += 1  # Odoo does not know KSeF has it
         numbers = collections.Counter(row[4] for row in rows if row[4] and row[3] == "accepted")
-        duplicates += sum(n - 1 for n in numbers.values() if n > 1)
+        duplicates += sum(n - 1 for n in numbers.values() if n > 1) + resent
+        if resent:
+            detail["sent again"] = resent
         return duplicates, lost, half, dict(detail)
 
     # ------------------------------------------------------------------ receiving
@@ -368,8 +382,12 @@ class Rig:
         bills, waiting = self.receive_state(numbers)
         return True if bills >= len(numbers) else (bills, waiting)
 
-    def count_received(self, expected_lines):
-        """(duplicates, lost, half-made, detail) of these KSeF numbers ({number: invoice lines})."""
+    def count_received(self, expected_lines, company_id=None, since=None):
+        """(duplicates, lost, half-made, detail) of these KSeF numbers ({number: invoice lines}).
+
+        The seeded invoices are all valid: each must end as one bill with all its lines (an entry
+        still waiting counts as lost). A bill of the company made since ``since`` without a KSeF
+        number is half-made (an import that lost track of its invoice)."""
         numbers = list(expected_lines)
         rows = self.query(
             """SELECT m.l10n_pl_ksef_number, m.id,
@@ -387,8 +405,15 @@ class Rig:
         for number, move_id, lines in rows:
             bills[number].append((move_id, lines))
         duplicates = sum(len(v) - 1 for v in bills.values() if len(v) > 1)
-        lost = sum(1 for n in numbers if n not in bills and n not in waiting)
+        lost = sum(1 for n in numbers if n not in bills)
         half = sum(1 for n, made in bills.items() for _m, lines in made if lines != expected_lines[n])
+        if company_id and since:
+            half += self.query(
+                """SELECT count(*) FROM account_move
+                    WHERE company_id = %s AND move_type IN ('in_invoice', 'in_refund')
+                      AND l10n_pl_ksef_number IS NULL AND create_date >= %s""",
+                (company_id, since),
+            )[0][0]
         return duplicates, lost, half, {"bills": len(bills), "waiting": len(waiting - set(bills))}
 
     # ------------------------------------------------------------------ log

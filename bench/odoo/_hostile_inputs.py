@@ -138,6 +138,11 @@ def mutations(rng, name, data):
         if mutated is not None and mutated != data:
             cases.append(Case("%s/%s/%s" % (name, kind, label), kind, mutated, expect, payloads, note))
 
+    # the sample itself (renumbered): a bill of the company it is addressed to must be made, so that
+    # refusing everything fails (a sample whose buyer is someone else is rightly refused: not counted)
+    buyer = re.search(rb"<Podmiot2>.*?</Podmiot2>", data, re.S)
+    if buyer and b"<NIP>%s</NIP>" % BUYER_NIP.encode() in buyer.group(0):
+        add("valid", "as-is", _set(data, "ok", lambda root: None), "bill")
     # truncated: cut at random points, and just before the end
     end = len(data.rstrip()) - 1  # the last ">"
     for cut in [*sorted(rng.sample(range(1, end - 12), 7)), end]:

@@ -1,14 +1,14 @@
 """Load: 10,000 invoices sent while 10,000 are received, by a real Odoo server with two cron workers,
 users clicking meanwhile. No deadlock, no long lock wait, no duplicate.
 
-Run with ``bash scripts/bench.sh load [--send N] [--receive N] [--deadline S]``
-(defaults: 10,000 and 10,000, 3600 s).
+Run with ``bash scripts/bench.sh load [--send N] [--receive N] [--lines N] [--deadline S]``
+(defaults: 10,000 and 10,000, 2 lines per invoice sent, 3600 s).
 
 The rig of the faults benchmark (``_faults_rig.py``): the KSeF simulator in this process, with the
 production rate limits on, and ``odoo-bin --workers=2 --max-cron-threads=2``. Then:
 
 1. N supplier invoices (3 lines each) are stored in KSeF for the company and receiving is due;
-2. the invoices to send are created as drafts beforehand (5 lines each; not timed), then posted by
+2. the invoices to send are created as drafts beforehand (2 lines each; not timed), then posted by
    "users" 500 at a time while the import runs (automatic sending: each posting queues them and
    wakes the send cron);
 3. two users click meanwhile, over JSON-RPC like the web client: one reads the invoice list and the
@@ -52,6 +52,7 @@ def parse_args(args):
     parser = argparse.ArgumentParser(prog="bash scripts/bench.sh load", description=__doc__.split("\n")[0])
     parser.add_argument("--send", type=int, default=10000)
     parser.add_argument("--receive", type=int, default=10000)
+    parser.add_argument("--lines", type=int, default=2, help="lines per invoice sent (default 2)")
     parser.add_argument("--deadline", type=float, default=3600.0)
     return parser.parse_args(args)
 
@@ -166,7 +167,9 @@ def run(env, args):
         ctx.param("l10n_pl_ksef.batch_threshold", 50)
         ctx.param("l10n_pl_ksef.http_timeout", 30)
         with rig.env() as cenv:
-            template = ctx.fa3.invoice_vals(cenv(context={"allowed_company_ids": [ctx.company_id]}), 1, 5)[0]
+            template = ctx.fa3.invoice_vals(cenv(context={"allowed_company_ids": [ctx.company_id]}), 1, options.lines)[
+                0
+            ]
         started = time.monotonic()
         numbers = {}
         for first in range(0, options.receive, 1000):

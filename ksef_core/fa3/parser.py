@@ -93,7 +93,6 @@ _NIP_PARTIES = (
     ("Podmiot1", "seller", "sprzedawcy"),
     ("Podmiot2", "buyer", "nabywcy"),
     ("Podmiot3", "third party", "podmiotu trzeciego"),
-    ("PodmiotUpowazniony", "authorised party", "podmiotu upoważnionego"),
 )
 
 
