@@ -3,7 +3,9 @@ import logging
 import os
 import tempfile
 
-from odoo import _, api, models
+import psycopg2
+
+from odoo import _, api, models, modules
 from odoo.exceptions import UserError
 from odoo.tools import SQL, config
 
@@ -239,8 +241,35 @@ class L10nPlKsefSecretMixin(models.AbstractModel):
         """Keep (encrypted) the KSeF session the client obtained, shared by users and cron workers."""
         self.ensure_one()
         payload = json.dumps(state.to_dict()) if state else False
+        value = self._l10n_pl_ksef_encrypt(payload) if payload else False
         holder, field = self._l10n_pl_ksef_session_holder()
-        holder[field] = self._l10n_pl_ksef_encrypt(payload) if payload else False
+        if not modules.module.current_test and self._l10n_pl_ksef_store_apart(holder, field, value):
+            holder.invalidate_recordset([field])
+            return
+        holder[field] = value
+
+    def _l10n_pl_ksef_store_apart(self, holder, field, value):
+        """Write the session on a cursor of its own, committed at once: a run never holds that row, so
+        two workers of one company (one sending, one importing, both signing in) never make each other's
+        transaction fail over it. False when it cannot be done that way (the row is not committed yet,
+        or another worker writes it this very moment): the run writes it then."""
+        try:
+            with self.env.registry.cursor() as cr:
+                # never wait for a row the run itself may hold (it waits for us): give up, the run writes it
+                cr.execute("SET LOCAL lock_timeout = '2s'")
+                cr.execute(
+                    SQL(
+                        "UPDATE %s SET %s = %s, write_date = (now() at time zone 'UTC') WHERE id = %s",
+                        SQL.identifier(holder._table),
+                        SQL.identifier(field),
+                        value or None,
+                        holder.id,
+                    )
+                )
+                return bool(cr.rowcount)
+        except psycopg2.Error as exc:
+            _logger.info("KSeF: session tokens of %s kept in the run (%s)", holder, exc.__class__.__name__)
+            return False
 
     def _l10n_pl_ksef_session_holder(self):
         """``(record, field)`` keeping this record's KSeF session tokens (sudo); by default its own field."""

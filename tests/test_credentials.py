@@ -115,3 +115,20 @@ class TestL10nPlKsefCredentialChecks(L10nPlKsefTestCommon):
         with self.assertRaises(UserError):  # AccessError is a UserError
             wizard.with_user(self.accountant).action_save_credentials()
         self.assertNothingStored()
+
+
+@tagged("post_install_l10n", "post_install", "-at_install")
+class TestL10nPlKsefSessionStoredApart(L10nPlKsefTestCommon):
+    """The KSeF session tokens are written on a cursor of their own (found by bench/odoo/load.py: a
+    sending and an importing worker of one company signing in at once failed each other's run)."""
+
+    def test_session_tokens_are_written_apart_and_read_back(self):
+        holder = self.env["l10n_pl_ksef.token.state"]._l10n_pl_ksef_for(self.company)
+        holder.flush_recordset()
+        encrypted = self.company._l10n_pl_ksef_encrypt('{"x": 1}')
+        # a row the other cursor cannot see (not committed: this test's transaction): the run writes it
+        self.assertFalse(self.company._l10n_pl_ksef_store_apart(holder, "state", encrypted))
+        with self.enter_registry_test_mode():  # the other cursor shares the test's transaction
+            self.assertTrue(self.company._l10n_pl_ksef_store_apart(holder, "state", encrypted))
+        holder.invalidate_recordset(["state"])
+        self.assertEqual(holder.state, encrypted)

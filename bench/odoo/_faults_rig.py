@@ -418,6 +418,12 @@ class Rig:
 
     # ------------------------------------------------------------------ log
 
+    def log_errors(self):
+        """The ERROR / CRITICAL lines our addon logged, in order."""
+        return [
+            line for line in self.log_lines(" odoo.addons.l10n_pl_ksef") if " ERROR " in line or " CRITICAL " in line
+        ]
+
     def log_tracebacks(self):
         """Errors our addon logged (with their traceback) in the server's log; a killed worker logs
         none, Odoo's own modules (VIES without internet) are not counted."""

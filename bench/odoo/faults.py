@@ -507,12 +507,17 @@ def run(env, args):
                     ),
                     flush=True,
                 )
+                for line in rig.log_errors()[tracebacks:][:3]:
+                    print("    logged: %s" % line[:300], flush=True)
             rss = rig.worker_rss_mb()
             print("workers' RSS at the end: %s MB" % ", ".join("%.0f" % v for v in sorted(rss.values())))
         finally:
             rig.stop_server()
-    shutil.rmtree(work, ignore_errors=True)
     scenarios, duplicates, lost, half = totals
+    if failed or duplicates or lost or half:
+        print("the server's log is kept in %s" % work)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
     if failed:
         print("%d scenario(s) failed: not run to their end, their fault never fired, or not settled" % failed)
     print("faults: %d scenarios, duplicates %d, lost %d, half-made %d" % (scenarios, duplicates, lost, half))
