@@ -19,8 +19,10 @@ production rate limits on, and ``odoo-bin --workers=2 --max-cron-threads=2``. Th
    at the workers' resident memory.
 
 Last line: ``load: S sent (A accepted) while R received (B bills, W waiting) in T s, duplicates D,
-lost L, deadlocks K, longest lock wait X s (res_company Y s, account_move Z s), peak worker RSS M MB``.
-Exit status 1 when D, L or K is not 0, or a lock wait on res_company / account_move exceeded 10 s.
+lost L, deadlocks K, errors logged E, longest lock wait X s (res_company Y s, account_move Z s), peak
+worker RSS M MB (all workers N MB)`` (E: ERROR lines of the addon in the server's log; lock waits of
+the benchmark's own statements are not counted). Exit status 1 when D, L, K or E is not 0, or a lock
+wait on res_company / account_move exceeded 10 s.
 """
 
 import argparse
@@ -238,9 +240,11 @@ def run(env, args):
         s_dup, s_lost, s_half, detail = rig.count_sent(posted, ctx.nip)
         r_dup, r_lost, r_half, r_detail = rig.count_received(numbers)
         print(
-            "users: %d reads, %d Send clicks, %d errors, slowest answer %.1f s"
-            % (users.reads, users.clicks, users.errors, users.slowest)
+            "users: %d reads, %d Send clicks, %d answered with an error %s, slowest answer %.1f s"
+            % (users.reads, users.clicks, users.errors, dict(users.error_texts), users.slowest)
         )
+        if users.first_error:
+            print("  first error answer: %s" % users.first_error)
         print(
             "documents: %s; half-made %d (sent) + %d (received); time brought forward %.0f s; %s"
             % (detail, s_half, r_half, rig.warped, "settled" if took is not None else "NOT SETTLED")
