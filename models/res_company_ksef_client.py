@@ -71,10 +71,12 @@ class ResCompany(models.Model):
             self.env.ref("l10n_pl_ksef.ir_cron_l10n_pl_ksef_send").sudo()._trigger()
         if ksef_user is not None:
             return
+        # a company importing right now is left alone: writing its state under the run would fail the run
+        free = self.filtered(lambda company: company._l10n_pl_ksef_receive_lock())
         states = (
             self.env["l10n_pl_ksef.receive.state"]
             .sudo()
-            .search([("company_id", "in", self.ids), ("outcome", "=", "error"), ("next_attempt", "!=", False)])
+            .search([("company_id", "in", free.ids), ("outcome", "=", "error"), ("next_attempt", "!=", False)])
         )
         if states:
             states.write({"next_attempt": fields.Datetime.now()})

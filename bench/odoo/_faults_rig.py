@@ -31,6 +31,9 @@ import requests
 from odoo import SUPERUSER_ID, api, sql_db
 from odoo.tools import config
 
+from odoo.addons.l10n_pl_ksef.models.l10n_pl_ksef_document_send import SEND_LOCK
+from odoo.addons.l10n_pl_ksef.models.res_company_ksef_receive import LOCK_NAMESPACE as RECEIVE_LOCK
+
 PENDING = ("to_send", "sending", "processing")
 WORKER_ALIVE = re.compile(r"Worker (Worker\w+) \((\d+)\) alive")
 #: schedules of the engine that :meth:`Rig.warp` may bring forward: (table, column)
@@ -278,11 +281,20 @@ class Rig:
 
     def _warp(self):
         with self.env() as env:
+            # never under a run: a company whose import or sending is under way keeps its schedules (a write
+            # on its rows would fail that run); its run sets them itself when it ends
+            env.cr.execute(
+                """SELECT id FROM res_company
+                    WHERE NOT pg_try_advisory_xact_lock(%s, id) OR NOT pg_try_advisory_xact_lock(%s, id)""",
+                (RECEIVE_LOCK, SEND_LOCK),
+            )
+            busy = [row[0] for row in env.cr.fetchall()] or [0]
             for table, col in SCHEDULES:
                 # a second back, whole seconds: Odoo compares with fields.Datetime.now() (no microseconds)
                 env.cr.execute(
                     "UPDATE %s SET %s = date_trunc('second', now() at time zone 'UTC') - interval '1 second'"
-                    " WHERE %s > (now() at time zone 'UTC')" % (table, col, col)
+                    " WHERE %s > (now() at time zone 'UTC') AND company_id != ALL(%%s)" % (table, col, col),
+                    (busy,),
                 )
             for xmlid in CRONS:
                 env.ref(xmlid)._trigger()
