@@ -72,7 +72,7 @@ class ResCompany(models.Model):
         if ksef_user is not None:
             return
         # a company importing right now is left alone: writing its state under the run would fail the run
-        free = self.filtered(lambda company: company._l10n_pl_ksef_receive_lock())
+        free = self.filtered(lambda company: not company._l10n_pl_ksef_receive_running())
         states = (
             self.env["l10n_pl_ksef.receive.state"]
             .sudo()

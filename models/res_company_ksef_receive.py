@@ -274,6 +274,14 @@ class ResCompany(models.Model):
         self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", (LOCK_NAMESPACE, self.id))
         return self.env.cr.fetchone()[0]
 
+    def _l10n_pl_ksef_receive_running(self):
+        """Whether another worker is importing for this company right now (a probe: no lock is kept)."""
+        self.env.cr.execute("SELECT pg_try_advisory_lock(%s, %s)", (LOCK_NAMESPACE, self.id))
+        if not self.env.cr.fetchone()[0]:
+            return True
+        self.env.cr.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_NAMESPACE, self.id))
+        return False
+
     def _l10n_pl_ksef_receive_run(self, interactive=False, durable_backoff=False):
         """Receive for this company and record the outcome on its state; never raises.
 
