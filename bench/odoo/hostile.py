@@ -119,20 +119,7 @@ def setup(registry, srv, stamp):
         upload = make_company(env, "Hostile Upload %s" % stamp, nip)
         receive = make_company(env, "Hostile Receive %s" % stamp, nip)
         env = env(context=dict(env.context, allowed_company_ids=[receive.id]))
-        token = srv.sim.mint_token(nip, ("InvoiceRead",))
-        wizard = env["l10n_pl_ksef.setup.wizard"].create(
-            {
-                "company_id": receive.id,
-                "step": "credentials",
-                "environment": "custom",
-                "custom_url": srv.base_url,
-                "auth_method": "token",
-                "token": token,
-            }
-        )
-        wizard.action_save_credentials()
-        if wizard.step != "done":
-            raise RuntimeError("the setup wizard did not accept the simulator's token (step %s)" % wizard.step)
+        load("fa3-odoo").connect_to_simulator(env, receive, srv, ("InvoiceRead",))
         journals = {}
         for company in (upload, receive):
             journals[company.id] = env["account.journal"].search(

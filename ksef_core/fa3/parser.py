@@ -99,8 +99,8 @@ _NIP_PARTIES = (
 def nip_issues(root):
     """Issues of the NIPs of a schema-valid FA(3) whose check digit is wrong (KSeF refuses such an invoice).
 
-    The schema only asks for 10 digits; KSeF also checks the check digit of every party's NIP
-    (Podmiot1, Podmiot2, Podmiot3, PodmiotUpowazniony).
+    The schema only asks for 10 digits; KSeF also checks the check digit of the seller's, the
+    buyer's and the third parties' NIP (Podmiot1, Podmiot2, Podmiot3), as the simulator does.
     """
     issues = []
     for tag, name_en, name_pl in _NIP_PARTIES:
