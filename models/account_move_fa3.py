@@ -216,7 +216,8 @@ class AccountMove(models.Model):
         annotations = Annotations(
             cash_method=bool(company.l10n_pl_ksef_cash_accounting),
             self_billing=bool(self.l10n_pl_ksef_self_billing),
-            split_payment=bool(self.l10n_pl_ksef_split_payment),
+            # art. 108a ust. 1a: a tick counts only for a taxpayer (Polish NIP) and a total over 15 000 PLN
+            split_payment=bool(self.l10n_pl_ksef_split_payment) and self._l10n_pl_ksef_split_payment_possible(),
             simplified_triangular="Triangular Sale" in details["tags"],
         )
         exempt = details["taxes"].get("zw")
@@ -241,6 +242,10 @@ class AccountMove(models.Model):
             if not missing:
                 annotations.exemption_kind = bases[0][0]
                 annotations.exemption_text = "; ".join(dict.fromkeys(text for _kind, text in bases))[:256]
+        # art. 106e ust. 1 pkt 18: "odwrotne obciążenie" when the buyer accounts for the VAT of a line
+        annotations.reverse_charge = any(
+            tax._l10n_pl_ksef_buyer_accounts() for taxes in details["taxes"].values() for tax in taxes
+        )
         annotations.new_vehicles = self._l10n_pl_ksef_fa3_vehicles(details, problems)
         margins = [code for code in details["taxes"] if code.startswith("margin_")]
         if margins:

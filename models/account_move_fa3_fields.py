@@ -3,6 +3,7 @@
 from odoo import api, fields, models
 
 from ..ksef_core.fa3.model import KINDS
+from ..ksef_core.fa3.totals import SPLIT_PAYMENT_THRESHOLD
 from .res_partner import PAYMENT_FORMS
 
 KIND_LABELS = {
@@ -21,8 +22,6 @@ CORRECTION_TYPES = [
 ]
 #: simplified invoice (UPR) limits, art. 106e ust. 5 pkt 3 of the VAT act
 UPR_LIMITS = {"PLN": 450.0, "EUR": 100.0}
-#: split payment (MPP): gross total above which Annex 15 sales must be paid by split payment (art. 108a ust. 1a)
-SPLIT_PAYMENT_THRESHOLD = 15000.0
 
 
 class AccountMove(models.Model):
@@ -94,6 +93,12 @@ class AccountMove(models.Model):
         readonly=False,
         copy=False,
         help="The advance (down-payment) invoices this final invoice settles; their KSeF numbers are printed on it.",
+    )
+    l10n_pl_ksef_split_payment_possible = fields.Boolean(
+        string="Split payment possible",
+        compute="_compute_l10n_pl_ksef_split_payment_possible",
+        help="The customer has a Polish NIP and the total exceeds 15,000 PLN: only then can the invoice be marked "
+        "for split payment (art. 108a ust. 1a ustawy o VAT).",
     )
     l10n_pl_ksef_payment_form = fields.Selection(
         PAYMENT_FORMS,
@@ -173,14 +178,39 @@ class AccountMove(models.Model):
             form = move.partner_id.commercial_partner_id.l10n_pl_ksef_payment_form
             move.l10n_pl_ksef_payment_form = form or ("6" if move.partner_bank_id else move.l10n_pl_ksef_payment_form)
 
-    @api.depends("invoice_line_ids.product_id", "amount_total_signed", "move_type")
+    @api.depends("partner_id", "move_type", "amount_total_signed", "reversed_entry_id")
+    def _compute_l10n_pl_ksef_split_payment_possible(self):
+        for move in self:
+            move.l10n_pl_ksef_split_payment_possible = move._l10n_pl_ksef_split_payment_possible()
+
+    def _l10n_pl_ksef_split_payment_possible(self):
+        """True when the invoice may say "mechanizm podzielonej płatności" (art. 108a ust. 1a, art. 106e ust. 1
+        pkt 18a): a sale to a taxpayer (a customer with a Polish NIP) whose total exceeds 15 000 PLN; for a
+        credit note, it or the invoice it corrects.  The PLN amount is Odoo's booked one (``amount_total_signed``);
+        a company not keeping its books in PLN cannot weigh it, and its user decides."""
+        self.ensure_one()
+        if self.move_type not in ("out_invoice", "out_refund") or not self.commercial_partner_id:
+            return False
+        if not self._l10n_pl_ksef_buyer_nip():
+            return False
+        if self.company_currency_id.name != "PLN":
+            return True
+        totals = [self.amount_total_signed]
+        if self.move_type == "out_refund" and self.reversed_entry_id:
+            totals.append(self.reversed_entry_id.amount_total_signed)
+        return max(abs(total) for total in totals) > SPLIT_PAYMENT_THRESHOLD
+
+    @api.depends("invoice_line_ids.product_id", "amount_total_signed", "move_type", "partner_id", "reversed_entry_id")
     def _compute_l10n_pl_ksef_split_payment(self):
+        """Set for Annex 15 products when split payment applies, reset when it cannot (a customer without a
+        Polish NIP, a total at or below 15 000 PLN); otherwise a tick by hand stays (e.g. Annex 15 services the
+        products do not mark)."""
         for move in self:
             if move.move_type not in ("out_invoice", "out_refund"):
                 continue  # a bill keeps what the supplier's invoice says
-            annex15 = any(move.invoice_line_ids.product_id.product_tmpl_id.mapped("l10n_pl_ksef_annex15"))
-            pln_total = abs(move.amount_total_signed) if move.company_currency_id.name == "PLN" else 0.0
-            if annex15 and pln_total > SPLIT_PAYMENT_THRESHOLD:
+            if not move._l10n_pl_ksef_split_payment_possible():
+                move.l10n_pl_ksef_split_payment = False
+            elif any(move.invoice_line_ids.product_id.product_tmpl_id.mapped("l10n_pl_ksef_annex15")):
                 move.l10n_pl_ksef_split_payment = True
 
 

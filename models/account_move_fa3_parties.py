@@ -6,6 +6,7 @@ from odoo import models
 from odoo.tools.translate import LazyTranslate
 
 from ..ksef_core import nip as ksef_nip
+from ..ksef_core.fa3 import rates as ksef_rates
 from ..ksef_core.fa3.model import (
     PAYMENT_TRANSFER,
     Address,
@@ -72,8 +73,16 @@ class AccountMove(models.Model):
             nip=nip,
             address=address,
             contacts=_contacts(partner),
-            eu_vat_prefix="0 WDT" in details["taxes"] or "Triangular Sale" in details["tags"],
+            # art. 97 ust. 10 pkt 2 and 3 (intra-EU supply, art. 28b services to an EU taxpayer), art. 136 (triangular)
+            eu_vat_prefix=ksef_rates.seller_eu_prefix(details["taxes"]) or "Triangular Sale" in details["tags"],
         )
+
+    def _l10n_pl_ksef_buyer_nip(self):
+        """The customer's Polish NIP (``None`` when he has none: a consumer, or a foreign buyer)."""
+        self.ensure_one()
+        party = Party()
+        self._l10n_pl_ksef_fa3_identify(party, self.commercial_partner_id, set())
+        return party.nip
 
     def _l10n_pl_ksef_fa3_identify(self, party, partner, eu_prefixes, problems=None, who=None):
         """Fill ``party``'s identifier from the partner's Tax ID and country (NIP, EU VAT, foreign ID or none).

@@ -72,7 +72,9 @@ class AccountMove(models.Model):
         copy=False,
         help="Marked 'mechanizm podzielonej płatności' (P_18A). On a vendor bill: the supplier's invoice says so, pay "
         "it with a split payment (the VAT to the supplier's VAT account). On a customer invoice: set automatically "
-        "when it has Annex 15 goods or services and its total exceeds 15,000 PLN; you can also set it by hand.",
+        "when a customer with a Polish NIP buys Annex 15 goods or services and the total exceeds 15,000 PLN; you "
+        "can also tick it by hand in that case (e.g. Annex 15 services not marked on the product). Never for a "
+        "customer without a Polish NIP (a consumer) or a total up to 15,000 PLN (art. 108a ust. 1a ustawy o VAT).",
     )
     l10n_pl_ksef_unknown_account = fields.Char(
         string="Bank account to verify",

@@ -25,6 +25,21 @@ class AccountTax(models.Model):
         "it when the tax is for exempt (zw), reverse-charge (oo), intra-EU (0 WDT), export (0 EX), out-of-scope "
         "(np I/np II), OSS or margin-scheme sales. A customer invoice with a tax that has no code cannot be sent.",
     )
+    l10n_pl_ksef_reverse_charge = fields.Boolean(
+        string="Buyer accounts for the VAT (reverse charge)",
+        compute="_compute_l10n_pl_ksef_reverse_charge",
+        store=True,
+        readonly=False,
+        help="The buyer settles the VAT (or a similar tax of his country) on sales with this tax: KSeF invoices "
+        "then say 'odwrotne obciążenie' (P_18, art. 106e ust. 1 pkt 18 ustawy o VAT). Set by the KSeF rate code for "
+        "domestic reverse charge (oo) and for services to EU businesses (np II). For supplies outside Poland (np I) "
+        "decide per tax: tick it e.g. for services to a business outside the EU that settles the tax under its own "
+        "law; leave it unticked when you pay the foreign VAT yourself or the buyer's country has no such tax.",
+    )
+    l10n_pl_ksef_reverse_charge_fixed = fields.Boolean(
+        string="Reverse charge set by the KSeF rate code",
+        compute="_compute_l10n_pl_ksef_reverse_charge_fixed",
+    )
     l10n_pl_ksef_exemption_kind = fields.Selection(
         EXEMPTION_KINDS,
         string="Exemption basis",
@@ -60,6 +75,27 @@ class AccountTax(models.Model):
                 name=tax.with_context(lang="en_US").name,
                 self_assessed=self_assessed,
             )
+
+    @api.depends("l10n_pl_ksef_rate_code")
+    def _compute_l10n_pl_ksef_reverse_charge(self):
+        for tax in self:
+            tags = tax.invoice_repartition_line_ids.tag_ids.with_context(lang="en_US")
+            tax.l10n_pl_ksef_reverse_charge = ksef_rates.propose_buyer_accounts(
+                tax.l10n_pl_ksef_rate_code,
+                tags=[name for name in tags.mapped("name") if name],
+                scope=tax.tax_scope,
+                name=tax.with_context(lang="en_US").name,
+            )
+
+    @api.depends("l10n_pl_ksef_rate_code")
+    def _compute_l10n_pl_ksef_reverse_charge_fixed(self):
+        for tax in self:
+            tax.l10n_pl_ksef_reverse_charge_fixed = ksef_rates.buyer_accounts_is_fixed(tax.l10n_pl_ksef_rate_code)
+
+    def _l10n_pl_ksef_buyer_accounts(self):
+        """True when the buyer accounts for the VAT of a sale with this tax (FA(3) ``P_18=1``)."""
+        self.ensure_one()
+        return ksef_rates.buyer_accounts(self.l10n_pl_ksef_rate_code, self.l10n_pl_ksef_reverse_charge)
 
     def _l10n_pl_ksef_rate(self):
         """The :class:`~ksef_core.fa3.rates.RateCode` of this tax (``None`` without a code)."""

@@ -148,8 +148,12 @@ class TestL10nPlKsefFa3Invoice(L10nPlKsefFa3Common):
         self.assertGolden(big, "split_payment")
         small = self.make([self.line(product=self.product_steel, name="Pręt", quantity=10, price=130)])
         self.assertEqual(self.value(self.tree(small), "//f:P_18A"), "2")
-        by_hand = self.make([self.line()], l10n_pl_ksef_split_payment=True)
+        # art. 106e ust. 1 pkt 18a: a tick by hand counts above 15 000 PLN (Annex 15 services the products do not
+        # mark), not at 123 PLN, where the invoice may not say "mechanizm podzielonej płatności"
+        by_hand = self.make([self.line(price=13000)], l10n_pl_ksef_split_payment=True)
         self.assertEqual(self.value(self.tree(by_hand), "//f:P_18A"), "1")
+        small_by_hand = self.make([self.line()], l10n_pl_ksef_split_payment=True)
+        self.assertEqual(self.value(self.tree(small_by_hand), "//f:P_18A"), "2")
         self.assertEqual(self.value(self.tree(small), "//f:FaWiersz/f:P_12_Zal_15"), "1")
 
     def test_reverse_charge_cash_accounting_and_self_billing_come_from_data(self):

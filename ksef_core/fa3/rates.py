@@ -16,6 +16,15 @@ from decimal import Decimal
 
 ZERO = Decimal("0")
 
+#: Who accounts for the VAT of a supply (:attr:`RateCode.buyer_accounts`): the buyer always ("odwrotne
+#: obciążenie", art. 106e ust. 1 pkt 18: domestic reverse charge, art. 28b services to an EU taxpayer), never
+#: (the seller, or nobody), or it depends on the supply and the accountant says so per tax (a supply outside
+#: Poland: e.g. art. 28b services to a non-EU business liable under its law, but not a supply on which the
+#: seller pays the foreign VAT).
+ALWAYS = "always"
+NEVER = "never"
+PER_TAX = "per_tax"
+
 
 @dataclass(frozen=True)
 class RateCode:
@@ -26,6 +35,8 @@ class RateCode:
     name_pl: str
     name_en: str
     margin_scheme: str = None  # key of model.MARGIN_SCHEMES for margin codes
+    buyer_accounts: str = NEVER  # ALWAYS / PER_TAX / NEVER: the buyer accounts for the VAT (Adnotacje/P_18)
+    seller_eu_prefix: bool = False  # the seller uses its PL-prefixed VAT-UE number (art. 97 ust. 10 pkt 2 and 3)
 
     @property
     def p_12(self):
@@ -48,10 +59,20 @@ RATES = OrderedDict(
             "oss", "5", "oss", None, "procedura OSS (stawka kraju konsumpcji)", "OSS (rate of the consumer's country)"
         ),
         RateCode("0 KR", "6_1", "zero", ZERO, "0% krajowa", "0% domestic"),
-        RateCode("0 WDT", "6_2", "zero", ZERO, "0% WDT (dostawa wewnątrzwspólnotowa)", "0% intra-EU supply (WDT)"),
+        RateCode(
+            "0 WDT",
+            "6_2",
+            "zero",
+            ZERO,
+            "0% WDT (dostawa wewnątrzwspólnotowa)",
+            "0% intra-EU supply (WDT)",
+            seller_eu_prefix=True,
+        ),
         RateCode("0 EX", "6_3", "zero", ZERO, "0% eksport towarów", "0% export of goods"),
         RateCode("zw", "7", "exempt", ZERO, "zwolnione (zw)", "exempt (zw)"),
-        RateCode("np I", "8", "not_subject", ZERO, "poza krajem (np I)", "outside Poland (np I)"),
+        RateCode(
+            "np I", "8", "not_subject", ZERO, "poza krajem (np I)", "outside Poland (np I)", buyer_accounts=PER_TAX
+        ),
         RateCode(
             "np II",
             "9",
@@ -59,8 +80,18 @@ RATES = OrderedDict(
             ZERO,
             "usługi art. 100 ust. 1 pkt 4 (np II)",
             "services of art. 100(1)(4) (np II)",
+            buyer_accounts=ALWAYS,
+            seller_eu_prefix=True,
         ),
-        RateCode("oo", "10", "reverse_charge", ZERO, "odwrotne obciążenie (oo)", "reverse charge (oo)"),
+        RateCode(
+            "oo",
+            "10",
+            "reverse_charge",
+            ZERO,
+            "odwrotne obciążenie (oo)",
+            "reverse charge (oo)",
+            buyer_accounts=ALWAYS,
+        ),
         RateCode(
             "margin_travel",
             "11",
@@ -143,6 +174,57 @@ def rate_percent(code):
     """VAT percentage of a treatment code (``Decimal``); ``None`` when unknown or variable (OSS)."""
     rate = get(code)
     return rate.percent if rate else None
+
+
+def buyer_accounts(code, per_tax=False):
+    """True when the buyer accounts for the VAT of a supply under ``code`` (FA(3) ``Adnotacje/P_18=1``).
+
+    ``per_tax`` is what the accountant set on the tax; it counts only for a code whose answer depends on
+    the supply (:data:`PER_TAX`, "np I"); for the others the code decides.
+    """
+    rate = get(code)
+    if rate is None:
+        return False
+    if rate.buyer_accounts == PER_TAX:
+        return bool(per_tax)
+    return rate.buyer_accounts == ALWAYS
+
+
+def buyer_accounts_is_fixed(code):
+    """True when ``code`` alone decides whether the buyer accounts for the VAT (no per-tax choice)."""
+    rate = get(code)
+    return rate is None or rate.buyer_accounts != PER_TAX
+
+
+def buyer_accounts_in_bucket(key):
+    """True when every code booked in bucket ``key`` means the buyer accounts for the VAT (``P_13_9``, ``P_13_10``)."""
+    codes = [r for r in RATES.values() if r.bucket == key]
+    return bool(codes) and all(r.buyer_accounts == ALWAYS for r in codes)
+
+
+def seller_eu_prefix(codes):
+    """True when a supply under one of ``codes`` makes the seller show its ``PL`` VAT-UE prefix (art. 97 ust. 10)."""
+    return any(rate.seller_eu_prefix for rate in map(get, codes) if rate)
+
+
+def propose_buyer_accounts(code, tags=(), scope=None, name=""):
+    """Suggest whether the buyer accounts for the VAT of a tax with treatment ``code``.
+
+    Decided by the code where it can be; for a supply outside Poland ("np I") proposed True for the Polish
+    chart's services taxed outside the country (tag ``K_11`` without ``K_12``, tax scope ``service``: art. 28b
+    services to a business outside the EU, whose buyer settles the tax of its country) and for a tax whose
+    label says reverse charge; otherwise False.
+    """
+    rate = get(code)
+    if rate is None:
+        return False
+    if rate.buyer_accounts != PER_TAX:
+        return rate.buyer_accounts == ALWAYS
+    tags = {str(tag).lstrip("+-") for tag in tags or ()}
+    if scope == "service" and "K_11" in tags and "K_12" not in tags:
+        return True
+    lowered = " %s" % (name or "").lower()
+    return any(word in lowered for word in _REVERSE_WORDS)
 
 
 def codes_of_bucket(key):

@@ -9,11 +9,14 @@ checking booked totals: per line and once per rate.
 from collections import OrderedDict
 from decimal import Decimal
 
+from . import rates
 from .buckets import BUCKETS, ZERO, compute_sums, money
 from .model import BucketTotal
 
 #: kinds whose P_15 is the sum of the buckets (ZAL/ROZ carry payments / remaining amounts)
 _P15_IS_SUM = ("VAT", "KOR", "UPR")
+#: gross total (PLN) above which Annex 15 sales to a taxpayer are paid by split payment (art. 108a ust. 1a)
+SPLIT_PAYMENT_THRESHOLD = Decimal("15000")
 
 
 def _fx(invoice):
@@ -172,18 +175,26 @@ def _checked(key, given, sums, alt, fx, problems):
 
 
 def derived_annotations(invoice, total):
-    """Return the ``Adnotacje`` values (dict element -> value) derived from the invoice data."""
+    """Return the ``Adnotacje`` values (dict element -> value) derived from the invoice data.
+
+    ``P_18`` (art. 106e ust. 1 pkt 18): a line or booked bucket whose code means the buyer accounts for the
+    VAT ("oo", "np II"; "np I" only when the caller says so in ``annotations.reverse_charge``).
+    ``P_18A`` (art. 106e ust. 1 pkt 18a, art. 108a ust. 1a): Annex 15 goods or services sold to a taxpayer
+    (a buyer with a Polish NIP) on an invoice whose total exceeds 15 000 PLN.
+    """
     ann = invoice.annotations
-    rates = {line.rate for line in invoice.lines}
     reverse = ann.reverse_charge
     if reverse is None:
-        reverse = "oo" in rates or "10" in invoice.totals
+        reverse = any(rates.buyer_accounts(line.rate) for line in invoice.lines) or any(
+            rates.buyer_accounts_in_bucket(key) for key in invoice.totals or ()
+        )
     split = ann.split_payment
     if split is None:
         total_pln = Decimal(total or 0)
         if invoice.currency != "PLN":
-            rates = [invoice.exchange_rate] + [line.exchange_rate for line in invoice.lines]
-            rate = next((r for r in rates if r is not None), 0)
+            fx_rates = [invoice.exchange_rate] + [line.exchange_rate for line in invoice.lines]
+            rate = next((r for r in fx_rates if r is not None), 0)
             total_pln = total_pln * Decimal(rate)
-        split = any(line.annex15 for line in invoice.lines) and abs(total_pln) > Decimal("15000")
+        taxpayer = bool(invoice.buyer is not None and invoice.buyer.nip)
+        split = taxpayer and any(line.annex15 for line in invoice.lines) and abs(total_pln) > SPLIT_PAYMENT_THRESHOLD
     return {"reverse_charge": reverse, "split_payment": split}

@@ -201,7 +201,12 @@ def bucket_np_i():
 
 
 def bucket_np_ii():
+    # art. 28b services to an EU taxpayer: the buyer accounts for the VAT (P_18=1, derived from the code) and
+    # the seller shows its PL-prefixed VAT-UE number (art. 97 ust. 10 pkt 3: the caller sets it)
+    with_prefix = seller()
+    with_prefix.eu_vat_prefix = True
     return base(
+        seller=with_prefix,
         buyer=Party(
             name="Software SARL",
             eu_country="FR",
