@@ -25,6 +25,7 @@ from . import l10n_pl_ksef_invoice_parts
 from . import l10n_pl_ksef_nbp_rate
 from . import account_move_fa3_fields
 from . import account_move_fa3_lines
+from . import account_move_ksef_order
 from . import account_move_fa3_parties
 from . import account_move_fa3
 from . import account_move_fa3_actions

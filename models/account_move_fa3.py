@@ -164,12 +164,9 @@ class AccountMove(models.Model):
         if kind in ("KOR", "KOR_ZAL", "KOR_ROZ"):
             invoice.correction = self._l10n_pl_ksef_fa3_correction(problems)
         if kind == "ZAL":
-            invoice.order = self._l10n_pl_ksef_fa3_order()
+            invoice.order = self._l10n_pl_ksef_fa3_order(problems)
         if kind == "ROZ":
-            invoice.advance_invoices = [
-                AdvanceInvoice(ksef_number=adv.l10n_pl_ksef_number or None, number=adv.name)
-                for adv in self.l10n_pl_ksef_advance_ids
-            ]
+            invoice.advance_invoices = self._l10n_pl_ksef_fa3_advances(problems)
             if not invoice.advance_invoices:
                 problems.append(
                     problem(
@@ -186,6 +183,28 @@ class AccountMove(models.Model):
         self._l10n_pl_ksef_fa3_terms(invoice)
         self._l10n_pl_ksef_check_sums(problems, invoice)
         return invoice, rate_note
+
+    def _l10n_pl_ksef_fa3_advances(self, problems):
+        """``FakturaZaliczkowa`` of a final invoice (art. 106f ust. 3): the advance invoices it settles.
+
+        An advance issued in KSeF is named by its KSeF number (required then); only one issued outside KSeF
+        (before the company's KSeF start, or elsewhere) is named by its own number.
+        """
+        advances = []
+        for adv in self.l10n_pl_ksef_advance_ids:
+            if not adv.l10n_pl_ksef_number and adv._l10n_pl_ksef_needs_fa3():
+                problems.append(
+                    problem(
+                        _lt(
+                            "The advance invoice %(invoice)s was issued in KSeF but has no KSeF number yet, and this "
+                            "final invoice must name it by that number: send %(invoice)s to KSeF and wait for its "
+                            "number, then confirm this final invoice.",
+                            invoice=adv.name,
+                        )
+                    )
+                )
+            advances.append(AdvanceInvoice(ksef_number=adv.l10n_pl_ksef_number or None, number=adv.name))
+        return advances
 
     def _l10n_pl_ksef_fa3_terms(self, invoice):
         """Order reference, incoterm, source document, terms and conditions, registers."""

@@ -13,9 +13,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from odoo import models
 from odoo.tools.translate import LazyTranslate
 
-from ..ksef_core.fa3 import rates as ksef_rates
 from ..ksef_core.fa3.buckets import BUCKETS, money
-from ..ksef_core.fa3.model import BucketTotal, Line, NewVehicle, Order, OrderLine
+from ..ksef_core.fa3.model import BucketTotal, Line, NewVehicle
 from .fa3_problems import problem
 
 _lt = LazyTranslate(__name__)
@@ -240,47 +239,6 @@ class AccountMove(models.Model):
             vat_pln = money(vat * rate) if (rate is not None and bucket.pln_field) else None
             totals[key] = BucketTotal(net=net_by_bucket.get(key, ZERO), vat=vat, vat_pln=vat_pln)
         return totals
-
-    def _l10n_pl_ksef_fa3_order(self):
-        """The order (``Zamowienie``) an advance invoice is paid on: the sale orders, else its own lines."""
-        self.ensure_one()
-        sign = -1 if self.move_type == "out_refund" else 1
-        orders = self.invoice_line_ids.sale_line_ids.order_id if "sale_line_ids" in self.invoice_line_ids else None
-        order_lines = []
-        if orders:
-            value = sum(orders.mapped("amount_total"))
-            sources = orders.order_line.filtered(lambda ol: not ol.display_type and not ol.is_downpayment)
-            units = self._l10n_pl_ksef_unit_names(sources.product_uom_id)
-            for source in sources:
-                code = ksef_rates.get(source.tax_ids[:1].l10n_pl_ksef_rate_code) if source.tax_ids else None
-                order_lines.append(
-                    OrderLine(
-                        name=(source.name or "").strip()[:512] or None,
-                        quantity=dec(source.product_uom_qty, 6),
-                        unit=units.get(source.product_uom_id.id),
-                        unit_price=dec(source.price_unit, 8),
-                        net=dec(source.price_subtotal),
-                        vat=dec(source.price_tax),
-                        rate=code.p_12 if code else None,
-                    )
-                )
-            return Order(value=dec(value) * sign, lines=order_lines)
-        products = self.invoice_line_ids.filtered(lambda line: line.display_type == "product")
-        units = self._l10n_pl_ksef_unit_names(products.product_uom_id)
-        for line in products:
-            code = ksef_rates.get(line.tax_ids.filtered("l10n_pl_ksef_rate_code")[:1].l10n_pl_ksef_rate_code)
-            order_lines.append(
-                OrderLine(
-                    name=(line.name or "").strip()[:512] or None,
-                    quantity=dec(line.quantity, 6) * sign,
-                    unit=units.get(line.product_uom_id.id),
-                    unit_price=dec(line.price_unit, 8),
-                    net=dec(line.price_subtotal) * sign,
-                    vat=dec(line.price_total - line.price_subtotal) * sign,
-                    rate=code.p_12 if code else None,
-                )
-            )
-        return Order(value=dec(self.amount_total) * sign, lines=order_lines)
 
     def _l10n_pl_ksef_fa3_vehicles(self, details, problems):
         """``NowySrodekTransportu`` of the lines that supply a new means of transport (P_22)."""

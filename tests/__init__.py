@@ -12,6 +12,7 @@ from . import test_receive_amounts
 from . import test_fa3_taxes
 from . import test_fa3_invoice
 from . import test_fa3_reverse_charge
+from . import test_fa3_advance_order
 from . import test_fa3_l10n_pl_edi_cases
 from . import test_send
 from . import test_print

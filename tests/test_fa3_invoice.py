@@ -249,11 +249,29 @@ class TestL10nPlKsefFa3Invoice(L10nPlKsefFa3Common):
         self.assertEqual(self.value(root, "//f:P_15"), "-123.00")
 
     def test_advance_final_and_their_corrections(self):
-        advance = self.make([self.line(name="Zaliczka na dostawę", price=1000)], l10n_pl_ksef_kind="ZAL")
+        """An advance invoice (art. 106f ust. 1) names the order it is paid on (pkt 4): here 4 x 1000 + 23 % =
+        4920.00, not the 1230.00 of the advance itself; the final invoice (art. 106f ust. 3) names the advance."""
+        advance = self.make(
+            [self.line(name="Zaliczka na dostawę", price=1000)],
+            l10n_pl_ksef_kind="ZAL",
+            l10n_pl_ksef_order_value=4920.0,
+            l10n_pl_ksef_order_line_ids=[
+                Command.create(
+                    {
+                        "product_id": self.product_a.id,
+                        "name": "Papier A4",
+                        "quantity": 4,
+                        "price_unit": 1000,
+                        "tax_id": self.taxes["23"].id,
+                    }
+                )
+            ],
+        )
         self.assertEqual(advance.l10n_pl_ksef_kind, "ZAL")
         root = self.tree(advance)
         self.assertEqual(self.value(root, "//f:RodzajFaktury"), "ZAL")
-        self.assertEqual(self.value(root, "//f:Zamowienie/f:WartoscZamowienia"), "1230.00")
+        self.assertEqual(self.value(root, "//f:Zamowienie/f:WartoscZamowienia"), "4920.00")
+        self.assertEqual(self.values(root, "//f:ZamowienieWiersz/f:P_8BZ"), ["4"])
         self.assertEqual(self.value(root, "//f:P_15"), "1230.00")
         self.assertGolden(advance, "advance")
         from odoo.addons.l10n_pl_ksef.ksef_core.ksef_number import make_ksef_number
