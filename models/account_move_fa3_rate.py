@@ -134,7 +134,14 @@ class AccountMove(models.Model):
                 rate=rate,
             )
             return rate, note
+        day = self._l10n_pl_ksef_rate_day()
         if self._l10n_pl_ksef_rate_set_by_user():
+            stored = day and self.env["l10n_pl_ksef.nbp.rate"]._l10n_pl_ksef_stored(self.currency_id.name, day)
+            if stored and abs(self.invoice_currency_rate * float(stored.rate_text) - 1.0) < 1e-9:
+                # the NBP rate Odoo booked when the invoice was confirmed
+                return Decimal(stored.rate_text), self._l10n_pl_ksef_nbp_note(
+                    day, stored.rate_text, stored.effective_date, stored.table_number
+                )
             rate = dec(1.0 / self.invoice_currency_rate, 6)
             return rate, self.env._("Exchange rate set on the invoice: %(rate)s PLN", rate=rate)
         if self._l10n_pl_ksef_at_corrected_rate():
@@ -150,32 +157,32 @@ class AccountMove(models.Model):
                 )
             )
             return None, None
-        day = self._l10n_pl_ksef_rate_day()
         try:
             text, effective, table = self.env["l10n_pl_ksef.nbp.rate"]._l10n_pl_ksef_rate(self.currency_id.name, day)
         except KsefError as error:
             problems.append(problem_from_error(error))
             return None, None
+        return Decimal(text), self._l10n_pl_ksef_nbp_note(day, text, effective, table)
+
+    def _l10n_pl_ksef_nbp_note(self, day, text, effective, table):
+        """Which NBP rate the invoice takes, and why (art. 31a ust. 1-2, art. 31b ust. 2)."""
         values = {"rate": text, "date": effective, "table": table or "-"}
         if self.move_type == "out_refund":
-            note = self.env._(
+            return self.env._(
                 "NBP average rate %(rate)s PLN of %(date)s (table %(table)s), the last business day before this "
                 "collective correction (art. 31b ust. 2)",
                 **values,
             )
-        elif day < (self.taxable_supply_date or self.delivery_date or day):
-            note = self.env._(
+        if day < (self.taxable_supply_date or self.delivery_date or day):
+            return self.env._(
                 "NBP average rate %(rate)s PLN of %(date)s (table %(table)s), the last business day before the issue "
                 "date: the invoice is issued before the tax point (art. 31a ust. 2)",
                 **values,
             )
-        else:
-            note = self.env._(
-                "NBP average rate %(rate)s PLN of %(date)s (table %(table)s), the last business day before the tax "
-                "point",
-                **values,
-            )
-        return Decimal(text), note
+        return self.env._(
+            "NBP average rate %(rate)s PLN of %(date)s (table %(table)s), the last business day before the tax point",
+            **values,
+        )
 
     def _l10n_pl_ksef_rate_set_by_user(self):
         """True when the invoice's rate is not Odoo's automatic one (the user typed it)."""
