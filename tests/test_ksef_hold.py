@@ -44,7 +44,7 @@ class TestL10nPlKsefHold(L10nPlKsefSendCommon):
         self.company.l10n_pl_ksef_send_mode = "auto"
         self.nbp.set_available(False)
         self.nbp.set_rate("EUR", datetime.date(2026, 11, 19), D("4.2345"))
-        move = self.auto_post(currency_id=self.eur.id)
+        move = self.auto_post(currency_id=self.eur.id, invoice_user_id=self.accountant.id)
 
         self.assertEqual(move.state, "posted", "Odoo's auto-post does not fail for want of an NBP rate")
         self.assertIn("NBP rate of 2026-11-19 for EUR is not fetched yet", move.l10n_pl_ksef_hold)
@@ -54,7 +54,7 @@ class TestL10nPlKsefHold(L10nPlKsefSendCommon):
         self.assertIn("NBP rate of 2026-11-19", move.l10n_pl_ksef_banner)
         activity = self.hold_activities(move)
         self.assertEqual(len(activity), 1)
-        self.assertEqual(activity.user_id, self.accountant, "an accounting manager of the company fixes it")
+        self.assertEqual(activity.user_id, self.accountant, "the salesperson of the invoice fixes it")
         with self.assertRaises(UserError) as caught:
             move._l10n_pl_ksef_send_now()
         self.assertIn("held from KSeF until fixed", str(caught.exception))
@@ -84,7 +84,9 @@ class TestL10nPlKsefHold(L10nPlKsefSendCommon):
         move = self.auto_post()
         self.assertEqual(move.state, "posted")
         self.assertIn("'PL1234567890'", move.l10n_pl_ksef_hold)
-        self.assertTrue(self.hold_activities(move))
+        activity = self.hold_activities(move)
+        self.assertTrue(activity.user_id._is_internal(), "no salesperson: an accountant of the company, not OdooBot")
+        self.assertFalse(activity.user_id._is_superuser())
         self.assertFalse(move.l10n_pl_ksef_document_id)
 
         # the user fixes the customer and confirms it again
@@ -112,3 +114,19 @@ class TestL10nPlKsefHold(L10nPlKsefSendCommon):
             move.action_post()
         self.assertEqual(move.state, "draft")
         self.assertFalse(move.l10n_pl_ksef_hold)
+
+    def test_send_and_print_refuses_a_held_invoice_with_the_reason(self):
+        self.env.cr.execute("UPDATE res_partner SET vat = 'PL1234567890' WHERE id = %s", [self.buyer_pl.id])
+        self.buyer_pl.invalidate_recordset(["vat"])
+        move = self.auto_post()
+        self.assertTrue(move.l10n_pl_ksef_hold)
+        wizard = (
+            self.env["account.move.send.wizard"]
+            .with_context(active_model="account.move", active_ids=move.ids)
+            .create({})
+        )
+        self.assertIn("l10n_pl_ksef", wizard.extra_edis, "the KSeF option stays: no PDF goes out without KSeF")
+        with self.assertRaises(UserError) as caught:
+            wizard.action_send_and_print()
+        self.assertIn("held from KSeF until fixed", str(caught.exception))
+        self.assertFalse(move.l10n_pl_ksef_document_id)
