@@ -26,6 +26,8 @@ NBP_URL_PARAM = "l10n_pl_ksef.nbp_url"
 FETCH_CRON_XMLID = "l10n_pl_ksef.ir_cron_l10n_pl_ksef_nbp_rates"
 #: the scheduled action also keeps the rates of the last days of the currencies in use ready
 RECENT_DAYS = 7
+#: ... of the currencies of the customer invoices of this many last days
+RECENT_USE_DAYS = 31
 FETCH_TIMEOUT = 10
 
 
@@ -142,6 +144,20 @@ class L10nPlKsefNbpRate(models.Model):
             day = move._l10n_pl_ksef_rate_day()
             if day:
                 needs.setdefault(move.currency_id.name, set()).add(day)
+        # invoices created and confirmed at once (Point of Sale, e-commerce) never wait as drafts: keep the
+        # last days' rates of the currencies invoiced lately ready for them
+        recent = Move._read_group(
+            [
+                ("move_type", "in", ("out_invoice", "out_refund")),
+                ("company_id.l10n_pl_ksef_active", "=", True),
+                ("company_id.currency_id.name", "=", "PLN"),
+                ("currency_id.name", "!=", "PLN"),
+                ("invoice_date", ">=", today - datetime.timedelta(days=RECENT_USE_DAYS)),
+            ],
+            ["currency_id"],
+        )
+        for (currency,) in recent:
+            needs.setdefault(currency.name, set())
         for currency_code in list(needs):
             needs[currency_code] |= {today - datetime.timedelta(days=n) for n in range(RECENT_DAYS)}
             needs[currency_code].add(today + datetime.timedelta(days=1))
