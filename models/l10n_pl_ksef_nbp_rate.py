@@ -29,6 +29,8 @@ RECENT_DAYS = 7
 #: ... of the currencies of the customer invoices of this many last days
 RECENT_USE_DAYS = 31
 FETCH_TIMEOUT = 10
+#: NBP publishes table A on business days at about 12:00 Warsaw time
+NBP_PUBLISHED_BY = datetime.time(12, 15)
 
 
 class L10nPlKsefNbpRate(models.Model):
@@ -76,7 +78,8 @@ class L10nPlKsefNbpRate(models.Model):
     def _l10n_pl_ksef_missing_texts(self, currency_code, rate_day):
         """English and Polish text of a missing rate: which day, what Odoo does, what the user can do."""
         needed = last_business_day(rate_day - datetime.timedelta(days=1))
-        if needed >= warsaw_now().date():
+        now = warsaw_now()
+        if needed > now.date() or (needed == now.date() and now.time() < NBP_PUBLISHED_BY):
             text = _lt(
                 "The NBP rate of %(day)s for %(currency)s is not published yet (NBP publishes table A on business "
                 "days at about 12:00 Warsaw time); this invoice needs it. Odoo fetches it as soon as it is out: "

@@ -169,6 +169,16 @@ class TestL10nPlKsefFa3Rates(L10nPlKsefFa3Common):
         self.assertEqual(move.state, "posted")
         self.assertAlmostEqual(1 / move.invoice_currency_rate, 4.2345, places=6)
 
+    def test_an_invoice_dated_ahead_waits_for_nbp_to_publish(self):
+        """Art. 31a ust. 1: an invoice dated ahead needs the rate of a day NBP has not published yet: Confirm
+        says so (whatever day the test runs), and nothing is guessed from an older table."""
+        move = self.eur_invoice(post=False, invoice_date=datetime.date.today() + datetime.timedelta(days=10))
+        self.fetch_rates()
+        with self.assertRaises(UserError) as caught:
+            move.action_post()
+        self.assertIn("is not published yet", str(caught.exception))
+        self.assertEqual(move.state, "draft")
+
     def test_invoice_issued_after_the_supply_takes_the_rate_before_the_supply(self):
         """Art. 31a ust. 1: the tax point (the supply of 27 Nov, a Friday) decides: the rate of 26 Nov."""
         move = self.eur_invoice(
