@@ -11,6 +11,9 @@ the latest rate of the answer.  Rates of past days never change, so they are cac
 process.  A tax point whose rate NBP has not published yet (tomorrow's invoice before about
 12:00 Warsaw time) is refused instead of silently taking an older rate.
 
+:meth:`NbpClient.rates_for_days` asks once for the rates of many tax points of one currency
+(Odoo fetches them ahead of time, so that confirming an invoice never waits on NBP).
+
 Every error is a bilingual :class:`~ksef_core.errors.KsefError` telling the accountant
 what to do (try later or enter the rate on the invoice).  Depends on ``requests`` only.
 """
@@ -33,6 +36,8 @@ _logger = logging.getLogger(__name__)
 
 DEFAULT_NBP_URL = "https://api.nbp.pl"
 LOOKBACK_DAYS = 14
+#: NBP answers ranges of up to 93 days: the tax points asked together span at most this
+MAX_SPAN_DAYS = 93 - LOOKBACK_DAYS - 2
 CACHE_SIZE = 512
 MAX_ANSWER_BYTES = 1024 * 1024
 _CODE_RE = re.compile(r"^[A-Za-z]{3}$")
@@ -114,6 +119,32 @@ def clear_cache():
     _SHARED_CACHE.clear()
 
 
+# --------------------------------------------------------------------------- picking
+def pick_rates(rates, tax_points, today):
+    """``{tax point: NbpRate}`` from the table A ``rates`` of one currency (any order).
+
+    Each tax point takes the rate of the last business day before it, as :meth:`NbpClient.rate_before`
+    does: the latest rate of the ``LOOKBACK_DAYS`` before it; when that business day is ``today``
+    (or later) only its own table counts, so a tax point is left out until its table is published.
+    """
+    rates = sorted(rates, key=lambda r: r.effective_date)
+    found = {}
+    for tax_point in tax_points:
+        end = tax_point - dt.timedelta(days=1)
+        needed = last_business_day(end)
+        if needed > today:
+            continue
+        start = end - dt.timedelta(days=LOOKBACK_DAYS)
+        candidates = [r for r in rates if start <= r.effective_date <= end]
+        if not candidates:
+            continue
+        rate = candidates[-1]
+        if needed == today and rate.effective_date < needed:
+            continue
+        found[tax_point] = rate
+    return found
+
+
 # --------------------------------------------------------------------------- client
 def _iso(day):
     return day.isoformat()
@@ -169,6 +200,34 @@ class NbpClient:
         if end < today and self.cache is not None:
             self.cache.put(key, rate)
         return rate
+
+    def rates_for_days(self, currency, days):
+        """``{day: NbpRate}``: the rate each tax point in ``days`` needs, asked in ONE request.
+
+        A tax point whose table is not out yet (a future day, today's table before about 12:00 Warsaw)
+        is left out, as :meth:`rate_before` would refuse it; so is one NBP has no rate for.  ``days``
+        must span at most ``MAX_SPAN_DAYS`` (NBP answers ranges of up to 93 days).
+
+        :raises NbpCurrencyError: PLN or not a 3-letter code (no request is made)
+        :raises NbpUnavailable: NBP cannot be asked now
+        """
+        code = self._check_code(currency)
+        days = sorted({day.date() if isinstance(day, dt.datetime) else day for day in days})
+        if not days:
+            return {}
+        if (days[-1] - days[0]).days > MAX_SPAN_DAYS:
+            raise ValueError("at most %d days apart in one request" % MAX_SPAN_DAYS)
+        today = self._today()
+        wanted = [day for day in days if last_business_day(day - dt.timedelta(days=1)) <= today]
+        if not wanted:
+            return {}
+        start = wanted[0] - dt.timedelta(days=1 + LOOKBACK_DAYS)
+        end = min(wanted[-1] - dt.timedelta(days=1), today)
+        try:
+            rates = self._fetch(code, start, end, wanted[-1], end)
+        except NbpNoRate:
+            return {}
+        return pick_rates(rates, wanted, today)
 
     # -- helpers ---------------------------------------------------------------------------------
     @staticmethod

@@ -28,6 +28,7 @@ from . import account_move_fa3_lines
 from . import account_move_ksef_order
 from . import account_move_fa3_parties
 from . import account_move_fa3
+from . import account_move_fa3_rate
 from . import account_move_fa3_actions
 from . import l10n_pl_ksef_session
 from . import l10n_pl_ksef_document
@@ -36,6 +37,7 @@ from . import l10n_pl_ksef_document_status
 from . import l10n_pl_ksef_document_offline
 from . import l10n_pl_ksef_session_close
 from . import account_move_ksef_send
+from . import account_move_ksef_hold
 from . import account_move_ksef_offline
 from . import account_move_ksef_print
 from . import account_move_ksef_visual

@@ -8,7 +8,6 @@ problems, each a line in Polish and English naming the Odoo field to fix.
 
 import datetime
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from odoo import fields, models
 from odoo.tools import html2plaintext
@@ -27,7 +26,7 @@ from ..ksef_core.fa3.model import (
     Registry,
 )
 from .account_move_fa3_fields import UPR_LIMITS
-from .account_move_fa3_lines import ZERO, dec
+from .account_move_fa3_lines import ZERO
 from .account_move_fa3_parties import EU_PREFIX
 from .fa3_problems import from_issue, problem, problem_from_error
 
@@ -299,10 +298,12 @@ class AccountMove(models.Model):
                 )
             )
         reason = (self.l10n_pl_ksef_correction_reason or "").strip()
+        period = (self.l10n_pl_ksef_correction_period or "").strip()
         return Correction(
             invoices=invoices,
             reason=reason[:256] or None,
             type=int(self.l10n_pl_ksef_correction_type) if self.l10n_pl_ksef_correction_type else None,
+            period=period[:256] or None,
         )
 
     def _l10n_pl_ksef_check_simplified(self, problems, invoice):
@@ -346,43 +347,3 @@ class AccountMove(models.Model):
                     )
                 )
             )
-
-    # ------------------------------------------------------------------ currency
-
-    def _l10n_pl_ksef_vat_rate(self, problems):
-        """``(PLN per unit, note)`` for the VAT in PLN of an invoice in another currency (art. 31a).
-
-        The rate the user set on the invoice wins; otherwise the NBP average rate of the last
-        business day before the tax point.  ``(None, None)`` for a PLN invoice.
-        """
-        company_currency = self.company_currency_id
-        if self.currency_id == company_currency or company_currency.name != "PLN":
-            return None, None
-        if self._l10n_pl_ksef_rate_set_by_user():
-            rate = dec(1.0 / self.invoice_currency_rate, 6)
-            return rate, self.env._("Exchange rate set on the invoice: %(rate)s PLN", rate=rate)
-        tax_point = self.taxable_supply_date or self.invoice_date or fields.Date.context_today(self)
-        try:
-            text, effective, table = self.env["l10n_pl_ksef.nbp.rate"]._l10n_pl_ksef_rate(
-                self.currency_id.name, tax_point
-            )
-        except KsefError as error:
-            problems.append(problem_from_error(error))
-            return None, None
-        rate = Decimal(text)
-        note = self.env._(
-            "NBP average rate %(rate)s PLN of %(date)s (table %(table)s), the last business day before the tax point",
-            rate=text,
-            date=effective,
-            table=table or "-",
-        )
-        return rate, note
-
-    def _l10n_pl_ksef_rate_set_by_user(self):
-        """True when the invoice's rate is not Odoo's automatic one (the user typed it)."""
-        automatic = self.env["res.currency"]._get_conversion_rate(
-            self.company_currency_id, self.currency_id, self.company_id, self._get_invoice_currency_rate_date()
-        )
-        return bool(self.invoice_currency_rate) and abs(self.invoice_currency_rate - automatic) > 1e-9 * max(
-            1, automatic
-        )

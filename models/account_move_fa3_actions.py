@@ -19,16 +19,23 @@ class AccountMove(models.Model):
         )
 
     def _post(self, soft=True):
+        """Check the FA(3) of KSeF invoices when they are confirmed; never waits on the network.
+
+        Invoices in another currency get the rate of art. 31a / 31b from the stored NBP rates
+        (``account_move_fa3_rate.py``). A user confirming by hand is refused with the problems; an
+        automated flow posts and the invoice is held from KSeF until fixed (``account_move_ksef_hold.py``).
+        """
         ksef = self._l10n_pl_ksef_needs_fa3()
         for move in ksef.filtered(lambda m: m.currency_id != m.company_currency_id):
             move._l10n_pl_ksef_apply_vat_rate()
         posted = super()._post(soft=soft)
         to_check = posted & ksef
         documents = None
+        held = self.browse()
         if to_check and not self.env.context.get("l10n_pl_ksef_skip_fa3_check"):
             documents = to_check._l10n_pl_ksef_fa3_documents()
             failed = to_check.filtered(lambda move: documents[move.id].problems)
-            if failed:
+            if failed and self._l10n_pl_ksef_post_is_interactive():
                 lang = self.env.lang
                 blocks = ["%s\n%s" % (move.name or move.display_name, documents[move.id].text(lang)) for move in failed]
                 raise UserError(
@@ -38,21 +45,15 @@ class AccountMove(models.Model):
                         problems="\n\n".join(blocks),
                     )
                 )
-        auto = to_check.filtered(lambda move: move.company_id.l10n_pl_ksef_send_mode == "auto")
+            if failed:
+                failed._l10n_pl_ksef_hold_invoices(documents)
+                held = failed
+            (to_check - failed)._l10n_pl_ksef_release()
+        auto = (to_check - held).filtered(lambda move: move.company_id.l10n_pl_ksef_send_mode == "auto")
         if auto:
             # the FA(3) just checked is the one queued: built once
             auto._l10n_pl_ksef_queue(built=documents)
         return posted
-
-    def _l10n_pl_ksef_apply_vat_rate(self):
-        """Give a draft invoice in another currency the NBP rate of art. 31a, unless the user set a rate."""
-        self.ensure_one()
-        if self.company_currency_id.name != "PLN" or self._l10n_pl_ksef_rate_set_by_user():
-            return
-        problems = []
-        rate, _note = self._l10n_pl_ksef_vat_rate(problems)
-        if rate and not problems:
-            self.invoice_currency_rate = 1.0 / float(rate)
 
     def action_l10n_pl_ksef_preview_fa3(self):
         """Open the FA(3) document of this invoice: readable, with its problems and the XML to download."""

@@ -56,12 +56,14 @@ class AccountMove(models.Model):
             # a bill's number comes from the import; an invoice's from its accepted document
             move.l10n_pl_ksef_number = move.l10n_pl_ksef_document_id.ksef_number or move.l10n_pl_ksef_number
 
-    @api.depends("move_type", "state", "company_id", "invoice_date", "l10n_pl_ksef_state")
+    @api.depends("move_type", "state", "company_id", "invoice_date", "l10n_pl_ksef_state", "l10n_pl_ksef_hold")
     def _compute_l10n_pl_ksef_can_send(self):
         for move in self:
             move.l10n_pl_ksef_can_send = bool(move._l10n_pl_ksef_sendable())
 
-    @api.depends("l10n_pl_ksef_state", "l10n_pl_ksef_number", "state", "l10n_pl_ksef_invoicing_mode")
+    @api.depends(
+        "l10n_pl_ksef_state", "l10n_pl_ksef_number", "state", "l10n_pl_ksef_invoicing_mode", "l10n_pl_ksef_hold"
+    )
     @api.depends_context("lang")
     def _compute_l10n_pl_ksef_banner(self):
         for move in self:
@@ -70,6 +72,8 @@ class AccountMove(models.Model):
     def _l10n_pl_ksef_banner_html(self):
         self.ensure_one()
         document = self.l10n_pl_ksef_document_id
+        if self.l10n_pl_ksef_hold and self.l10n_pl_ksef_state not in LIVE_STATES:
+            return self._l10n_pl_ksef_hold_banner()
         if not document:
             if self._l10n_pl_ksef_sendable():
                 return Markup(escape(_("This invoice has not been sent to KSeF yet: click Send to KSeF.")))
@@ -137,12 +141,14 @@ class AccountMove(models.Model):
 
     def _l10n_pl_ksef_sendable(self):
         """The posted customer invoices / credit notes of KSeF companies, dated from their KSeF start
-        date, that have no KSeF document yet (or only rejected / withdrawn ones)."""
+        date, that have no KSeF document yet (or only rejected / withdrawn ones) and are not held
+        (``l10n_pl_ksef_hold``: to fix before KSeF)."""
         return self.filtered(
             lambda move: move.move_type in SENDABLE_TYPES
             and move.state == "posted"
             and move.company_id.l10n_pl_ksef_active
             and move.l10n_pl_ksef_state not in LIVE_STATES
+            and not move.l10n_pl_ksef_hold
             and not move._l10n_pl_ksef_before_start()
         )
 
@@ -170,6 +176,12 @@ class AccountMove(models.Model):
             elif move.l10n_pl_ksef_state in LIVE_STATES:
                 refusals[move] = _(
                     "The invoice is already in KSeF or on its way (%(number)s).", number=move.l10n_pl_ksef_number or "-"
+                )
+            elif move.l10n_pl_ksef_hold:
+                refusals[move] = _(
+                    "The invoice is held from KSeF until fixed: its KSeF document (FA(3)) would be refused. "
+                    "%(problems)s\nFix it (reset to draft, fix, confirm again), or click Check again once it is fixed.",
+                    problems=move.l10n_pl_ksef_hold,
                 )
         return refusals
 

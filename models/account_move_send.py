@@ -39,7 +39,8 @@ class AccountMoveSend(models.AbstractModel):
 
     @api.model
     def _l10n_pl_ksef_is_applicable(self, move):
-        return bool(move._l10n_pl_ksef_sendable())
+        # a held invoice keeps the option: sending refuses it with what to fix, and no PDF goes out without KSeF
+        return bool(move._l10n_pl_ksef_sendable() or (move.l10n_pl_ksef_hold and move.state == "posted"))
 
     def _get_all_extra_edis(self) -> dict:
         res = super()._get_all_extra_edis()

@@ -33,3 +33,5 @@ from . import test_access_orm
 from . import test_access_actions
 from . import test_access_rpc
 from . import test_access_logs
+from . import test_fa3_currency
+from . import test_ksef_hold

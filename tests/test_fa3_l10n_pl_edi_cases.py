@@ -30,6 +30,10 @@ class TestL10nPlKsefFa3Cases(L10nPlKsefFa3Common):
         self.env["ir.config_parameter"].sudo().set_param("l10n_pl_ksef.nbp_url", server.nbp_url)
         return server.sim
 
+    def fetch_rates(self):
+        """What the scheduled action does ahead of confirming (posting itself never asks NBP)."""
+        self.env["l10n_pl_ksef.nbp.rate"]._cron_l10n_pl_ksef_nbp_rates()
+
     def test_margin_scheme_is_marked_not_a_constant(self):
         margin = self.taxes["0 KR"].copy(
             {"name": "Marża – towary używane", "l10n_pl_ksef_rate_code": "margin_used_goods"}
@@ -68,7 +72,11 @@ class TestL10nPlKsefFa3Cases(L10nPlKsefFa3Common):
     def test_foreign_currency_vat_in_pln_at_the_nbp_rate_of_the_day_before(self):
         sim = self.start_nbp()
         sim.nbp.set_rate("EUR", datetime.date(2026, 11, 19), D("4.2345"))
-        move = self.make([self.line(price=100), self.line(price=33.33, tax="8")], currency_id=self.eur.id)
+        move = self.make([self.line(price=100), self.line(price=33.33, tax="8")], currency_id=self.eur.id, post=False)
+        self.fetch_rates()
+        requests = sim.nbp.requests
+        move.action_post()
+        self.assertEqual(sim.nbp.requests, requests, "confirming reads the stored rate, it never asks NBP")
         self.assertAlmostEqual(1 / move.invoice_currency_rate, 4.2345, places=6, msg="the invoice books at NBP's rate")
         root = self.tree(move)
         self.assertEqual(self.value(root, "//f:KodWaluty"), "EUR")
@@ -77,7 +85,6 @@ class TestL10nPlKsefFa3Cases(L10nPlKsefFa3Common):
         self.assertEqual(self.value(root, "//f:P_14_2W"), str((D("2.67") * D("4.2345")).quantize(D("0.01"))))
         self.assertEqual(self.value(root, "//f:FaWiersz/f:KursWaluty"), "4.2345")
         self.assertGolden(move, "currency_eur")
-        requests = sim.nbp.requests
         self.tree(move)
         self.assertEqual(sim.nbp.requests, requests, "the rate is kept, not fetched again")
 
@@ -92,9 +99,11 @@ class TestL10nPlKsefFa3Cases(L10nPlKsefFa3Common):
         sim = self.start_nbp()
         sim.nbp.set_available(False)
         move = self.make([self.line(price=100)], currency_id=self.eur.id, post=False)
+        self.fetch_rates()
         with self.assertRaises(UserError) as caught:
             move.action_post()
-        self.assertIn("NBP", str(caught.exception))
+        self.assertIn("NBP rate of 2026-11-19 for EUR is not fetched yet", str(caught.exception))
+        self.assertIn("try again in a minute", str(caught.exception))
         self.assertEqual(move.state, "draft")
 
     def test_round_trip_through_our_importer(self):
