@@ -23,7 +23,7 @@ from odoo.fields import Command
 
 from ..ksef_core.fa3.model import Address, Party
 from ..ksef_core.simulator.admin_client import SimulatorAdmin
-from ..ksef_core.simulator.demo import supplier_invoices
+from ..ksef_core.simulator.demo import supplier_invoices_sent
 
 DEMO_NIP = "5251234560"
 DEMO_PARAM = "l10n_pl_ksef.demo_company_id"
@@ -138,6 +138,9 @@ class L10nPlKsefDemo(models.AbstractModel):
                 done.sudo().l10n_pl_ksef_custom_url = api_url  # the simulator moved to another port
             return self._l10n_pl_ksef_demo_summary(done)
         admin_user = self.env.ref("base.user_admin")
+        if not admin_user.tz:
+            # the demo company works in Poland: its days (invoice dates, KSeF's acceptance day) are Warsaw's
+            admin_user.sudo().tz = "Europe/Warsaw"
         if company not in admin_user.company_ids:
             admin_user.sudo().company_ids = [Command.link(company.id)]
         demo = self.with_user(admin_user).with_company(company).with_context(lang="en_US")
@@ -151,16 +154,18 @@ class L10nPlKsefDemo(models.AbstractModel):
         simulator = SimulatorAdmin.for_api_url(api_url)
         token = simulator.mint_token(DEMO_NIP, description="Odoo demo")
         self._l10n_pl_ksef_demo_connect(company, api_url, token, today)
-        partners = self._l10n_pl_ksef_demo_customers()
-        products = self._l10n_pl_ksef_demo_products(company)
-        self._l10n_pl_ksef_demo_invoices(company, partners, products, today)
         buyer = Party(
             name=company.name,
             nip=DEMO_NIP,
             address=Address("%s" % company.street, "%s %s" % (company.zip, company.city)),
         )
-        for xml in supplier_invoices(buyer, today):
-            simulator.store_invoice(xml)
+        # sent by their suppliers on their issue days: already in KSeF's permanent storage, which alone the
+        # buyer's export reads (an invoice KSeF accepted a moment ago reaches it a little later)
+        for xml, sent in supplier_invoices_sent(buyer, today):
+            simulator.store_invoice(xml, acquisition_time=sent)
+        partners = self._l10n_pl_ksef_demo_customers()
+        products = self._l10n_pl_ksef_demo_products(company)
+        self._l10n_pl_ksef_demo_invoices(company, partners, products, today)
         # they wait for the user's first Import now: the scheduled import is due only after its interval
         interval = datetime.timedelta(hours=int(company.l10n_pl_ksef_receive_interval))
         state = self.env["l10n_pl_ksef.receive.state"]._l10n_pl_ksef_for(company)

@@ -26,6 +26,8 @@ SUPPLIERS = (
         contacts=[Contact(email="ksiegowosc@drukarnia-wisla.example.pl")],
     ),
 )
+#: how long after making an invoice its supplier sent it to KSeF
+SENT_AFTER = dt.timedelta(minutes=7)
 ACCOUNTS = (
     BankAccount(number="PL27114020040000300201355387", bank_name="mBank S.A."),
     BankAccount(number="PL83101010230000261395100000", bank_name="NBP"),
@@ -48,6 +50,13 @@ def _invoice(number, supplier, account, buyer, issued, lines, due_days):
 def supplier_invoices(buyer, today=None):
     """FA(3) XML (bytes) of the demo's supplier invoices issued to ``buyer`` (a ``Party`` with NIP and address),
     dated in the days before ``today`` (default: today)."""
+    return [xml for xml, _sent in supplier_invoices_sent(buyer, today)]
+
+
+def supplier_invoices_sent(buyer, today=None):
+    """``[(FA(3) XML, when its supplier sent it to KSeF)]``: each was sent a few minutes after it was made, on
+    its issue day (ISO text in UTC, for ``SimulatorAdmin.store_invoice``'s acquisition time). Stored so, the
+    invoices are in KSeF's permanent storage at once, as the days-old invoices of a real supplier are."""
     today = today or dt.date.today()
     office, printer = SUPPLIERS
     invoices = [
@@ -101,4 +110,7 @@ def supplier_invoices(buyer, today=None):
             30,
         ),
     ]
-    return [build_fa3(invoice) for invoice in invoices]
+    return [
+        (build_fa3(invoice), (invoice.created_at + SENT_AFTER).isoformat().replace("+00:00", "Z"))
+        for invoice in invoices
+    ]
