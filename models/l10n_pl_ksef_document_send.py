@@ -35,11 +35,12 @@ from ..ksef_core.client.errors import KsefApiError, KsefUnavailable
 from ..ksef_core.client.tokens import parse_datetime
 from ..ksef_core.errors import KsefError
 from .l10n_pl_ksef_document import OFFLINE_MODES, PENDING_STATES
-from .l10n_pl_ksef_locks import send_lock_key
 
 _logger = logging.getLogger(__name__)
 
 CRON_XMLID = "l10n_pl_ksef.ir_cron_l10n_pl_ksef_send"
+#: first key of the advisory lock "sending for company <id>" ("KSND" in ASCII)
+SEND_LOCK = 0x4B534E44
 #: from this many invoices waiting, a batch session is used (System Parameter l10n_pl_ksef.batch_threshold)
 DEFAULT_BATCH_THRESHOLD = 50
 #: KSeF accepts at most this many invoices in one batch session
@@ -108,7 +109,7 @@ class L10nPlKsefDocument(models.Model):
         worker has the lock. Closing the cursor releases it (so does a crashed worker's connection)."""
         lock_cr = self.env.registry.cursor()
         try:
-            lock_cr.execute(SQL("SELECT pg_try_advisory_lock(%s, %s)", send_lock_key(lock_cr), company.id))
+            lock_cr.execute(SQL("SELECT pg_try_advisory_lock(%s, %s)", SEND_LOCK, company.id))
             taken = lock_cr.fetchone()[0]
             # nothing else happens on this cursor; ending its transaction keeps the (session) lock, and
             # under Odoo's test cursors (one connection) closing it later rolls back nothing of the run
@@ -124,7 +125,7 @@ class L10nPlKsefDocument(models.Model):
     @api.model
     def _l10n_pl_ksef_unlock(self, company, lock_cr):
         try:
-            lock_cr.execute(SQL("SELECT pg_advisory_unlock(%s, %s)", send_lock_key(lock_cr), company.id))
+            lock_cr.execute(SQL("SELECT pg_advisory_unlock(%s, %s)", SEND_LOCK, company.id))
             lock_cr.commit()
         finally:
             lock_cr.close()

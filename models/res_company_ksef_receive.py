@@ -52,7 +52,6 @@ from ..ksef_core.client import (
     PollPolicy,
 )
 from ..ksef_core.errors import KsefError
-from .l10n_pl_ksef_locks import receive_lock_key
 
 _logger = logging.getLogger(__name__)
 
@@ -75,6 +74,8 @@ INTERACTIVE_DEADLINE = 90
 INTERACTIVE_POLL = PollPolicy(initial=0.5, factor=1.6, max_delay=2.0, timeout=30.0)
 #: seconds of one cron job after which no other company is started (Odoo runs the job again)
 JOB_BUDGET = 60.0
+#: first key of the advisory lock "importing supplier invoices of company <id>" ("KSeF" in ASCII)
+LOCK_NAMESPACE = 0x4B536546
 #: errors that concern KSeF as a whole, not one invoice
 _RUN_ERRORS = (KsefAuthError, KsefPermissionError, KsefRateLimited, KsefTimeout, KsefUnavailable)
 
@@ -270,15 +271,15 @@ class ResCompany(models.Model):
 
     def _l10n_pl_ksef_receive_lock(self):
         """Take "this company is importing" until the end of the transaction; False when another has it."""
-        self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", (receive_lock_key(self.env.cr), self.id))
+        self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", (LOCK_NAMESPACE, self.id))
         return self.env.cr.fetchone()[0]
 
     def _l10n_pl_ksef_receive_running(self):
         """Whether another worker is importing for this company right now (a probe: no lock is kept)."""
-        self.env.cr.execute("SELECT pg_try_advisory_lock(%s, %s)", (receive_lock_key(self.env.cr), self.id))
+        self.env.cr.execute("SELECT pg_try_advisory_lock(%s, %s)", (LOCK_NAMESPACE, self.id))
         if not self.env.cr.fetchone()[0]:
             return True
-        self.env.cr.execute("SELECT pg_advisory_unlock(%s, %s)", (receive_lock_key(self.env.cr), self.id))
+        self.env.cr.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_NAMESPACE, self.id))
         return False
 
     def _l10n_pl_ksef_receive_run(self, interactive=False, durable_backoff=False):

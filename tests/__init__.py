@@ -29,6 +29,7 @@ from . import test_receive_build
 from . import test_receive_insert
 from . import test_demo
 from . import test_clocks
+from . import test_clocks_classes
 from . import test_offline
 from . import test_access_orm
 from . import test_access_actions

@@ -23,6 +23,25 @@ from .test_demo import L10nPlKsefDemoCommon
 UTC = datetime.timezone.utc
 
 
+def ksef_clock(instant):
+    """``freeze_time(instant, tick=True)`` that the simulator's threads follow too: freezegun gives real time
+    to calls made near a ``threading`` frame, which the simulator's batch processing is."""
+    freezer = freeze_time(instant, tick=True)
+    inner = getattr(freezer, "freezer", freezer)  # Odoo's test suite wraps freezegun's own
+    inner.ignore = tuple(name for name in inner.ignore if name != "threading")
+    return freezer
+
+
+#: the instants (UTC) where dates are easy to get wrong; the tests below and ``test_clocks_classes`` use them
+INSTANTS = {
+    "Monday": datetime.datetime(2026, 12, 7, 8, 0, tzinfo=UTC),
+    "NewYearsEve2330Warsaw": datetime.datetime(2026, 12, 31, 22, 30, tzinfo=UTC),
+    "NewYear0030Warsaw": datetime.datetime(2026, 12, 31, 23, 30, tzinfo=UTC),
+    "SpringForwardNight": datetime.datetime(2027, 3, 28, 0, 45, tzinfo=UTC),
+    "FallBackNight": datetime.datetime(2026, 10, 25, 1, 45, tzinfo=UTC),
+}
+
+
 @tagged("post_install_l10n", "post_install", "-at_install")
 class TestL10nPlKsefClocks(L10nPlKsefDemoCommon):
     """The demo made at each instant on a new company, against a new simulator: the newcomer's first Import now
@@ -40,7 +59,7 @@ class TestL10nPlKsefClocks(L10nPlKsefDemoCommon):
     def check_at(self, instant):
         admin = self.env.ref("base.user_admin")
         with contextlib.ExitStack() as stack:
-            stack.enter_context(freeze_time(instant, tick=True))
+            stack.enter_context(ksef_clock(instant))
             simulator = stack.enter_context(running_simulator())
             company = self.env["res.company"].create(
                 {

@@ -190,7 +190,9 @@ class TestL10nPlKsefOffline(L10nPlKsefSendCommon):
             self.run_cron()
             if set(moves.mapped("l10n_pl_ksef_state")) == {"accepted"}:
                 break
-        self.assertEqual(set(moves.mapped("l10n_pl_ksef_state")), {"accepted"})
+        self.assertEqual(
+            set(moves.mapped("l10n_pl_ksef_state")), {"accepted"}, moves.l10n_pl_ksef_document_id.mapped("reason_en")
+        )
         sessions = moves.l10n_pl_ksef_document_id.session_id
         self.assertEqual(set(sessions.mapped("kind")), {"batch"})
         self.assertEqual(len(sessions), 2, "one batch session for each offlineMode")

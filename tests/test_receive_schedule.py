@@ -9,7 +9,6 @@ from odoo.tests import tagged
 
 from odoo.addons.l10n_pl_ksef.models import res_company_ksef_receive as receive_module
 from odoo.addons.l10n_pl_ksef.models import res_company_ksef_receive_sync as sync_module
-from odoo.addons.l10n_pl_ksef.models.l10n_pl_ksef_locks import RECEIVE_LOCK, lock_key, receive_lock_key
 
 from .common import TEST_NIP
 from .test_receive import ReceiveCommon, fa3, line
@@ -211,30 +210,15 @@ class TestL10nPlKsefReceiveSchedule(ReceiveCommon):
 
     # ------------------------------------------------------------------ one import at a time
 
-    def test_the_same_company_id_importing_in_another_database_does_not_block_this_one(self):
-        """Advisory locks belong to the whole PostgreSQL server: company <id> importing in another database of
-        the server (another client's database, a staging copy, a test database) must not make this one busy."""
-        number = self.seed(fa3([line("Taśma", "3", "4.20", "23")]))
-        self.state().write({"next_attempt": False})
-        with sql_db.db_connect(self.env.cr.dbname).cursor() as other_cr:
-            other_db = self.env.cr.dbname + "_other_client"
-            self.assertNotEqual(lock_key(RECEIVE_LOCK, other_db), receive_lock_key(self.env.cr))
-            other_cr.execute(
-                "SELECT pg_try_advisory_xact_lock(%s, %s)", (lock_key(RECEIVE_LOCK, other_db), self.company.id)
-            )
-            self.assertTrue(other_cr.fetchone()[0])
-            results = self.cron()
-            other_cr.rollback()
-        self.assertFalse(results[self.company.id]["error"])
-        self.assertTrue(self.bills(number), "imported: the lock of another database is not this company's")
-
     def test_company_busy_in_another_transaction_is_skipped_and_nothing_is_written(self):
         number = self.seed(fa3([line("Taśma", "3", "4.20", "23")]))
         self.state().write({"next_attempt": False, "last_result": "before"})
         snapshot = self.state().read(["sync_state", "last_run", "last_result", "next_attempt"])
         # a real second connection (test cursors share one): another worker importing this company
         with sql_db.db_connect(self.env.cr.dbname).cursor() as other_cr:
-            other_cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", (receive_lock_key(other_cr), self.company.id))
+            other_cr.execute(
+                "SELECT pg_try_advisory_xact_lock(%s, %s)", (receive_module.LOCK_NAMESPACE, self.company.id)
+            )
             self.assertTrue(other_cr.fetchone()[0])
             results = self.cron()
             action = self.company.with_user(self.accountant).action_l10n_pl_ksef_receive_now()

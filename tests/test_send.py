@@ -9,7 +9,6 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from odoo.addons.l10n_pl_ksef.ksef_core.client import KsefClient
-from odoo.addons.l10n_pl_ksef.models.l10n_pl_ksef_locks import send_lock_key
 
 from .common import TEST_NIP
 from .send_common import L10nPlKsefSendCommon
@@ -421,7 +420,7 @@ class TestL10nPlKsefSendExactlyOnce(L10nPlKsefSendCommon):
         # another worker holds the company's sending lock (its own database connection)
         other = self.registry.cursor()
         self.addCleanup(other.close)
-        other.execute("SELECT pg_advisory_lock(%s, %s)", (send_lock_key(other), self.company.id))
+        other.execute("SELECT pg_advisory_lock(%s, %s)", (0x4B534E44, self.company.id))
         result = self.Document._l10n_pl_ksef_run(self.company)
         self.assertTrue(result["busy"])
         self.assertEqual(move.l10n_pl_ksef_state, "to_send")
@@ -432,7 +431,7 @@ class TestL10nPlKsefSendExactlyOnce(L10nPlKsefSendCommon):
         calls = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]).mapped("call_at")
         self.assertTrue(calls)
         self.assertGreaterEqual(min(calls), fields.Datetime.now() + datetime.timedelta(seconds=9))
-        other.execute("SELECT pg_advisory_unlock(%s, %s)", (send_lock_key(other), self.company.id))
+        other.execute("SELECT pg_advisory_unlock(%s, %s)", (0x4B534E44, self.company.id))
         self.run_cron()
         self.assertEqual(move.l10n_pl_ksef_state, "accepted")
         with self.assertRaises(UserError):

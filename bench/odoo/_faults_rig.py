@@ -31,7 +31,8 @@ import requests
 from odoo import SUPERUSER_ID, api, sql_db
 from odoo.tools import config
 
-from odoo.addons.l10n_pl_ksef.models.l10n_pl_ksef_locks import receive_lock_key, send_lock_key
+from odoo.addons.l10n_pl_ksef.models.l10n_pl_ksef_document_send import SEND_LOCK
+from odoo.addons.l10n_pl_ksef.models.res_company_ksef_receive import LOCK_NAMESPACE as RECEIVE_LOCK
 
 PENDING = ("to_send", "sending", "processing")
 WORKER_ALIVE = re.compile(r"Worker (Worker\w+) \((\d+)\) alive")
@@ -285,7 +286,7 @@ class Rig:
             env.cr.execute(
                 """SELECT id FROM res_company
                     WHERE NOT pg_try_advisory_xact_lock(%s, id) OR NOT pg_try_advisory_xact_lock(%s, id)""",
-                (receive_lock_key(env.cr), send_lock_key(env.cr)),
+                (RECEIVE_LOCK, SEND_LOCK),
             )
             busy = [row[0] for row in env.cr.fetchall()] or [0]
             for table, col in SCHEDULES:
