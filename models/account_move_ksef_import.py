@@ -50,13 +50,7 @@ _PAID_STATES = ("paid", "in_payment", "reversed")
 class AccountMove(models.Model):
     _inherit = "account.move"
 
-    l10n_pl_ksef_number = fields.Char(
-        string="KSeF number",
-        readonly=True,
-        copy=False,
-        index="btree_not_null",
-        help="Number KSeF gave the supplier's invoice this bill was imported from.",
-    )
+    # l10n_pl_ksef_number: declared once, in account_move_ksef_send.py (a bill's comes from the import)
     l10n_pl_ksef_invoice_hash = fields.Char(
         string="KSeF invoice hash",
         readonly=True,

@@ -2,7 +2,8 @@
 the partner's Polish NIP, normalised and indexed (suppliers of received invoices are found by it)."""
 
 from odoo import api, fields, models
-from odoo.tools import SQL, column_exists, create_column
+from odoo.tools import SQL
+from odoo.tools.sql import column_exists, create_column
 
 from ..ksef_core import nip as ksef_nip
 
