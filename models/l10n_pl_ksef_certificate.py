@@ -21,7 +21,7 @@ _PESEL_IN_SUBJECT_SQL = "((PNOPL|PESEL)[^0-9,+]*)[0-9]{11}"
 
 
 def masked_subject(subject):
-    """The certificate's subject with the PESEL of a personal certificate masked."""
+    """The certificate's subject (or issuer) with the PESEL of a personal certificate masked."""
     return _PESEL_IN_SUBJECT.sub(lambda match: match.group(1) + PESEL_MASK, subject or "")
 
 
@@ -62,7 +62,7 @@ class L10nPlKsefCertificate(models.Model):
 
     def init(self):
         # certificates stored before the PESEL was masked in their subject (and the name made of it)
-        for column in ("subject", "name"):
+        for column in ("subject", "issuer", "name"):
             self.env.cr.execute(
                 SQL(
                     "UPDATE l10n_pl_ksef_certificate SET %s = regexp_replace(%s, %s, %s, 'g') WHERE %s ~ %s",
@@ -117,7 +117,7 @@ class L10nPlKsefCertificate(models.Model):
                 "purpose": purpose,
                 "data_encrypted": self._l10n_pl_ksef_encrypt(base64.b64encode(bundle).decode("ascii")),
                 "subject": masked_subject(info.subject),
-                "issuer": info.issuer,
+                "issuer": masked_subject(info.issuer),  # a self-signed certificate's issuer is its subject
                 "serial_number": info.serial_hex,
                 "fingerprint": info.fingerprint_sha256,
                 "valid_from": fields.Datetime.to_datetime(info.not_before.replace(tzinfo=None)),

@@ -77,14 +77,20 @@ class TestL10nPlKsefAccessPesel(L10nPlKsefTestCommon):
 
     def test_subject_of_a_personal_certificate_has_the_pesel_masked(self):
         self.assertIn("PNOPL-***********", self.certificate.subject)
-        self.assertNotIn(PESEL, self.certificate.subject + self.certificate.name)
+        self.assertNotIn(PESEL, self.certificate.subject + self.certificate.name + self.certificate.issuer)
         # certificates stored before: the upgrade masks them
         self.env.flush_all()
         self.env.cr.execute(
-            "UPDATE l10n_pl_ksef_certificate SET subject = %s, name = %s WHERE id = %s",
-            ["2.5.4.5=PNOPL-%s,CN=Anna Nowak" % PESEL, "Authentication — PNOPL-%s" % PESEL, self.certificate.id],
+            "UPDATE l10n_pl_ksef_certificate SET subject = %s, issuer = %s, name = %s WHERE id = %s",
+            [
+                "2.5.4.5=PNOPL-%s,CN=Anna Nowak" % PESEL,
+                "serialNumber=PNOPL-%s,CN=Anna Nowak" % PESEL,
+                "Authentication — PNOPL-%s" % PESEL,
+                self.certificate.id,
+            ],
         )
         self.env["l10n_pl_ksef.certificate"].init()
         self.certificate.invalidate_recordset()
         self.assertEqual(self.certificate.subject, "2.5.4.5=PNOPL-***********,CN=Anna Nowak")
+        self.assertEqual(self.certificate.issuer, "serialNumber=PNOPL-***********,CN=Anna Nowak")
         self.assertNotIn(PESEL, self.certificate.name)

@@ -25,11 +25,16 @@ TAX_IDS = [
 @tagged("post_install_l10n", "post_install", "-at_install")
 class TestL10nPlKsefReceiveSupplierNip(ReceiveCommon):
     def partners(self):
-        return self.env["res.partner"].create(
-            [
-                {"name": "Kontrahent %d" % i, "vat": vat, "country_id": country and self.env.ref(country).id}
-                for i, (vat, country, _nip) in enumerate(TAX_IDS)
-            ]
+        # as stored by imports or before Odoo checked Tax IDs (base_vat would refuse some of these spellings)
+        return (
+            self.env["res.partner"]
+            .with_context(no_vat_validation=True)
+            .create(
+                [
+                    {"name": "Kontrahent %d" % i, "vat": vat, "country_id": country and self.env.ref(country).id}
+                    for i, (vat, country, _nip) in enumerate(TAX_IDS)
+                ]
+            )
         )
 
     def test_normalised_nip_of_each_way_a_tax_id_is_written(self):
@@ -38,6 +43,7 @@ class TestL10nPlKsefReceiveSupplierNip(ReceiveCommon):
             with self.subTest(vat=vat, country=country):
                 self.assertEqual(partner.l10n_pl_ksef_nip_normalized, nip)
         german = partners[5]
+        german = german.with_context(no_vat_validation=True)
         german.country_id = self.env.ref("base.pl")
         self.assertEqual(german.l10n_pl_ksef_nip_normalized, OTHER_NIP, "a Polish partner's number is his NIP")
         german.vat = "PL 526 587 76 35"
@@ -57,11 +63,12 @@ class TestL10nPlKsefReceiveSupplierNip(ReceiveCommon):
 
     def test_bill_goes_to_the_supplier_whatever_way_his_nip_is_written(self):
         pl = self.env.ref("base.pl")
-        supplier = self.env["res.partner"].create(
+        Partner = self.env["res.partner"].with_context(no_vat_validation=True)
+        supplier = Partner.create(
             {"name": "Papiernik", "is_company": True, "vat": "PL 768-000-24-66", "country_id": pl.id}
         )
         # the same digits for a German partner are not a Polish NIP: not him
-        self.env["res.partner"].create(
+        Partner.create(
             {"name": "Papier GmbH", "is_company": True, "vat": "7680002466", "country_id": self.env.ref("base.de").id}
         )
         number = self.seed(fa3([line("Papier A4", "10", "18.50", "23")]))
