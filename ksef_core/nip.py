@@ -6,6 +6,8 @@ from .errors import InputError
 
 _WEIGHTS = (6, 5, 7, 2, 3, 4, 5, 6, 7)
 _NIP_RE = re.compile(r"^\d{10}$")
+#: what separates the digits of a Tax ID as people write it ("PL 526-587-76-35", "526.587.76.35")
+_VAT_SEPARATORS = re.compile(r"[\s\-./]")
 
 
 def normalize_nip(value):
@@ -16,6 +18,32 @@ def normalize_nip(value):
     if text.startswith("PL"):
         text = text[2:]
     return text
+
+
+def polish_nip_in(vat, country_code=None):
+    """The NIP a partner's Tax ID holds when it is written as a Polish one, else ``None``.
+
+    Polish: a ``PL`` prefix ("PL 526-587-76-35", "pl5265877635"), or no letter prefix for a partner of
+    Poland or of no country ("526-587-76-35"). Another prefix ("DE136695976"), or a number without
+    prefix of a foreign partner, is not. Separators and the prefix are removed; the result is not
+    checked (it may have a wrong length or check digit).
+    """
+    clean = _VAT_SEPARATORS.sub("", vat or "").upper()
+    if not clean:
+        return None
+    prefix = clean[:2] if clean[:2].isalpha() else ""
+    if prefix == "PL":
+        return clean[2:]
+    if not prefix and (country_code or "") in ("PL", ""):
+        return clean
+    return None
+
+
+def indexed_nip(vat, country_code=None):
+    """The 10 digits of the Polish NIP in a Tax ID (see :func:`polish_nip_in`), or ``""``: the key
+    suppliers are found by."""
+    nip = polish_nip_in(vat, country_code)
+    return nip if nip and _NIP_RE.match(nip) else ""
 
 
 def nip_checksum_ok(nip):

@@ -95,8 +95,8 @@ class AccountMove(models.Model):
         if not vat:
             party.no_id = True
             return
-        if prefix == "PL" or (not prefix and country in ("PL", "")):
-            nip = ksef_nip.normalize_nip(vat)
+        nip = ksef_nip.polish_nip_in(partner.vat, country)
+        if nip is not None:  # read as the import finds suppliers (their indexed NIP)
             if ksef_nip.nip_checksum_ok(nip):
                 party.nip = nip
                 return

@@ -50,13 +50,7 @@ _PAID_STATES = ("paid", "in_payment", "reversed")
 class AccountMove(models.Model):
     _inherit = "account.move"
 
-    l10n_pl_ksef_number = fields.Char(
-        string="KSeF number",
-        readonly=True,
-        copy=False,
-        index="btree_not_null",
-        help="Number KSeF gave the supplier's invoice this bill was imported from.",
-    )
+    # l10n_pl_ksef_number: declared once, in account_move_ksef_send.py (a bill's comes from the import)
     l10n_pl_ksef_invoice_hash = fields.Char(
         string="KSeF invoice hash",
         readonly=True,
@@ -392,15 +386,17 @@ class AccountMove(models.Model):
     @api.model
     def _l10n_pl_ksef_find_partner(self, nip, company):
         """``(partner, archived)``: the commercial partner of ``company`` (or shared) with this NIP,
-        however its VAT number is written ("526-587-76-35", "PL 5265877635", "pl5265877635").
+        however its VAT number is written ("526-587-76-35", "PL 5265877635", "pl5265877635"; see
+        ``ksef_nip.polish_nip_in``, which the FA(3) of invoices reads a customer's NIP with too).
 
         Active partners come first, then commercial entities, then the company's own.
         """
         Partner = self.env["res.partner"].with_context(active_test=False)
+        # by the indexed normalised NIP: one index look-up, however many partners there are
         domain = Domain.AND(
-            [Domain(Partner._check_company_domain(company)), Domain("vat", "=ilike", "%" + "%".join(nip) + "%")]
+            [Domain(Partner._check_company_domain(company)), Domain("l10n_pl_ksef_nip_normalized", "=", nip)]
         )
-        matches = Partner.search(domain).filtered(lambda p: ksef_nip.normalize_nip(p.vat) == nip)
+        matches = Partner.search(domain)
         if not matches:
             return self.env["res.partner"], False
         best = matches.sorted(

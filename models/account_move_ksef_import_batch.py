@@ -24,6 +24,7 @@ from ..ksef_core.fa3.bill import bill_from_invoice
 from ..ksef_core.hashing import sha256_b64
 from .account_move_ksef_import import PURCHASE_TYPES
 from .account_move_ksef_import_build import BillCache
+from .res_company_ksef_receive import _where
 
 _logger = logging.getLogger(__name__)
 
@@ -85,7 +86,10 @@ class AccountMove(models.Model):
             with self.env.cr.savepoint():
                 self._l10n_pl_ksef_create_batch(cache, pending, outcome, isolate=False)
         except Exception as exc:
-            _logger.info("KSeF: a batch of %d bills could not be saved at once (%s); one by one", len(pending), exc)
+            # where, not what: a database error's text quotes the invoice's data
+            _logger.info(
+                "KSeF: a batch of %d bills could not be saved at once (%s); one by one", len(pending), _where(exc)
+            )
             cache.forget_created()
             for item in pending:
                 outcome.pop(item.number, None)
@@ -213,7 +217,9 @@ class AccountMove(models.Model):
             if existing:
                 outcome[item.number] = (existing, "duplicate")
             else:  # not visible yet to this transaction: the next run sees it and links or skips it
-                _logger.info("KSeF: invoice %s was saved by another transaction meanwhile (%s)", item.number, exc)
+                _logger.info(
+                    "KSeF: invoice %s was saved by another transaction meanwhile (%s)", item.number, _where(exc)
+                )
                 outcome[item.number] = UserError(
                     _(
                         "This invoice was saved as a bill at the same moment by an upload or another import; "

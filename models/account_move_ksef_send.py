@@ -11,7 +11,7 @@ from odoo.exceptions import UserError
 from odoo.tools import format_date
 
 from ..ksef_core.hashing import sha256_b64
-from .l10n_pl_ksef_document import LIVE_STATES, STATES
+from .l10n_pl_ksef_document import LIVE_STATES
 from .l10n_pl_ksef_document_send import CRON_XMLID
 
 SENDABLE_TYPES = ("out_invoice", "out_refund")
@@ -40,7 +40,18 @@ class AccountMove(models.Model):
     l10n_pl_ksef_accepted_date = fields.Datetime(
         string="Accepted by KSeF", related="l10n_pl_ksef_document_id.acceptance_date", store=True, copy=False
     )
-    l10n_pl_ksef_number = fields.Char(compute="_compute_l10n_pl_ksef_number", store=True, readonly=False)
+    # Given by KSeF, never typed in: an invoice's comes from its accepted document (or the "KSeF number
+    # issued outside Odoo" wizard), a bill's from the import, which write it in code.
+    l10n_pl_ksef_number = fields.Char(
+        string="KSeF number",
+        compute="_compute_l10n_pl_ksef_number",
+        store=True,
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="The number KSeF gave the invoice: on a customer invoice when KSeF accepted it, on a bill the number "
+        "of the supplier's invoice it was imported from.",
+    )
     l10n_pl_ksef_banner = fields.Html(compute="_compute_l10n_pl_ksef_banner", sanitize=False)
     l10n_pl_ksef_can_send = fields.Boolean(compute="_compute_l10n_pl_ksef_can_send")
 
@@ -269,27 +280,42 @@ class AccountMove(models.Model):
         errors = moves._l10n_pl_ksef_send_now()
         return moves._l10n_pl_ksef_notification(errors)
 
-    def _l10n_pl_ksef_notification(self, errors):
-        counts = {state: 0 for state, _label in STATES}
+    def _l10n_pl_ksef_outcome(self, errors):
+        """``{move: outcome}``, each invoice counted once: "accepted", "processing" (on its way), "error"
+        (refused by this click), "rejected", "offline" (issued offline, waiting for KSeF) or "waiting"
+        (waiting after an error)."""
+        outcome = {}
         for move in self:
-            counts[move.l10n_pl_ksef_state or "to_send"] = counts.get(move.l10n_pl_ksef_state or "to_send", 0) + 1
-        offline = len(self.filtered(lambda m: m._l10n_pl_ksef_offline_pending()))
-        waiting = self.filtered(
-            lambda m: m.l10n_pl_ksef_state == "to_send"
-            and m.l10n_pl_ksef_document_id.last_error
-            and not m._l10n_pl_ksef_offline_pending()
-        )
+            state = move.l10n_pl_ksef_state
+            if state == "accepted":
+                outcome[move] = "accepted"
+            elif state in ("sending", "processing"):
+                outcome[move] = "processing"  # already on its way: a refusal to send it again is no failure
+            elif state == "to_send":  # queued (before this click or by it)
+                if move._l10n_pl_ksef_offline_pending():
+                    outcome[move] = "offline"
+                elif move.l10n_pl_ksef_document_id.last_error:
+                    outcome[move] = "waiting"
+                else:
+                    outcome[move] = "processing"
+            elif move in errors:
+                outcome[move] = "error"
+            elif state == "rejected":
+                outcome[move] = "rejected"
+            else:
+                outcome[move] = "processing"
+        return outcome
+
+    def _l10n_pl_ksef_notification(self, errors):
+        outcome = self._l10n_pl_ksef_outcome(errors)
+        counts = dict.fromkeys(("accepted", "processing", "error", "rejected", "offline", "waiting"), 0)
+        for value in outcome.values():
+            counts[value] += 1
+        offline = counts["offline"]
+        waiting = self.filtered(lambda m: outcome[m] == "waiting")
         parts = [
             _("%(count)s accepted", count=counts["accepted"]),
-            _(
-                "%(count)s being processed",
-                count=counts["processing"]
-                + counts["sending"]
-                + counts["to_send"]
-                - len(errors)
-                - offline
-                - len(waiting),
-            ),
+            _("%(count)s being processed", count=counts["processing"]),
             _("%(count)s rejected", count=counts["rejected"]),
         ]
         if offline:
@@ -304,16 +330,20 @@ class AccountMove(models.Model):
                     reason=waiting[0].l10n_pl_ksef_document_id.last_error,
                 )
             )
-        if errors:
-            parts.append(_("%(count)s not sent", count=len(errors)))
+        if counts["error"]:
+            parts.append(_("%(count)s not sent", count=counts["error"]))
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
                 "title": _("Send to KSeF"),
                 "message": ", ".join(parts),
-                "type": "danger" if counts["rejected"] or errors else "warning" if waiting or offline else "success",
-                "sticky": bool(counts["rejected"] or errors or waiting),
+                "type": "danger"
+                if counts["rejected"] or counts["error"]
+                else "warning"
+                if waiting or offline
+                else "success",
+                "sticky": bool(counts["rejected"] or counts["error"] or waiting),
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }

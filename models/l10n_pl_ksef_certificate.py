@@ -1,7 +1,9 @@
 import base64
+import re
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from ..ksef_core import credentials as ksef_credentials
 from ..ksef_core.errors import KsefError
@@ -12,11 +14,24 @@ PURPOSES = [
 ]
 
 
+#: what stands for the PESEL in a certificate's subject ("serialNumber=PNOPL-***********")
+PESEL_MASK = "*" * 11
+_PESEL_IN_SUBJECT = re.compile(r"((?:PNOPL|PESEL)[^0-9,+]*)[0-9]{11}")
+_PESEL_IN_SUBJECT_SQL = "((PNOPL|PESEL)[^0-9,+]*)[0-9]{11}"
+
+
+def masked_subject(subject):
+    """The certificate's subject (or issuer) with the PESEL of a personal certificate masked."""
+    return _PESEL_IN_SUBJECT.sub(lambda match: match.group(1) + PESEL_MASK, subject or "")
+
+
 class L10nPlKsefCertificate(models.Model):
     """A certificate (with its private key) used by one company for KSeF.
 
     The certificate and key are stored together as an encrypted PEM bundle; only the
-    descriptive fields (subject, serial number, validity...) are readable by accountants.
+    descriptive fields (subject, serial number, validity...) are readable by accountants. The
+    PESEL of a personal certificate is personal data: only administrators read it, and the
+    subject shown to everyone has it masked.
     """
 
     _name = "l10n_pl_ksef.certificate"
@@ -43,7 +58,22 @@ class L10nPlKsefCertificate(models.Model):
     )
     key_description = fields.Char(string="Key", readonly=True)
     nip = fields.Char(string="NIP in the certificate", readonly=True)
-    pesel = fields.Char(string="PESEL in the certificate", readonly=True)
+    pesel = fields.Char(string="PESEL in the certificate", readonly=True, groups="base.group_system")
+
+    def init(self):
+        # certificates stored before the PESEL was masked in their subject (and the name made of it)
+        for column in ("subject", "issuer", "name"):
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE l10n_pl_ksef_certificate SET %s = regexp_replace(%s, %s, %s, 'g') WHERE %s ~ %s",
+                    SQL.identifier(column),
+                    SQL.identifier(column),
+                    _PESEL_IN_SUBJECT_SQL,
+                    "\\1" + PESEL_MASK,
+                    SQL.identifier(column),
+                    _PESEL_IN_SUBJECT_SQL,
+                )
+            )
 
     @api.depends("subject", "serial_number", "purpose")
     def _compute_name(self):
@@ -86,8 +116,8 @@ class L10nPlKsefCertificate(models.Model):
                 "company_id": company.id,
                 "purpose": purpose,
                 "data_encrypted": self._l10n_pl_ksef_encrypt(base64.b64encode(bundle).decode("ascii")),
-                "subject": info.subject,
-                "issuer": info.issuer,
+                "subject": masked_subject(info.subject),
+                "issuer": masked_subject(info.issuer),  # a self-signed certificate's issuer is its subject
                 "serial_number": info.serial_hex,
                 "fingerprint": info.fingerprint_sha256,
                 "valid_from": fields.Datetime.to_datetime(info.not_before.replace(tzinfo=None)),

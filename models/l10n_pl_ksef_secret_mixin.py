@@ -15,6 +15,10 @@ from ..ksef_core.errors import KsefError
 
 _logger = logging.getLogger(__name__)
 
+#: markers of the session memo (``_l10n_pl_ksef_session_memo``)
+_IN_RUN = object()
+_NOT_APART = object()
+
 #: Name of the server configuration option holding the encryption key (odoo.conf).
 CONFIG_KEY = "l10n_pl_ksef_encryption_key"
 #: System Parameter holding the fingerprint of the key the database's secrets are encrypted with
@@ -36,6 +40,15 @@ class L10nPlKsefSecretMixin(models.AbstractModel):
 
     #: Name of the encrypted field holding the KSeF session (access/refresh tokens), if the model has one.
     _l10n_pl_ksef_session_field = None
+
+    def write(self, vals):
+        result = super().write(vals)
+        field = self._l10n_pl_ksef_session_field
+        if field and self._fields[field].store:
+            # the run wrote (so holds) these rows: their sessions are written in the run from now on
+            memo = self._l10n_pl_ksef_session_memo()
+            memo.update(dict.fromkeys(((self._name, record_id, field) for record_id in self.ids), _IN_RUN))
+        return result
 
     @api.model
     def _l10n_pl_ksef_encryption_key(self):
@@ -221,7 +234,9 @@ class L10nPlKsefSecretMixin(models.AbstractModel):
         """The stored KSeF session (``TokenState``), or None: unreadable state just means signing in again."""
         self.ensure_one()
         holder, field = self._l10n_pl_ksef_session_holder()
-        data = self._l10n_pl_ksef_decrypt_json(holder[field])
+        # what this transaction wrote apart, its snapshot does not show: the memo does
+        stored = self._l10n_pl_ksef_session_memo().get((holder._name, holder.id, field), _NOT_APART)
+        data = self._l10n_pl_ksef_decrypt_json(holder[field] if stored in (_NOT_APART, _IN_RUN) else stored)
         try:
             return TokenState.from_dict(data) if data else None
         except (ValueError, KsefError):
@@ -243,10 +258,35 @@ class L10nPlKsefSecretMixin(models.AbstractModel):
         payload = json.dumps(state.to_dict()) if state else False
         value = self._l10n_pl_ksef_encrypt(payload) if payload else False
         holder, field = self._l10n_pl_ksef_session_holder()
-        if not modules.module.current_test and self._l10n_pl_ksef_store_apart(holder, field, value):
-            holder.invalidate_recordset([field])
-            return
+        self._l10n_pl_ksef_write_session(holder, field, value)
+
+    @api.model
+    def _l10n_pl_ksef_write_session(self, holder, field, value):
+        """Write a session (``value``, encrypted or False) into ``holder[field]``: apart when it can
+        be done (see ``_l10n_pl_ksef_store_apart``), in the run otherwise.
+
+        Once a transaction wrote the row in the run, it keeps doing so: an apart write committed
+        under its pending or uncommitted one would make it fail ("could not serialize access").
+        Forgetting a session (new credentials) goes the same way, never as a pending ORM write
+        that a login's apart write would then overtake.
+        """
+        memo = self._l10n_pl_ksef_session_memo()
+        key = (holder._name, holder.id, field)
+        if memo.get(key) is not _IN_RUN and not modules.module.current_test:
+            holder.flush_recordset()  # a write of the run pending on this row: the apart write waits, then yields
+            if self._l10n_pl_ksef_store_apart(holder, field, value):
+                memo[key] = value
+                holder.invalidate_recordset([field])
+                return
         holder[field] = value
+        memo[key] = _IN_RUN
+
+    @api.model
+    def _l10n_pl_ksef_session_memo(self):
+        """``{(model, id, field): value}`` of the sessions this transaction wrote, apart (their value:
+        the transaction's snapshot still shows the old one) or in the run (``_IN_RUN``). Kept until
+        the transaction ends (commit or rollback)."""
+        return self.env.cr.postrollback.data.setdefault("l10n_pl_ksef.session_memo", {})
 
     def _l10n_pl_ksef_store_apart(self, holder, field, value):
         """Write the session on a cursor of its own, committed at once: a run never holds that row, so

@@ -16,6 +16,8 @@ class L10nPlKsefTokenState(models.Model):
     company_id = fields.Many2one("res.company", required=True, ondelete="cascade", index=True, readonly=True)
     state = fields.Char(string="KSeF session (encrypted)", groups="base.group_system", copy=False)
 
+    _l10n_pl_ksef_session_field = "state"
+
     _company_unique = models.UniqueIndex("(company_id)", "One KSeF session record per company.")
 
     @api.model

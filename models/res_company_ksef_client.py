@@ -33,8 +33,11 @@ class ResCompany(models.Model):
             company.l10n_pl_ksef_session_state = by_company.get(company.id, False)
 
     def _inverse_l10n_pl_ksef_session_state(self):
+        States = self.env["l10n_pl_ksef.token.state"]
         for company in self:
-            self.env["l10n_pl_ksef.token.state"]._l10n_pl_ksef_for(company).state = company.l10n_pl_ksef_session_state
+            States._l10n_pl_ksef_write_session(
+                States._l10n_pl_ksef_for(company), "state", company.l10n_pl_ksef_session_state
+            )
 
     def _l10n_pl_ksef_session_holder(self):
         """Kept in its own table: a login or refresh never writes (so never locks) the company row."""
@@ -45,11 +48,15 @@ class ResCompany(models.Model):
     def _l10n_pl_ksef_reset_session(self, named_tokens=True):
         """Forget the KSeF session tokens: the company's (its credentials changed) and, unless
         ``named_tokens`` is false, the users' ones too (environment, address or NIP changed)."""
-        self.env["l10n_pl_ksef.token.state"].sudo().search([("company_id", "in", self.ids)]).write({"state": False})
+        # written as logins write them (apart when possible): a login of the connection test right after
+        # must not overtake a pending reset of the same row (a serialization failure of the whole save)
+        States = self.env["l10n_pl_ksef.token.state"]
+        for state in States.sudo().search([("company_id", "in", self.ids)]):
+            States._l10n_pl_ksef_write_session(state, "state", False)
         self.invalidate_recordset(["l10n_pl_ksef_session_state"])
         if named_tokens:
-            named = self.env["l10n_pl_ksef.user.token"].sudo().search([("company_id", "in", self.ids)])
-            named.write({"session_state": False})
+            for named in self.env["l10n_pl_ksef.user.token"].sudo().search([("company_id", "in", self.ids)]):
+                named._l10n_pl_ksef_write_session(named, "session_state", False)
         self._l10n_pl_ksef_credentials_changed()
 
     def _l10n_pl_ksef_credentials_changed(self, ksef_user=None):

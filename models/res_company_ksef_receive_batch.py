@@ -6,6 +6,7 @@ from odoo import _, models
 
 from ..ksef_core.errors import KsefError
 from .account_move_ksef_import_batch import EXPLAINED_ERRORS
+from .res_company_ksef_receive import _where
 
 _logger = logging.getLogger(__name__)
 
@@ -34,7 +35,10 @@ class ResCompany(models.Model):
             with self.env.cr.savepoint():
                 outcome = Move._l10n_pl_ksef_import_batch(self, ready, cache=cache)
         except Exception as exc:  # e.g. a supplier that cannot be saved: one by one
-            _logger.info("KSeF: a batch of company %s failed as a whole (%r); one invoice at a time", self.id, exc)
+            # where, not what: a database error's text quotes the invoice's data (names, amounts)
+            _logger.info(
+                "KSeF: a batch of company %s failed as a whole (%s); one invoice at a time", self.id, _where(exc)
+            )
             if cache is not None:  # what the rolled-back batch created is gone
                 cache.forget_created()
             outcome = {}
@@ -66,5 +70,5 @@ class ResCompany(models.Model):
             return exc.bilingual()
         if isinstance(exc, EXPLAINED_ERRORS):
             return exc.args[0]
-        _logger.error("KSeF: invoice %s of company %s could not be saved: %r", number, self.id, exc)
+        _logger.error("KSeF: invoice %s of company %s could not be saved: %s", number, self.id, _where(exc))
         return _("Odoo could not save the bill (see the server log).")

@@ -37,3 +37,7 @@ from . import test_access_rpc
 from . import test_access_logs
 from . import test_fa3_currency
 from . import test_ksef_hold
+from . import test_receive_supplier_nip
+from . import test_send_notification
+from . import test_access_pesel
+from . import test_session_reset

@@ -1,7 +1,8 @@
 """Supplier invoices (FA(3)) into draft vendor bills inside Odoo: l10n_pl_ksef against Odoo's l10n_pl_edi.
 
-Run with ``bash scripts/bench.sh import [--invoices N] [--lines N] [--suppliers N]`` (defaults 200
-invoices of 20 lines from 25 suppliers).
+Run with ``bash scripts/bench.sh import [--invoices N] [--lines N] [--suppliers N] [--partners N]``
+(defaults 200 invoices of 20 lines from 25 suppliers; ``--partners``: that many other partners with a
+Polish NIP seeded first, as in a database in use: the suppliers are then found among them).
 
 Sets up fa3-odoo's Polish company (Polish chart, KSeF on, receiving into its purchase journal),
 builds N FA(3) invoices the suppliers issued to it (lines at 23 % and 8 % alternately, a payment
@@ -59,10 +60,11 @@ def parse_args(args):
     parser.add_argument("--lines", type=int, default=20, help="lines per invoice (default 20)")
     parser.add_argument("--suppliers", type=int, default=25, help="number of suppliers (default 25)")
     parser.add_argument("--history", type=int, default=100, help="bills the company has before (default 100)")
+    parser.add_argument("--partners", type=int, default=0, help="other partners with a NIP seeded first (default 0)")
     parser.add_argument("--ours-only", action="store_true", help="measure l10n_pl_ksef only (when profiling)")
     options = parser.parse_args(args)
-    if options.invoices < 1 or options.lines < 1 or options.suppliers < 1:
-        parser.error("--invoices, --lines and --suppliers must be at least 1")
+    if options.invoices < 1 or options.lines < 1 or options.suppliers < 1 or options.partners < 0:
+        parser.error("--invoices, --lines and --suppliers must be at least 1, --partners at least 0")
     return options
 
 
@@ -121,6 +123,54 @@ def supplier_invoices(buyer_nip, count, lines, suppliers, first=0):
         number = make_ksef_number(nip, issued, "%012X" % (0xBE0000000000 + n))
         result.append((number, xml, parse_fa3(xml)))
     return result
+
+
+def seed_partners(env, count):
+    """``count`` companies with a Polish NIP (written "PL...", "...-...-..-.." or plain digits, all starting
+    with 9: none is a supplier's), inserted in one statement; their normalised NIP is then filled as the
+    module's install fills it. Prints the seconds of both and of a supplier look-up by NIP."""
+    if not count:
+        return
+    env.flush_all()
+    cr = env.cr
+    start = time.perf_counter()
+    cr.execute(
+        """
+        WITH seq AS (SELECT nextval('res_partner_id_seq') AS id, g, '9' || lpad(g::text, 9, '0') AS nip
+                       FROM generate_series(1, %(count)s) g)
+        INSERT INTO res_partner (id, commercial_partner_id, name, complete_name, active, is_company, type,
+                                 vat, country_id, autopost_bills, customer_rank, supplier_rank,
+                                 create_uid, write_uid, create_date, write_date)
+        SELECT id, id, 'Kontrahent ' || g, 'Kontrahent ' || g, true, true, 'contact',
+               CASE g %% 3 WHEN 0 THEN 'PL' || nip
+                           WHEN 1 THEN substr(nip, 1, 3) || '-' || substr(nip, 4, 3) || '-' || substr(nip, 7, 2)
+                                       || '-' || substr(nip, 9, 2)
+                           ELSE nip END,
+               %(country)s, 'ask', 0, 1, 1, 1, now() at time zone 'UTC', now() at time zone 'UTC'
+          FROM seq
+        """,
+        {"count": count, "country": env.ref("base.pl").id},
+    )
+    seeded = time.perf_counter() - start
+    start = time.perf_counter()
+    env["res.partner"]._l10n_pl_ksef_fill_nip()
+    filled = time.perf_counter() - start
+    cr.execute("ANALYZE res_partner")
+    env.invalidate_all()
+    Move = env["account.move"]
+    nip = "9%09d" % (count // 2)
+    start = time.perf_counter()
+    partner, _archived = Move._l10n_pl_ksef_find_partner(nip, env.company)
+    found = time.perf_counter() - start
+    if not partner:
+        raise RuntimeError("the seeded partner with NIP %s is not found by its NIP" % nip)
+    start = time.perf_counter()
+    env["res.partner"].with_context(active_test=False).search([("vat", "=ilike", "%" + "%".join(nip) + "%")])
+    scanned = time.perf_counter() - start
+    print(
+        "partners: %d seeded in %.1f s, their NIP normalised in %.1f s (the install's SQL); a supplier found by NIP "
+        "in %.1f ms (a scan of vat =ilike: %.1f ms)" % (count, seeded, filled, 1000 * found, 1000 * scanned)
+    )
 
 
 def ours(company, items):
@@ -203,6 +253,7 @@ def run(env, args):
     )
     company.write({"l10n_pl_ksef_receive": True, "l10n_pl_ksef_receive_journal_id": journal.id})
     buyer = company.vat[2:]
+    seed_partners(env, options.partners)
     start = time.perf_counter()
     items = supplier_invoices(buyer, options.invoices, options.lines, options.suppliers)
     # the warm-up invoices come from suppliers of their own
