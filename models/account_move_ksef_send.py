@@ -15,6 +15,8 @@ from .l10n_pl_ksef_document import LIVE_STATES, STATES
 from .l10n_pl_ksef_document_send import CRON_XMLID
 
 SENDABLE_TYPES = ("out_invoice", "out_refund")
+#: the document has left (or KSeF holds it): the invoice's contents are fixed
+IN_KSEF_STATES = ("sending", "processing", "accepted")
 
 
 class AccountMove(models.Model):
@@ -399,7 +401,7 @@ class AccountMove(models.Model):
     def _post(self, soft=True):
         # an invoice KSeF holds (or is receiving) is never confirmed again under the same number with other contents
         for move in self.filtered(lambda m: m.state == "draft" and m.l10n_pl_ksef_document_ids):
-            in_ksef = move.l10n_pl_ksef_document_ids.filtered(lambda d: d.state in ("sending", "processing", "accepted"))
+            in_ksef = move.l10n_pl_ksef_document_ids.filtered(lambda d: d.state in IN_KSEF_STATES)
             if in_ksef.filtered(lambda d: d.state == "accepted"):
                 raise UserError(
                     _(

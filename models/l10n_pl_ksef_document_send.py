@@ -499,7 +499,7 @@ class L10nPlKsefDocument(models.Model):
                     "invoice_hash": sent.invoice_hash,
                     "last_error": False,
                     "next_try": False,
-                }
+                },
             )
             result["sent"] += 1
             if sent.final:  # a lost answer resolved inside the client: KSeF had it already

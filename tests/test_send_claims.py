@@ -263,9 +263,7 @@ class TestL10nPlKsefSendClaims(L10nPlKsefSendCommon):
         move = self.invoice()
         move.with_user(self.accountant)._l10n_pl_ksef_queue()
         move.with_user(self.accountant).button_draft()
-        self.assertEqual(
-            len(self.lines_with(move, "Withdrawn from the KSeF queue by %s" % self.accountant.name)), 1
-        )
+        self.assertEqual(len(self.lines_with(move, "Withdrawn from the KSeF queue by %s" % self.accountant.name)), 1)
         self.assertFalse(self.lines_with(move, "Sent to KSeF"))
 
     def test_chatter_of_a_run_is_logged_for_each_invoice(self):

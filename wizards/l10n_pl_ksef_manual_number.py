@@ -44,7 +44,8 @@ class L10nPlKsefManualNumber(models.TransientModel):
         refusals = move._l10n_pl_ksef_refusals()
         if move in refusals:
             raise UserError(refusals[move])
-        document = self.env["l10n_pl_ksef.document"].sudo().create(
+        Document = self.env["l10n_pl_ksef.document"].sudo()
+        document = Document.create(
             {
                 "move_id": move.id,
                 "company_id": move.company_id.id,
