@@ -215,7 +215,7 @@ class L10nPlKsefDocument(models.Model):
         )
         claimed = self.browse([row[0] for row in self.env.cr.fetchall()])
         # what another transaction wrote (a withdrawal, the offline switch...) is read afresh from here on
-        claimed.invalidate_recordset()
+        self.invalidate_recordset()
         if claimed:
             claimed.sudo().write(dict(values or {}, state=to_state))
             # the invoices' stored KSeF fields are written now, under the same guard

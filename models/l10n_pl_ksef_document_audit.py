@@ -49,17 +49,17 @@ class L10nPlKsefDocument(models.Model):
 
     def _l10n_pl_ksef_audit_queued(self):
         """The "queued by" line of these new documents."""
-        user = self.env.user.name
+        who = self.env.user.name
         texts = {}
         for document in self:
             if document.waits_for_id:
                 texts[document] = _(
                     "Queued for KSeF by %(user)s; it goes once %(invoice)s, which it corrects, has its KSeF number.",
-                    user=user,
+                    user=who,
                     invoice=document.waits_for_id.move_id.name,
                 )
             else:
-                texts[document] = _("Queued for KSeF by %(user)s.", user=user)
+                texts[document] = _("Queued for KSeF by %(user)s.", user=who)
         self._l10n_pl_ksef_log(texts)
 
     def _l10n_pl_ksef_audit_upo(self, attachment):
