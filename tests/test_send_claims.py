@@ -192,19 +192,6 @@ class TestL10nPlKsefSendClaims(L10nPlKsefSendCommon):
 
     # ------------------------------------------------------------------ the other actors
 
-    def test_ksef_number_by_hand_after_a_send_started_elsewhere_is_refused(self):
-        """The wizard was opened on an invoice not sent yet; meanwhile it was sent. Confirming the wizard is
-        refused with the reason (checked after locking, on fresh values), and KSeF's number stays."""
-        move = self.invoice()
-        wizard = self.env["l10n_pl_ksef.manual.number"].create({"move_id": move.id, "ksef_number": "x"})
-        self.assertFalse(move.l10n_pl_ksef_state)
-        move.action_l10n_pl_ksef_send()
-        number = move.l10n_pl_ksef_number
-        wizard.ksef_number = number
-        with self.assertRaisesRegex(UserError, "already in KSeF"):
-            wizard.action_confirm()
-        self.assertEqual(move.l10n_pl_ksef_document_ids.mapped("state"), ["accepted"])
-
     def test_offline_switch_after_the_sender_took_the_invoice_is_refused(self):
         """The accountant chose *Issue offline24* on an invoice the sender has just taken online: it is not
         marked offline (its PDF would carry OFFLINE codes for an invoice sent online)."""
