@@ -18,11 +18,9 @@ class L10nPlKsefDocument(models.Model):
         """The chatter line of this document's move to ``to_state`` (None: that step is not logged)."""
         self.ensure_one()
         if to_state == "processing":
-            return _(
-                "Sent to KSeF in session %(session)s (%(kind)s).",
-                session=self.session_id.reference or "-",
-                kind=_("batch") if self.session_id.kind == "batch" else _("online"),
-            )
+            if self.session_id.kind == "batch":
+                return _("Sent to KSeF in batch session %(session)s.", session=self.session_id.reference or "-")
+            return _("Sent to KSeF in online session %(session)s.", session=self.session_id.reference or "-")
         if to_state == "accepted":
             return _("Accepted by KSeF with number %(number)s.", number=self.ksef_number)
         if to_state == "rejected":

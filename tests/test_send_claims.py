@@ -106,6 +106,8 @@ class TestL10nPlKsefSendClaims(L10nPlKsefSendCommon):
         self.assertEqual((moves - withdrawn).l10n_pl_ksef_document_id.session_id.kind, "batch")
         self.assertEqual(set((moves - withdrawn).mapped("l10n_pl_ksef_state")), {"accepted"})
         self.assertEqual(self.stored_numbers_of(withdrawn.name), [])
+        self.assertEqual(len(self.lines_with(moves[0], "Sent to KSeF in batch session")), 1)
+        self.assertFalse(self.lines_with(withdrawn, "Sent to KSeF"))
         self.assertEqual(withdrawn.state, "draft")
         self.assertFalse(withdrawn.l10n_pl_ksef_number)
 
@@ -217,7 +219,8 @@ class TestL10nPlKsefSendClaims(L10nPlKsefSendCommon):
         document = move.l10n_pl_ksef_document_id
         self.assertEqual(document.state, "accepted")
         self.assertEqual(len(self.lines_with(move, "Queued for KSeF by %s" % self.accountant.name)), 1)
-        self.assertEqual(len(self.lines_with(move, "Sent to KSeF in session %s" % document.session_id.reference)), 1)
+        sent = "Sent to KSeF in online session %s" % document.session_id.reference
+        self.assertEqual(len(self.lines_with(move, sent)), 1)
         self.assertEqual(len(self.lines_with(move, "Accepted by KSeF with number %s" % move.l10n_pl_ksef_number)), 1)
         upo_lines = move.message_ids.filtered(lambda m: "UPO" in (m.body or ""))
         self.assertEqual(len(upo_lines), 1)
