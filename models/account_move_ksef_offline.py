@@ -148,7 +148,6 @@ class AccountMove(models.Model):
         queued = self.env["l10n_pl_ksef.document"].browse(
             [doc.id for move in moves for doc in move._l10n_pl_ksef_queued_online()]
         )
-        queued.lock_for_update()
         rest = moves - queued.move_id
         documents = self.env["l10n_pl_ksef.document"]
         if rest:
@@ -162,7 +161,15 @@ class AccountMove(models.Model):
                 raise UserError(
                     "\n\n".join("%s: %s" % (move.name or move.display_name, text) for move, text in problems.items())
                 )
-        (documents | queued).sudo()._l10n_pl_ksef_go_offline(
-            "offline24", _("Issued offline24 on the accountant's decision.")
+        to_issue = (documents | queued).sudo()
+        issued = to_issue._l10n_pl_ksef_go_offline(
+            "offline24", _("Issued offline24 on the accountant's decision."), wait=True
         )
+        if to_issue - issued:
+            raise UserError(
+                _(
+                    "%(invoices)s went to KSeF online meanwhile: it is not issued offline. Check its KSeF status.",
+                    invoices=", ".join((to_issue - issued).move_id.mapped("name")),
+                )
+            )
         return moves._l10n_pl_ksef_notification({})

@@ -15,6 +15,8 @@ from .l10n_pl_ksef_document import LIVE_STATES
 from .l10n_pl_ksef_document_send import CRON_XMLID
 
 SENDABLE_TYPES = ("out_invoice", "out_refund")
+#: the document has left (or KSeF holds it): the invoice's contents are fixed
+IN_KSEF_STATES = ("sending", "processing", "accepted")
 
 
 class AccountMove(models.Model):
@@ -239,6 +241,7 @@ class AccountMove(models.Model):
         documents = self.env["l10n_pl_ksef.document"].sudo().create(values) if values else Document
         documents |= deferred._l10n_pl_ksef_queue_waiting(user, problems)
         if documents:
+            documents._l10n_pl_ksef_audit_queued()
             self.env.ref(CRON_XMLID).sudo()._trigger()
         return documents, problems
 
@@ -413,10 +416,42 @@ class AccountMove(models.Model):
                 )
         queued = self.l10n_pl_ksef_document_id.filtered(lambda d: d.state == "to_send")
         if queued:
-            # withdrawn before it left: lock the rows so that a running send cannot take them meanwhile
-            queued.lock_for_update()
-            queued.sudo().write({"state": "cancelled"})
+            # withdrawn before it left, claimed in the database: a document the sender took meanwhile is not
+            # withdrawn, and one withdrawn here is never sent (the sender claims from the queue too)
+            withdrawn = queued._l10n_pl_ksef_claim("to_send", "cancelled", wait=True)
+            if queued - withdrawn:
+                raise UserError(
+                    _(
+                        "%(invoices)s left for KSeF a moment ago: wait for its answer (Check status), then decide.",
+                        invoices=", ".join((queued - withdrawn).move_id.mapped("name")),
+                    )
+                )
         return super().button_draft()
+
+    def _post(self, soft=True):
+        # an invoice KSeF holds (or is receiving) is never confirmed again under the same number with other contents
+        for move in self.filtered(lambda m: m.state == "draft" and m.l10n_pl_ksef_document_ids):
+            in_ksef = move.l10n_pl_ksef_document_ids.filtered(lambda d: d.state in IN_KSEF_STATES)
+            if in_ksef.filtered(lambda d: d.state == "accepted"):
+                raise UserError(
+                    _(
+                        "%(invoice)s cannot be confirmed again: KSeF holds it under number %(number)s with the "
+                        "contents it had when it was sent (the FA(3) is under its KSeF documents). Ask your "
+                        "administrator to restore those contents; once confirmed, only a correction invoice "
+                        "changes it.",
+                        invoice=move.name,
+                        number=in_ksef.filtered(lambda d: d.state == "accepted")[:1].ksef_number,
+                    )
+                )
+            if in_ksef:
+                raise UserError(
+                    _(
+                        "%(invoice)s cannot be confirmed again: KSeF is receiving it with the contents it had when "
+                        "it was sent. Wait for KSeF's answer (KSeF documents of the invoice).",
+                        invoice=move.name,
+                    )
+                )
+        return super()._post(soft=soft)
 
     @api.depends("l10n_pl_ksef_state", "l10n_pl_ksef_invoicing_mode")
     def _compute_show_reset_to_draft_button(self):

@@ -5,19 +5,31 @@ what was posted; it keeps the session and element reference numbers, the KSeF nu
 acceptance time, the UPO, the status code and a plain reason, the user it is sent for, the attempts
 and the next try. The invoice's KSeF state is computed from its documents.
 
-States::
+States (``TRANSITIONS`` below is the one table of the allowed moves)::
 
     to_send ──► sending ──► processing ──► accepted
-       ▲           │             └───────► rejected
-       └───────────┘ (KSeF did not get it: found out by hash, never guessed)
+     │  ▲          │  │          ├───────► rejected
+     │  └──────────┘  └► rejected└► to_send (a batch KSeF did not process; an offline file sent again)
+     ├► cancelled (withdrawn: the invoice went back to draft before it left)
+     └► rejected (its FA(3) could not be made: a correction that waited for a number)
 
-``cancelled``: queued, then withdrawn (the invoice went back to draft before it left).
 A document in ``sending`` may or may not have reached KSeF: the engine resolves it from the stored
 session reference and hash before anything else is sent.
+
+Every change of state goes through :meth:`_l10n_pl_ksef_claim`: one locked read of the state in the
+database and the write, so that two actors (the sender and a user resetting the invoice to draft, the
+cron and a click, the offline switch and the sender) can never both act on the same document.
 """
+
+import logging
+
+import psycopg2.errors
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+_logger = logging.getLogger(__name__)
 
 #: the states in which an invoice has a live KSeF document (at most one per invoice)
 LIVE_STATES = ("to_send", "sending", "processing", "accepted")
@@ -32,6 +44,29 @@ STATES = [
     ("rejected", "Rejected"),
     ("cancelled", "Cancelled"),
 ]
+
+#: the allowed changes of state, from -> {to}; writing the same state again (a claim that only locks the
+#: document and writes other values, e.g. the offline switch) is always allowed
+TRANSITIONS = {
+    "to_send": {"sending", "cancelled", "rejected"},
+    "sending": {"processing", "to_send", "rejected"},
+    "processing": {"accepted", "rejected", "to_send"},
+    "accepted": set(),
+    "rejected": set(),
+    "cancelled": set(),
+}
+
+#: the errors of a row another transaction changed or holds: the engine leaves that document for its next run
+CONCURRENT_ERRORS = (
+    psycopg2.errors.SerializationFailure,
+    psycopg2.errors.LockNotAvailable,
+    psycopg2.errors.DeadlockDetected,
+)
+
+
+class IllegalTransition(Exception):
+    """A programming error: a change of state ``TRANSITIONS`` does not allow."""
+
 
 #: how the invoice was issued; the offline modes use the same document with their own deadlines
 INVOICING_MODES = [
@@ -123,9 +158,69 @@ class L10nPlKsefDocument(models.Model):
 
     def _l10n_pl_ksef_set(self, values):
         """Write ``values`` on these documents (one UPDATE for all); the invoices' stored KSeF fields
-        follow by recomputation at the next flush."""
+        follow by recomputation at the next flush. The state is never written here: see
+        :meth:`_l10n_pl_ksef_claim`."""
+        if "state" in values:
+            raise IllegalTransition("the state of a KSeF document changes only through _l10n_pl_ksef_claim")
         if self:
             self.write(values)
+
+    def _l10n_pl_ksef_claim(self, from_states, to_state, values=None, wait=False):
+        """Move those of these documents that are in one of ``from_states`` *in the database* to
+        ``to_state`` (and write ``values``); returns the documents claimed, read afresh. The others
+        (withdrawn, taken or decided by someone else meanwhile) are left as they are.
+
+        The state is read with a row lock (``SELECT ... FOR UPDATE``) in the same transaction as the
+        write, so no other transaction can change it between the check and the write. The engine
+        (``wait=False``) skips the rows another transaction holds, and a row another transaction changed
+        after its snapshot is left for the next run (nothing raises); a user's action (``wait=True``)
+        waits for the lock, and a conflict goes up to Odoo, which retries the request.
+
+        Each transition leaves its line in the invoice's chatter (:meth:`_l10n_pl_ksef_audit`)."""
+        from_states = (from_states,) if isinstance(from_states, str) else tuple(from_states)
+        illegal = [state for state in from_states if state != to_state and to_state not in TRANSITIONS[state]]
+        if illegal:
+            _logger.error("KSeF: refused change of state %s -> %s", "/".join(illegal), to_state)
+            raise IllegalTransition("KSeF document: %s -> %s is not allowed" % ("/".join(illegal), to_state))
+        if not self:
+            return self
+        if wait:
+            claimed = self._l10n_pl_ksef_claim_rows(from_states, to_state, values, SQL("FOR UPDATE"))
+        else:
+            try:
+                with self.env.cr.savepoint():
+                    claimed = self._l10n_pl_ksef_claim_rows(
+                        from_states, to_state, values, SQL("FOR UPDATE SKIP LOCKED")
+                    )
+            except CONCURRENT_ERRORS as exc:
+                _logger.info(
+                    "KSeF: %s document(s) changed by another transaction; left for the next run (%s)",
+                    len(self),
+                    exc.__class__.__name__,
+                )
+                return self.browse()
+        if claimed and any(state != to_state for state in from_states):
+            claimed._l10n_pl_ksef_audit(to_state)
+        return claimed
+
+    def _l10n_pl_ksef_claim_rows(self, from_states, to_state, values, lock):
+        self.flush_recordset()
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM l10n_pl_ksef_document WHERE id IN %s AND state IN %s ORDER BY id %s",
+                tuple(self.ids),
+                from_states,
+                lock,
+            )
+        )
+        claimed = self.browse([row[0] for row in self.env.cr.fetchall()])
+        # what another transaction wrote (a withdrawal, the offline switch...) is read afresh from here on
+        self.invalidate_recordset()
+        if claimed:
+            claimed.sudo().write(dict(values or {}, state=to_state))
+            # the invoices' stored KSeF fields are written now, under the same guard
+            self.env.flush_all()
+        return claimed
 
     def _l10n_pl_ksef_error_values(self, exc_or_text_en, text_pl=None, **extra):
         if hasattr(exc_or_text_en, "message_en"):

@@ -69,20 +69,23 @@ class L10nPlKsefDocument(models.Model):
         "correction: sent with hashOfCorrectedInvoice, in an online session).",
     )
 
-    def _l10n_pl_ksef_go_offline(self, mode, reason, outages=()):
-        """Issue these queued documents offline in ``mode`` now, for ``reason`` (text)."""
+    def _l10n_pl_ksef_go_offline(self, mode, reason, outages=(), wait=False):
+        """Issue these queued documents offline in ``mode`` now, for ``reason`` (text); returns those issued.
+
+        They are claimed in the queue (``to_send`` kept, the rows locked): one the sender took meanwhile has left
+        online and is not issued offline. ``wait``: a user's action (waits for the row; a conflict is retried)."""
         now = fields.Datetime.now()
-        for document in self:
+        issued = self._l10n_pl_ksef_claim(
+            "to_send",
+            "to_send",
+            {"invoicing_mode": mode, "offline_issued_at": now, "offline_reason": reason},
+            wait=wait,
+        )
+        texts = {}
+        for document in issued:
             deadline = send_deadline(mode, _moment(now), outages, issue_date=document.move_id.invoice_date)
-            document._l10n_pl_ksef_set(
-                {
-                    "invoicing_mode": mode,
-                    "offline_issued_at": now,
-                    "offline_deadline": deadline,
-                    "offline_reason": reason,
-                }
-            )
-            body = _(
+            document._l10n_pl_ksef_set({"offline_deadline": deadline})
+            texts[document] = _(
                 "Issued offline (%(mode)s): %(reason)s The invoice carries the QR codes KOD I (OFFLINE) and KOD II "
                 "and can be delivered to the customer now. It is sent to KSeF as soon as KSeF answers again; "
                 "deadline: %(deadline)s.",
@@ -90,8 +93,9 @@ class L10nPlKsefDocument(models.Model):
                 reason=reason,
                 deadline=format_date(self.env, deadline) if deadline else _("when the announced outage ends"),
             )
-            document.move_id.sudo().message_post(body=body)
-        _logger.info("KSeF: %s invoice(s) issued offline (%s)", len(self), mode)
+        self._l10n_pl_ksef_log(texts)
+        _logger.info("KSeF: %s invoice(s) issued offline (%s)", len(issued), mode)
+        return issued
 
     def _l10n_pl_ksef_unreachable(self, company, client, exc, result, now):
         """KSeF could not be reached: per the company's setting, issue the online documents waiting offline
@@ -120,8 +124,8 @@ class L10nPlKsefDocument(models.Model):
             result.update(error="%s\n%s" % (text, problem))
             return
         mode, outages = self._l10n_pl_ksef_latarnia_mode(client)
-        online._l10n_pl_ksef_go_offline(mode, text, outages)
-        result["offline"] = result.get("offline", 0) + len(online)
+        issued = online._l10n_pl_ksef_go_offline(mode, text, outages)
+        result["offline"] = result.get("offline", 0) + len(issued)
 
     def _l10n_pl_ksef_latarnia(self, client):
         """``(status, outages)`` from Latarnia, read once per run (cached on the client); ``(None, [])`` when it
@@ -239,16 +243,17 @@ class L10nPlKsefDocument(models.Model):
         cures (session error, decryption, KSeF's own error), goes back to the queue: its codes stay valid."""
         self.ensure_one()
         if self.invoicing_mode in OFFLINE_MODES and code in RESEND_SAME_FILE and self.attempts < RESEND_ATTEMPTS:
-            self._l10n_pl_ksef_set(
+            self._l10n_pl_ksef_claim(
+                ("sending", "processing"),
+                "to_send",
                 {
-                    "state": "to_send",
                     "session_id": False,
                     "reference_number": False,
                     "last_error": reason_en,
                     "next_try": fields.Datetime.now() + RETRY_DELAY,
-                }
+                },
             )
-            return None
+            return self.browse()
         return super()._l10n_pl_ksef_reject(reason_en, reason_pl, code=code)
 
     # ------------------------------------------------------------------ deadlines
@@ -290,6 +295,8 @@ class L10nPlKsefDocument(models.Model):
 
     def _l10n_pl_ksef_accept(self, outcome, duplicate=False):
         accepted = super()._l10n_pl_ksef_accept(outcome, duplicate=duplicate)
+        if not accepted:
+            return accepted
         if self.invoicing_mode in OFFLINE_MODES:
             self.move_id.sudo().activity_unlink([DEADLINE_ACTIVITY_XMLID])
         # the corrections waiting for this number go at the next run (no query for invoices without credit notes)

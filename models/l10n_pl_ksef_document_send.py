@@ -384,17 +384,17 @@ class L10nPlKsefDocument(models.Model):
         for session, documents in sending.grouped("session_id").items():
             if not session or not session.reference:
                 # the batch never got a reference: KSeF cannot have processed it
-                documents._l10n_pl_ksef_set({"state": "to_send", "session_id": False})
+                documents._l10n_pl_ksef_claim("sending", "to_send", {"session_id": False})
                 session.sudo().write({"state": "failed"})
                 continue
             if session.kind == "batch":
                 status = client.online.status(session.reference)
                 code = ((status or {}).get("status") or {}).get("code")
                 if code == 100:  # opened, never closed: KSeF will not process it
-                    documents._l10n_pl_ksef_set({"state": "to_send", "session_id": False, "next_try": False})
+                    documents._l10n_pl_ksef_claim("sending", "to_send", {"session_id": False, "next_try": False})
                     session.sudo().write({"state": "failed"})
                 else:
-                    documents._l10n_pl_ksef_set({"state": "processing", "next_try": False})
+                    documents._l10n_pl_ksef_claim("sending", "processing", {"next_try": False})
                     session.sudo().write({"state": "closed"})
                 result["recovered"] += len(documents)
                 continue
@@ -404,11 +404,13 @@ class L10nPlKsefDocument(models.Model):
             for document in documents:
                 item = by_hash.get(document.invoice_hash)
                 if item is None:
-                    document._l10n_pl_ksef_set(
-                        {"state": "to_send", "session_id": False, "reference_number": False, "next_try": False}
+                    document._l10n_pl_ksef_claim(
+                        "sending", "to_send", {"session_id": False, "reference_number": False, "next_try": False}
                     )
                 else:
-                    document._l10n_pl_ksef_set({"state": "processing", "reference_number": item.get("referenceNumber")})
+                    document._l10n_pl_ksef_claim(
+                        "sending", "processing", {"reference_number": item.get("referenceNumber")}
+                    )
                     result["recovered"] += 1
         if sending:
             self._l10n_pl_ksef_commit()
@@ -435,17 +437,18 @@ class L10nPlKsefDocument(models.Model):
 
     def _l10n_pl_ksef_send_online(self, client, company, user_token, result, reopened=False):
         record, client_session = self._l10n_pl_ksef_online_session(client, company, user_token, force_new=reopened)
-        for document in self.sorted("id"):
+        for queued in self.sorted("id"):
             now = fields.Datetime.now()
-            document._l10n_pl_ksef_set(
-                {
-                    "state": "sending",
-                    "session_id": record.id,
-                    "environment": client.environment.name,
-                    "sent_date": now,
-                    "attempts": document.attempts + 1,
-                }
+            # claimed from the queue in the database: a document withdrawn (invoice reset to draft), issued
+            # offline meanwhile or taken by another worker since this run read the queue is not sent here
+            document = queued._l10n_pl_ksef_claim(
+                "to_send",
+                "sending",
+                {"session_id": record.id, "environment": client.environment.name, "sent_date": now},
             )
+            if not document:
+                continue
+            document._l10n_pl_ksef_set({"attempts": document.attempts + 1})
             self._l10n_pl_ksef_commit()
             try:
                 sent = client.online.send(
@@ -456,7 +459,7 @@ class L10nPlKsefDocument(models.Model):
                     hash_of_corrected=document.hash_of_corrected or None,
                 )
             except KsefRateLimited:
-                document._l10n_pl_ksef_set({"state": "to_send", "session_id": False})
+                document._l10n_pl_ksef_claim("sending", "to_send", {"session_id": False})
                 self._l10n_pl_ksef_commit()
                 raise
             except KsefUnknownOutcome as exc:
@@ -468,7 +471,7 @@ class L10nPlKsefDocument(models.Model):
             except KsefApiError as exc:
                 if set(exc.exception_codes) & SESSION_GONE and not reopened:
                     record._l10n_pl_ksef_mark_closed(now)
-                    document._l10n_pl_ksef_set({"state": "to_send", "session_id": False})
+                    document._l10n_pl_ksef_claim("sending", "to_send", {"session_id": False})
                     self._l10n_pl_ksef_commit()
                     self.filtered(lambda d: d.state == "to_send")._l10n_pl_ksef_send_online(
                         client, company, user_token, result, reopened=True
@@ -480,22 +483,23 @@ class L10nPlKsefDocument(models.Model):
                     result["rejected"] += 1
                     self._l10n_pl_ksef_commit()
                     continue
-                document._l10n_pl_ksef_set({"state": "to_send", "session_id": False})
+                document._l10n_pl_ksef_claim("sending", "to_send", {"session_id": False})
                 self._l10n_pl_ksef_commit()
                 raise
             except KsefError:
                 # nothing reached KSeF (refused before sending, or the request failed without doubt)
-                document._l10n_pl_ksef_set({"state": "to_send", "session_id": False})
+                document._l10n_pl_ksef_claim("sending", "to_send", {"session_id": False})
                 self._l10n_pl_ksef_commit()
                 raise
-            document._l10n_pl_ksef_set(
+            document._l10n_pl_ksef_claim(
+                "sending",
+                "processing",
                 {
-                    "state": "processing",
                     "reference_number": sent.reference_number,
                     "invoice_hash": sent.invoice_hash,
                     "last_error": False,
                     "next_try": False,
-                }
+                },
             )
             result["sent"] += 1
             if sent.final:  # a lost answer resolved inside the client: KSeF had it already
@@ -514,7 +518,12 @@ class L10nPlKsefDocument(models.Model):
         Session = self.env["l10n_pl_ksef.session"].sudo()
         ordered = self.sorted("id")
         for start in range(0, len(ordered), BATCH_MAX):
-            chunk = ordered[start : start + BATCH_MAX]
+            # claimed from the queue first (withdrawn or taken meanwhile: not in this batch)
+            chunk = ordered[start : start + BATCH_MAX]._l10n_pl_ksef_claim(
+                "to_send", "sending", {"environment": client.environment.name, "sent_date": fields.Datetime.now()}
+            )
+            if not chunk:
+                continue
             record = Session.create(
                 {
                     "company_id": company.id,
@@ -523,14 +532,7 @@ class L10nPlKsefDocument(models.Model):
                     "user_token_id": user_token.id or False,
                 }
             )
-            chunk._l10n_pl_ksef_set(
-                {
-                    "state": "sending",
-                    "session_id": record.id,
-                    "environment": client.environment.name,
-                    "sent_date": fields.Datetime.now(),
-                }
-            )
+            chunk._l10n_pl_ksef_set({"session_id": record.id})
             self.env.cr.execute(
                 SQL("UPDATE l10n_pl_ksef_document SET attempts = attempts + 1 WHERE id IN %s", tuple(chunk.ids))
             )
@@ -553,11 +555,11 @@ class L10nPlKsefDocument(models.Model):
                     self._l10n_pl_ksef_commit()
                     raise _Stop() from None
                 record.write({"state": "failed"})
-                chunk._l10n_pl_ksef_set({"state": "to_send", "session_id": False})
+                chunk._l10n_pl_ksef_claim("sending", "to_send", {"session_id": False})
                 self._l10n_pl_ksef_commit()
                 raise
             record.write({"state": "closed", "closed_date": fields.Datetime.now()})
-            chunk.filtered(lambda d: d.state == "sending")._l10n_pl_ksef_set({"state": "processing"})
+            chunk._l10n_pl_ksef_claim("sending", "processing")
             result["sent"] += len(batch.results)
             self._l10n_pl_ksef_commit()
 

@@ -71,10 +71,12 @@ class L10nPlKsefDocument(models.Model):
             silent = documents.filtered(lambda d: d.state == "processing")
             if session.kind == "batch" and session.state == "failed" and silent:
                 # the whole package failed (not one invoice): nothing of it is in KSeF, it goes again
-                silent._l10n_pl_ksef_set(
+                silent._l10n_pl_ksef_claim(
+                    "processing",
+                    "to_send",
                     self._l10n_pl_ksef_error_values(
-                        session.status_message or "KSeF did not process the batch.", state="to_send", session_id=False
-                    )
+                        session.status_message or "KSeF did not process the batch.", session_id=False
+                    ),
                 )
             elif session.kind == "batch":
                 # KSeF said nothing about an invoice of a processed batch: it failed for that invoice
@@ -123,8 +125,7 @@ class L10nPlKsefDocument(models.Model):
             if same is None:
                 return  # KSeF could not be asked now: decided at the next status check
             if same:
-                self._l10n_pl_ksef_accept(outcome, duplicate=True)
-                result["accepted"] += 1
+                result["accepted"] += len(self._l10n_pl_ksef_accept(outcome, duplicate=True))
                 return
             self._l10n_pl_ksef_reject(
                 "KSeF already has another invoice with this number (KSeF number %s) whose content differs: "
@@ -136,8 +137,7 @@ class L10nPlKsefDocument(models.Model):
             result["rejected"] += 1
             return
         if outcome.ok:
-            self._l10n_pl_ksef_accept(outcome)
-            result["accepted"] += 1
+            result["accepted"] += len(self._l10n_pl_ksef_accept(outcome))
             return
         status = outcome.status
         details = "; ".join(str(d) for d in status.details if d)
@@ -160,9 +160,11 @@ class L10nPlKsefDocument(models.Model):
         return bool(found and found.ksef_number == outcome.ksef_number)
 
     def _l10n_pl_ksef_accept(self, outcome, duplicate=False):
-        self._l10n_pl_ksef_set(
+        """Accepted by KSeF: returns the document when it was still waiting for KSeF's answer (else empty)."""
+        accepted = self._l10n_pl_ksef_claim(
+            "processing",
+            "accepted",
             {
-                "state": "accepted",
                 "ksef_number": outcome.ksef_number,
                 "acceptance_date": _naive(outcome.acquisition_date) or fields.Datetime.now(),
                 "status_code": outcome.status.code if outcome.status else 200,
@@ -174,22 +176,21 @@ class L10nPlKsefDocument(models.Model):
                 "upo_url": outcome.upo_download_url or False,
                 "reference_number": outcome.reference_number or self.reference_number,
                 "ksef_invoicing_mode": outcome.invoicing_mode or False,
-            }
+            },
         )
-        self.move_id._l10n_pl_ksef_after_acceptance()
+        accepted.move_id._l10n_pl_ksef_after_acceptance()
+        return accepted
 
     def _l10n_pl_ksef_reject(self, reason_en, reason_pl, code=0):
+        """Rejected (by KSeF, or its FA(3) could not be made): returns the document when it was still pending."""
         self.ensure_one()
-        self._l10n_pl_ksef_set(
-            {
-                "state": "rejected",
-                "status_code": code,
-                "reason_en": reason_en,
-                "reason_pl": reason_pl,
-                "next_try": False,
-            }
+        rejected = self._l10n_pl_ksef_claim(
+            ("to_send", "sending", "processing"),
+            "rejected",
+            {"status_code": code, "reason_en": reason_en, "reason_pl": reason_pl, "next_try": False},
         )
-        self._l10n_pl_ksef_rejection_activity()
+        rejected._l10n_pl_ksef_rejection_activity()
+        return rejected
 
     def _l10n_pl_ksef_rejection_activity(self):
         """A to-do for the invoice's salesperson (else its creator) saying what KSeF refused and why."""
@@ -263,6 +264,7 @@ class L10nPlKsefDocument(models.Model):
         attachments = self.env["ir.attachment"].sudo().create(values) if values else []
         for document, attachment in zip(fetched, attachments, strict=True):
             document.sudo().upo_attachment_id = attachment
+            document._l10n_pl_ksef_audit_upo(attachment)
         self._l10n_pl_ksef_commit()
 
     def _l10n_pl_ksef_download_upo(self, client):

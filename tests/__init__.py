@@ -41,3 +41,4 @@ from . import test_receive_supplier_nip
 from . import test_send_notification
 from . import test_access_pesel
 from . import test_session_reset
+from . import test_send_claims

@@ -36,11 +36,16 @@ class L10nPlKsefManualNumber(models.TransientModel):
                     company=move.company_id.name,
                 )
             )
+        # locked first, then checked on fresh values: a send (cron or click) that queued or sent the invoice
+        # since this wizard opened is seen, and none can start until this transaction ends
+        self.env["res.company"]._with_locked_records(move)
+        move.invalidate_recordset()
+        move.l10n_pl_ksef_document_ids.invalidate_recordset()
         refusals = move._l10n_pl_ksef_refusals()
         if move in refusals:
             raise UserError(refusals[move])
-        self.env["res.company"]._with_locked_records(move)
-        self.env["l10n_pl_ksef.document"].sudo().create(
+        Document = self.env["l10n_pl_ksef.document"].sudo()
+        document = Document.create(
             {
                 "move_id": move.id,
                 "company_id": move.company_id.id,
@@ -51,7 +56,13 @@ class L10nPlKsefManualNumber(models.TransientModel):
                 "ksef_user_id": self.env.user.id,
             }
         )
-        move.message_post(
-            body=_("KSeF number %(number)s entered by hand: the invoice was issued outside Odoo.", number=number)
+        document._l10n_pl_ksef_log(
+            {
+                document: _(
+                    "KSeF number %(number)s entered by hand by %(user)s: the invoice was issued outside Odoo.",
+                    number=number,
+                    user=self.env.user.name,
+                )
+            }
         )
         return {"type": "ir.actions.act_window_close"}
