@@ -67,9 +67,10 @@ class L10nPlKsefDocument(models.Model):
         "state",
     )
     def _compute_reason(self):
-        super()._compute_reason()
+        result = super()._compute_reason()
         for document in (self.filtered(lambda d: d.state in PENDING_STATES))._l10n_pl_ksef_other_endpoint():
             document.reason = document._l10n_pl_ksef_other_endpoint_reason()
+        return result
 
     @api.model
     def _l10n_pl_ksef_park_other_endpoints(self, company, now=None):

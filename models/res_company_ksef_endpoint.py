@@ -82,7 +82,7 @@ class ResCompany(models.Model):
             parts.append(
                 _(
                     "Invoices being sent or processed cannot be withdrawn: KSeF may already have them. Wait for "
-                    "KSeF's answer (Check status on the invoice, or the next automatic check), then switch."
+                    "KSeF's answer (Check KSeF status on the invoice, or the next automatic check), then switch."
                 )
             )
         if documents.filtered(lambda d: d.state == "to_send" and d.invoicing_mode in OFFLINE_MODES):
