@@ -11,7 +11,7 @@ class L10nPlKsefSetupWizard(models.TransientModel):
     _inherit = "l10n_pl_ksef.setup.wizard"
 
     pending_warning = fields.Text(string="Invoices on their way to KSeF", compute="_compute_pending_warning")
-    can_withdraw = fields.Boolean(compute="_compute_pending_warning")
+    can_withdraw = fields.Boolean(string="Unsent invoices can be withdrawn", compute="_compute_pending_warning")
     withdraw_result = fields.Text(string="Withdrawn invoices", readonly=True)
 
     def _chosen_endpoint(self):
