@@ -37,10 +37,10 @@ from . import l10n_pl_ksef_document_send
 from . import l10n_pl_ksef_document_status
 from . import l10n_pl_ksef_document_offline
 from . import l10n_pl_ksef_session_close
-from . import l10n_pl_ksef_document_endpoint
 from . import account_move_ksef_send
 from . import account_move_ksef_hold
 from . import account_move_ksef_offline
+from . import l10n_pl_ksef_document_endpoint
 from . import account_move_ksef_print
 from . import account_move_ksef_visual
 from . import account_move_send

@@ -9,6 +9,8 @@ Switching back resumes it.
 
 import datetime
 
+from markupsafe import Markup, escape
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
@@ -148,3 +150,13 @@ class L10nPlKsefSession(models.Model):
             if "endpoint" not in vals and vals.get("company_id"):
                 vals["endpoint"] = companies.browse(vals["company_id"])._l10n_pl_ksef_endpoint()
         return super().create(vals_list)
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    def _l10n_pl_ksef_banner_html(self):
+        document = self.l10n_pl_ksef_document_id
+        if document.state in PENDING_STATES and document._l10n_pl_ksef_other_endpoint():
+            return Markup(escape(document._l10n_pl_ksef_other_endpoint_reason()))
+        return super()._l10n_pl_ksef_banner_html()

@@ -71,6 +71,7 @@ class TestL10nPlKsefEnvironments(EnvironmentsMixin, L10nPlKsefSendCommon):
         self.assertEqual(self.numbers_in(self.other, move.name), [], "queued for A: never sent to B")
         self.assertEqual(document.state, "to_send")
         self.assertIn("another KSeF", document.reason, "the document says why it waits")
+        self.assertIn("another KSeF", str(move.l10n_pl_ksef_banner), "so does the invoice")
         self.assertEqual(later.l10n_pl_ksef_state, "accepted", "B's own invoices go on")
         self.assertEqual(self.numbers_in(self.other, later.name), [later.l10n_pl_ksef_number])
         self.assertEqual(later.l10n_pl_ksef_document_id.endpoint.split("|")[1], self.other.base_url)
