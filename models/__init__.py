@@ -4,6 +4,7 @@ from . import l10n_pl_ksef_certificate
 from . import l10n_pl_ksef_certificate_expiry
 from . import res_company
 from . import res_company_ksef_client
+from . import res_company_ksef_endpoint
 from . import res_config_settings
 from . import l10n_pl_ksef_user_token
 from . import res_users
@@ -40,6 +41,7 @@ from . import l10n_pl_ksef_session_close
 from . import account_move_ksef_send
 from . import account_move_ksef_hold
 from . import account_move_ksef_offline
+from . import l10n_pl_ksef_document_endpoint
 from . import account_move_ksef_print
 from . import account_move_ksef_visual
 from . import account_move_send

@@ -135,7 +135,8 @@ class L10nPlKsefDemo(models.AbstractModel):
         done = self._l10n_pl_ksef_demo_company()
         if done:
             if done.l10n_pl_ksef_environment == "custom" and done.l10n_pl_ksef_custom_url != api_url:
-                done.sudo().l10n_pl_ksef_custom_url = api_url  # the simulator moved to another port
+                # the simulator moved to another port: the same KSeF, what is on its way there goes on
+                done.sudo().with_context(l10n_pl_ksef_same_ksef=True).l10n_pl_ksef_custom_url = api_url
             return self._l10n_pl_ksef_demo_summary(done)
         admin_user = self.env.ref("base.user_admin")
         if not admin_user.tz:

@@ -34,7 +34,7 @@ from ..ksef_core.client import (
 from ..ksef_core.client.errors import KsefApiError, KsefUnavailable
 from ..ksef_core.client.tokens import parse_datetime
 from ..ksef_core.errors import KsefError
-from .l10n_pl_ksef_document import OFFLINE_MODES, PENDING_STATES
+from .l10n_pl_ksef_document import OFFLINE_MODES
 
 _logger = logging.getLogger(__name__)
 
@@ -251,7 +251,9 @@ class L10nPlKsefDocument(models.Model):
         try:
             # what another worker committed before we got the lock must be seen: a fresh snapshot
             self._l10n_pl_ksef_commit()
-            pending = self.sudo().search([("company_id", "=", company.id), ("state", "in", PENDING_STATES)])
+            # documents of another KSeF (environment, address, NIP) are never sent, recovered or polled here
+            self._l10n_pl_ksef_park_other_endpoints(company)
+            pending = self._l10n_pl_ksef_pending_of(company)
             # nothing pending: the company's own credentials still fetch the UPOs KSeF owes
             senders = pending._l10n_pl_ksef_by_sender(company) or {self.env["res.users"]: pending}
             sessions = self._l10n_pl_ksef_sessions_by_sender(company)

@@ -95,6 +95,7 @@ class L10nPlKsefDocument(models.Model):
         missing = self.sudo().search(
             [
                 ("company_id", "=", company.id),
+                ("endpoint", "in", [company._l10n_pl_ksef_endpoint(), False]),
                 ("state", "=", "accepted"),
                 ("upo_attachment_id", "=", False),
                 ("invoicing_mode", "!=", "manual"),

@@ -8,6 +8,10 @@ limit of single downloads (64 an hour) that new invoices need.
 Accounting managers and administrators see the list (Settings > KSeF > Invoices waiting), can try
 an invoice again at once, or drop it: a dropped invoice is archived with who dropped it and when,
 never deleted.
+
+Each entry belongs to the KSeF it was read from (``endpoint``: environment, address, NIP). Entries of
+another KSeF than the company's current one are kept but hidden and never tried: switching back to
+that KSeF shows them and tries them again.
 """
 
 import datetime
@@ -15,8 +19,10 @@ import logging
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.fields import Domain
 
 from .l10n_pl_ksef_receive_state import doubling_wait
+from .res_company_ksef_endpoint import endpoint_domain
 
 _logger = logging.getLogger(__name__)
 
@@ -50,17 +56,60 @@ class L10nPlKsefReceiveFailure(models.Model):
     active = fields.Boolean(default=True, readonly=True)
     dropped_uid = fields.Many2one("res.users", string="Dropped by", readonly=True)
     dropped_on = fields.Datetime(readonly=True)
+    endpoint = fields.Char(
+        string="KSeF address",
+        readonly=True,
+        index=True,
+        help="Environment, address and NIP of the KSeF the invoice was read from.",
+    )
+    in_current_ksef = fields.Boolean(
+        string="In the KSeF used now",
+        compute="_compute_in_current_ksef",
+        search="_search_in_current_ksef",
+        help="Read from the KSeF (environment, address, NIP) the company uses now; the others are kept for a "
+        "switch back.",
+    )
 
     _company_number_uniq = models.Constraint(
-        "UNIQUE(company_id, ksef_number)", "A KSeF invoice waits once per company."
+        "UNIQUE(company_id, endpoint, ksef_number)", "A KSeF invoice waits once per company and KSeF."
     )
+
+    @api.depends(
+        "endpoint",
+        "company_id.l10n_pl_ksef_environment",
+        "company_id.l10n_pl_ksef_custom_url",
+        "company_id.l10n_pl_ksef_nip",
+    )
+    def _compute_in_current_ksef(self):
+        for failure in self:
+            endpoint = failure.company_id.sudo()._l10n_pl_ksef_endpoint()
+            failure.in_current_ksef = failure.endpoint in (endpoint, False)
+
+    def _search_in_current_ksef(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            return NotImplemented
+        companies = self.env["res.company"].sudo().with_context(active_test=False).search([])
+        current = Domain.OR(
+            Domain("company_id", "=", company.id) & Domain("endpoint", "in", [company._l10n_pl_ksef_endpoint(), False])
+            for company in companies
+        )
+        return current if (operator == "=") == value else ~current
+
+    @api.model
+    def _l10n_pl_ksef_of(self, company):
+        """The entries of ``company`` in the KSeF it uses now (dropped ones excluded)."""
+        return self.sudo().search(self._l10n_pl_ksef_domain(company))
+
+    @api.model
+    def _l10n_pl_ksef_domain(self, company):
+        return [("company_id", "=", company.id), *endpoint_domain(company._l10n_pl_ksef_endpoint())]
 
     # ------------------------------------------------------------------ bookkeeping (import runs, sudo)
 
     @api.model
     def _l10n_pl_ksef_due(self, company, now, limit, ignore_backoff=False):
         """The invoices of ``company`` to try again now, those waiting longest for a try first."""
-        domain = [("company_id", "=", company.id)]
+        domain = self._l10n_pl_ksef_domain(company)
         if not ignore_backoff:
             domain.append(("next_try", "<=", now))
         return self.sudo().search(domain, order="next_try, id", limit=limit)
@@ -72,7 +121,7 @@ class L10nPlKsefReceiveFailure(models.Model):
         failure = (
             self.sudo()
             .with_context(active_test=False)
-            .search([("company_id", "=", company.id), ("ksef_number", "=", ksef_number)], limit=1)
+            .search([*self._l10n_pl_ksef_domain(company), ("ksef_number", "=", ksef_number)], limit=1)
         )
         attempts = failure.attempts + 1
         values = {
@@ -83,6 +132,7 @@ class L10nPlKsefReceiveFailure(models.Model):
             "active": True,
             "dropped_uid": False,
             "dropped_on": False,
+            "endpoint": company._l10n_pl_ksef_endpoint(),
         }
         if failure:
             failure.write(values)
@@ -95,7 +145,7 @@ class L10nPlKsefReceiveFailure(models.Model):
         """``ksef_numbers`` (one or a list) are bills now: they wait no more."""
         numbers = [ksef_numbers] if isinstance(ksef_numbers, str) else list(ksef_numbers)
         self.sudo().with_context(active_test=False).search(
-            [("company_id", "=", company.id), ("ksef_number", "in", numbers)]
+            [*self._l10n_pl_ksef_domain(company), ("ksef_number", "in", numbers)]
         ).unlink()
 
     # ------------------------------------------------------------------ buttons
@@ -111,6 +161,13 @@ class L10nPlKsefReceiveFailure(models.Model):
         waiting = self.filtered("active")
         if not waiting:
             raise UserError(_("Select invoices that are still waiting (dropped ones are not imported again)."))
+        if not all(waiting.mapped("in_current_ksef")):
+            raise UserError(
+                _(
+                    "Some selected invoices were read from another KSeF (environment, address or NIP) than the one "
+                    "the company uses now: switch back to it in Settings > KSeF to import them."
+                )
+            )
         if len(waiting) > RETRY_NOW_LIMIT:
             raise UserError(
                 _(

@@ -1,6 +1,8 @@
 """Where receiving supplier invoices from KSeF stands for one company, and when it is due again.
 
-One record per company, written by the company's import runs only.  It is kept off the
+One record per company, written by the company's import runs only.  Its position belongs to the KSeF
+the company reads now (``endpoint``: environment, address, NIP); those of the others read before are
+kept in ``positions``, so that switching back resumes where it stopped.  It is kept off the
 ``res.company`` row on purpose: a run lasts up to a minute in one transaction, and the company row
 is needed meanwhile by Settings and by every user's KSeF session tokens.
 
@@ -70,6 +72,12 @@ class L10nPlKsefReceiveState(models.Model):
         help="Environment, address and NIP the position was read from: another one starts from scratch.",
     )
     sync_state = fields.Json(string="KSeF position", readonly=True, help="Where the next download starts.")
+    positions = fields.Json(
+        string="Positions in other KSeF",
+        readonly=True,
+        help="The position reached in each other environment, address and NIP read before: switching back resumes "
+        "from there.",
+    )
     last_run = fields.Datetime(string="Last check", readonly=True)
     last_result = fields.Text(string="Last result", readonly=True)
     outcome = fields.Selection(OUTCOMES, string="Last outcome", readonly=True)
@@ -138,16 +146,27 @@ class L10nPlKsefReceiveState(models.Model):
                 state.outcome, state.last_run, state._l10n_pl_ksef_interval(), state.consecutive_errors
             )
 
-    def _l10n_pl_ksef_restart(self, endpoint=False, note=None):
-        """Forget the position and the invoices waiting: the next run starts from the KSeF start date."""
-        failures = (
-            self.env["l10n_pl_ksef.receive.failure"]
-            .sudo()
-            .with_context(active_test=False)
-            .search([("company_id", "in", self.company_id.ids)])
-        )
-        failures.unlink()
-        values = {"endpoint": endpoint, "sync_state": False, "next_attempt": False, "consecutive_errors": 0}
-        if note:
-            values.update(last_result=note, outcome=False, last_run=False)
-        self.write(values)
+    def _l10n_pl_ksef_switch(self, endpoint, note=None):
+        """The company reads another KSeF (``endpoint``): the position of the one left is put aside, with its
+        invoices waiting (hidden, never deleted); that of ``endpoint`` comes back if it was read before, else
+        the next run starts from the KSeF start date."""
+        for state in self:
+            positions = dict(state.positions or {})
+            if state.endpoint and state.endpoint != endpoint:
+                positions[state.endpoint] = state.sync_state or False
+                # waiting entries recorded before they carried their KSeF belong to the one left
+                self.env["l10n_pl_ksef.receive.failure"].sudo().with_context(active_test=False).search(
+                    [("company_id", "=", state.company_id.id), ("endpoint", "=", False)]
+                ).write({"endpoint": state.endpoint})
+            elif state.endpoint == endpoint:
+                continue
+            values = {
+                "endpoint": endpoint,
+                "sync_state": positions.pop(endpoint, False) if endpoint else False,
+                "positions": positions,
+                "next_attempt": False,
+                "consecutive_errors": 0,
+            }
+            if note:
+                values.update(last_result=note, outcome=False, last_run=False)
+            state.write(values)

@@ -62,6 +62,7 @@ class L10nPlKsefSession(models.Model):
                 ("kind", "=", "online"),
                 ("state", "=", "open"),
                 ("environment", "=", environment),
+                ("endpoint", "=", company._l10n_pl_ksef_endpoint()),
                 ("user_token_id", "=", user_token.id or False),
             ],
             order="id desc",

@@ -62,6 +62,8 @@ class L10nPlKsefSession(models.Model):
                 ("company_id", "=", company.id),
                 ("next_try", "!=", False),
                 ("next_try", "<=", now or fields.Datetime.now()),
+                # a session of another KSeF (environment, address, NIP) is never closed or polled elsewhere
+                ("endpoint", "in", [company._l10n_pl_ksef_endpoint(), False]),
             ],
             order="id",
         )

@@ -174,11 +174,18 @@ class ResCompany(models.Model):
         # receiving restarts from scratch in another KSeF (environment, address, NIP), not for another login
         endpoints = {company: company._l10n_pl_ksef_receive_endpoint() for company in before}
         result = super().write(vals)
+        # invoices on their way to the KSeF left would go nowhere (or to the other one): refused, with their list
+        for company, endpoint in endpoints.items():
+            if self.env.context.get("l10n_pl_ksef_same_ksef"):
+                company._l10n_pl_ksef_endpoint_moved(endpoint)  # the same KSeF at a new address (the demo's)
+            else:
+                company._l10n_pl_ksef_check_endpoint_change(endpoint)
         for company, key in before.items():
             if company._l10n_pl_ksef_session_key() != key:
                 company._l10n_pl_ksef_reset_session()
             if company._l10n_pl_ksef_receive_endpoint() != endpoints[company]:
                 company._l10n_pl_ksef_receive_reset()
+                company._l10n_pl_ksef_endpoint_switched()
         if "l10n_pl_ksef_receive_interval" in vals:
             self._l10n_pl_ksef_receive_reschedule()
         return result

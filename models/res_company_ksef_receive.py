@@ -124,7 +124,7 @@ class ResCompany(models.Model):
         "l10n_pl_ksef_receive_state_ids.last_run",
         "l10n_pl_ksef_receive_state_ids.last_result",
         "l10n_pl_ksef_receive_state_ids.next_attempt",
-        "l10n_pl_ksef_receive_failure_ids",
+        "l10n_pl_ksef_receive_failure_ids.in_current_ksef",
     )
     def _compute_l10n_pl_ksef_receive_status(self):
         for company in self:
@@ -132,7 +132,9 @@ class ResCompany(models.Model):
             company.l10n_pl_ksef_receive_last_run = state.last_run
             company.l10n_pl_ksef_receive_last_result = state.last_result
             company.l10n_pl_ksef_receive_next_attempt = state.next_attempt
-            company.l10n_pl_ksef_receive_waiting_count = len(company.l10n_pl_ksef_receive_failure_ids)
+            company.l10n_pl_ksef_receive_waiting_count = len(
+                company.l10n_pl_ksef_receive_failure_ids.filtered("in_current_ksef")
+            )
 
     @api.constrains(
         "l10n_pl_ksef_active",
@@ -161,19 +163,22 @@ class ResCompany(models.Model):
 
     def _l10n_pl_ksef_receive_endpoint(self):
         """The KSeF this company reads (environment, address, NIP): a position belongs to one."""
-        self.ensure_one()
-        environment, custom_url = self._l10n_pl_ksef_get_environment()
-        return "%s|%s|%s" % (environment, custom_url or "", ksef_nip.normalize_nip(self.l10n_pl_ksef_nip) or "")
+        return self._l10n_pl_ksef_endpoint()
 
     def _l10n_pl_ksef_receive_reset(self):
-        """Another KSeF (environment, address or NIP): forget the position and the invoices waiting."""
+        """Another KSeF (environment, address or NIP): its own position and invoices waiting (if it was read
+        before), those of the one left kept aside for a switch back."""
         states = self.env["l10n_pl_ksef.receive.state"].sudo().search([("company_id", "in", self.ids)])
-        states._l10n_pl_ksef_restart(
-            note=_(
-                "The KSeF environment, address or NIP changed: the next import starts afresh from the KSeF "
-                "start date (invoices imported before are not imported twice)."
+        for state in states:
+            state._l10n_pl_ksef_switch(
+                state.company_id._l10n_pl_ksef_endpoint(),
+                note=_(
+                    "The KSeF environment, address or NIP changed: the import continues where it stopped in that "
+                    "KSeF, or from the KSeF start date if it was never read (invoices imported before are not "
+                    "imported twice). The position and the invoices waiting of the KSeF left are kept for a "
+                    "switch back."
+                ),
             )
-        )
 
     def _l10n_pl_ksef_receive_reschedule(self):
         """The interval changed: the next check is planned from the last one again."""
@@ -314,7 +319,7 @@ class ResCompany(models.Model):
                 error=_("Unexpected error while importing supplier invoices (see the server log)."), error_code="bug"
             )
             self._l10n_pl_ksef_remember_exports(exports)
-        failures = self.env["l10n_pl_ksef.receive.failure"].sudo().search([("company_id", "=", self.id)])
+        failures = self.env["l10n_pl_ksef.receive.failure"].sudo()._l10n_pl_ksef_of(self)
         result["waiting"] = {failure.ksef_number: failure.reason for failure in failures}
         result["text"] = self._l10n_pl_ksef_receive_result_text(result)
         state = self.env["l10n_pl_ksef.receive.state"]._l10n_pl_ksef_for(self)

@@ -140,8 +140,9 @@ class ResCompany(models.Model):
         endpoint = company._l10n_pl_ksef_receive_endpoint()
         if state.endpoint != endpoint:
             if state.endpoint:  # written by a run that overlapped a change of environment or NIP
-                state._l10n_pl_ksef_restart()
-            state.endpoint = endpoint
+                state._l10n_pl_ksef_switch(endpoint)
+            else:
+                state.endpoint = endpoint
         try:
             client = company._l10n_pl_ksef_receive_client(interactive=interactive)
         except UserError as exc:

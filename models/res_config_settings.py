@@ -70,7 +70,8 @@ class ResConfigSettings(models.TransientModel):
         self.ensure_one()
         self.company_id._l10n_pl_ksef_receive_check_access()
         action = self.env["ir.actions.act_window"]._for_xml_id("l10n_pl_ksef.l10n_pl_ksef_receive_failure_action")
-        action["domain"] = [("company_id", "=", self.company_id.id)]
+        # the invoices waiting in another KSeF (environment, address, NIP) are kept, hidden until switching back
+        action["domain"] = [("company_id", "=", self.company_id.id), ("in_current_ksef", "=", True)]
         return action
 
     def action_l10n_pl_ksef_test_connection(self):

@@ -42,3 +42,4 @@ from . import test_send_notification
 from . import test_access_pesel
 from . import test_session_reset
 from . import test_send_claims
+from . import test_environments

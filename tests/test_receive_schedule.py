@@ -166,21 +166,26 @@ class TestL10nPlKsefReceiveSchedule(ReceiveCommon):
         self.time_passes(datetime.timedelta(hours=19))
         self.assertIn(self.company, self.queue())
 
-    def test_switching_environment_restarts_receiving_from_scratch(self):
+    def test_switching_environment_starts_that_ksef_from_its_own_position(self):
         self.env.ref("base.CZK").active = False
         number = self.seed(self.czk_invoice())
         self.run_cron()
         self.assertEqual(self.waiting().ksef_number, number)
-        self.assertTrue(self.state().sync_state)
+        position = self.state().sync_state
+        self.assertTrue(position)
         self.company.l10n_pl_ksef_auth_method = "certificate"  # another login, the same KSeF: nothing restarts
-        self.assertTrue(self.state().sync_state)
+        self.assertEqual(self.state().sync_state, position)
         self.assertEqual(self.waiting().ksef_number, number)
         self.company.l10n_pl_ksef_environment = "test"
         self.assertFalse(self.state().sync_state, "the position in the simulator means nothing on TEST")
-        failures = self.env["l10n_pl_ksef.receive.failure"].with_context(active_test=False)
-        self.assertFalse(failures.search([("company_id", "=", self.company.id)]))
-        self.assertIn("starts afresh", self.result_text())
+        self.assertEqual(self.waiting().ksef_number, number, "the invoice waiting in the simulator is kept...")
+        self.assertFalse(self.waiting().in_current_ksef, "... hidden while TEST is used")
+        self.assertEqual(self.company.l10n_pl_ksef_receive_waiting_count, 0)
+        self.assertIn("continues where it stopped", self.result_text())
         self.assertIn(self.company, self.queue(), "due at once")
+        self.company.l10n_pl_ksef_environment = "custom"
+        self.assertEqual(self.state().sync_state, position, "back in the simulator: where it stopped")
+        self.assertTrue(self.waiting().in_current_ksef)
 
     def test_same_nip_cannot_be_received_in_two_companies(self):
         data = self.setup_other_company(name="Kopia Sp. z o.o.")
