@@ -121,12 +121,9 @@ class ResCompany(models.Model):
         can be sent again later. Rows a sender holds right now are left alone. Returns the withdrawn documents."""
         self.ensure_one()
         documents = self._l10n_pl_ksef_pending_documents(endpoint)._l10n_pl_ksef_withdrawable()
-        # a sender claims a document under a row lock: what it holds is not withdrawn
-        locked = documents.try_lock_for_update()
-        locked.invalidate_recordset(["state"])
-        withdrawn = locked._l10n_pl_ksef_withdrawable()
-        withdrawn.write({"state": "cancelled", "next_try": False})
-        return withdrawn
+        # claimed as every change of state is: a row a sender holds right now (it claims under a row lock) is
+        # skipped, and one that left meanwhile is no longer "to send"
+        return documents._l10n_pl_ksef_claim("to_send", "cancelled", {"next_try": False})
 
     def _l10n_pl_ksef_endpoint_switched(self):
         """The company now works with another endpoint: what waited for this one goes on at once (the sender and

@@ -38,7 +38,7 @@ INSTANTS = {
     "NewYearsEve2330Warsaw": datetime.datetime(2026, 12, 31, 22, 30, tzinfo=UTC),
     "NewYear0030Warsaw": datetime.datetime(2026, 12, 31, 23, 30, tzinfo=UTC),
     "SpringForwardNight": datetime.datetime(2027, 3, 28, 0, 45, tzinfo=UTC),
-    "FallBackNight": datetime.datetime(2026, 10, 25, 1, 45, tzinfo=UTC),
+    "FallBackNight": datetime.datetime(2027, 10, 31, 1, 45, tzinfo=UTC),
 }
 
 
@@ -111,8 +111,8 @@ class TestL10nPlKsefClocks(L10nPlKsefDemoCommon):
         self.check_at(datetime.datetime(2027, 3, 28, 1, 15, tzinfo=UTC))
 
     def test_fall_back_night_first_0245(self):
-        """25 October 2026: 02:00-03:00 Warsaw comes twice; 00:45 UTC is the first 02:45 (CEST)."""
-        self.check_at(datetime.datetime(2026, 10, 25, 0, 45, tzinfo=UTC))
+        """31 October 2027: 02:00-03:00 Warsaw comes twice; 00:45 UTC is the first 02:45 (CEST)."""
+        self.check_at(datetime.datetime(2027, 10, 31, 0, 45, tzinfo=UTC))
 
     def test_fall_back_night_second_0245(self):
-        self.check_at(datetime.datetime(2026, 10, 25, 1, 45, tzinfo=UTC))
+        self.check_at(datetime.datetime(2027, 10, 31, 1, 45, tzinfo=UTC))
