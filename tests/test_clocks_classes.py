@@ -52,7 +52,9 @@ def _at(base, key, instant, selected):
     namespace = {"__module__": __name__, "__doc__": "%s, at %s" % (name, instant), "allow_inherited_tests_method": True}
     namespace.update({attr: None for attr in dir(base) if attr.startswith("test") and attr not in selected})
     cls = type(name, (base,), namespace)
-    return tagged("post_install_l10n", "post_install", "-at_install")(test_clocks.ksef_clock(instant)(cls))
+    # tag "ksef_clocks": the test command runs these in one of its two databases only
+    cls = test_clocks.ksef_clock(instant)(cls)
+    return tagged("post_install_l10n", "post_install", "-at_install", "ksef_clocks")(cls)
 
 
 for _key, _instant in test_clocks.INSTANTS.items():
