@@ -37,3 +37,4 @@ from . import test_access_rpc
 from . import test_access_logs
 from . import test_fa3_currency
 from . import test_ksef_hold
+from . import test_ksef_hold_rpc
