@@ -29,6 +29,7 @@ from .account_move_fa3_fields import UPR_LIMITS
 from .account_move_fa3_lines import ZERO
 from .account_move_fa3_parties import EU_PREFIX
 from .fa3_problems import from_issue, problem, problem_from_error
+from .l10n_pl_ksef_nbp_rate import NOT_FETCHED
 
 _lt = LazyTranslate(__name__)
 
@@ -71,6 +72,9 @@ class AccountMove(models.Model):
                 except Fa3ValidationError as error:
                     document.problems = [from_issue(issue) for issue in error.issues]
             results[move.id] = document
+        if any(p.code == NOT_FETCHED for document in results.values() for p in document.problems):
+            # one trigger for all the invoices missing a rate (it opens a cursor of its own)
+            self.env["l10n_pl_ksef.nbp.rate"]._l10n_pl_ksef_trigger_fetch()
         return results
 
     def _l10n_pl_ksef_fa3_shared(self):
@@ -272,8 +276,8 @@ class AccountMove(models.Model):
 
     def _l10n_pl_ksef_fa3_correction(self, problems):
         corrected = self.l10n_pl_ksef_corrected_ids._l10n_pl_ksef_values()
-        if not corrected and self.reversed_entry_id:
-            origin = self.reversed_entry_id
+        origin = self._l10n_pl_ksef_correction_origin()
+        if not corrected and origin:
             corrected = [(origin.name, origin.invoice_date, origin.l10n_pl_ksef_number or None)]
         invoices = []
         for number, when, ksef_number in corrected:

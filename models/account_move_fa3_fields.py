@@ -20,6 +20,8 @@ CORRECTION_TYPES = [
     ("2", "Effective on the date of this correction"),
     ("3", "Effective on another date"),
 ]
+#: the kind of a correction of a document of each kind
+CORRECTED_KIND = {"ZAL": "KOR_ZAL", "ROZ": "KOR_ROZ", "KOR_ZAL": "KOR_ZAL", "KOR_ROZ": "KOR_ROZ"}
 #: simplified invoice (UPR) limits, art. 106e ust. 5 pkt 3 of the VAT act
 UPR_LIMITS = {"PLN": 450.0, "EUR": 100.0}
 
@@ -118,20 +120,37 @@ class AccountMove(models.Model):
             )
 
     @api.depends(
-        "move_type",
-        "l10n_pl_ksef_simplified",
-        "reversed_entry_id.l10n_pl_ksef_kind",
-        "invoice_line_ids.price_subtotal",
+        lambda self: [
+            "move_type",
+            "l10n_pl_ksef_simplified",
+            "reversed_entry_id.l10n_pl_ksef_kind",
+            "l10n_pl_ksef_corrected_ids",
+            "invoice_line_ids.price_subtotal",
+        ]
+        + (["debit_origin_id.l10n_pl_ksef_kind"] if "debit_origin_id" in self._fields else [])
     )
     def _compute_l10n_pl_ksef_kind(self):
         for move in self:
-            if move.move_type == "out_refund":
-                origin = move.reversed_entry_id.l10n_pl_ksef_kind
-                move.l10n_pl_ksef_kind = {"ZAL": "KOR_ZAL", "ROZ": "KOR_ROZ"}.get(origin, "KOR")
+            origin = move._l10n_pl_ksef_correction_origin()
+            if move.move_type == "out_refund" or (
+                move.move_type == "out_invoice" and (origin or move.l10n_pl_ksef_corrected_ids)
+            ):
+                # a correction (art. 106j): a credit note, or an invoice raising or undoing an earlier document
+                # (Odoo's debit note, the reversal of a credit note, corrected invoices named in the KSeF tab)
+                move.l10n_pl_ksef_kind = CORRECTED_KIND.get(origin.l10n_pl_ksef_kind, "KOR")
             elif move.move_type == "out_invoice":
                 move.l10n_pl_ksef_kind = move._l10n_pl_ksef_invoice_kind()
             else:
                 move.l10n_pl_ksef_kind = False
+
+    def _l10n_pl_ksef_correction_origin(self):
+        """The Odoo document this customer document corrects: the one it reverses, or the invoice of a debit
+        note (Odoo's account_debit_note); an empty recordset otherwise."""
+        self.ensure_one()
+        origin = self.reversed_entry_id
+        if not origin and "debit_origin_id" in self._fields:
+            origin = self.debit_origin_id
+        return origin
 
     def _l10n_pl_ksef_invoice_kind(self):
         """VAT, UPR, ZAL (only down-payment lines) or ROZ (down payments deducted) of a customer invoice."""
@@ -178,7 +197,13 @@ class AccountMove(models.Model):
             form = move.partner_id.commercial_partner_id.l10n_pl_ksef_payment_form
             move.l10n_pl_ksef_payment_form = form or ("6" if move.partner_bank_id else move.l10n_pl_ksef_payment_form)
 
-    @api.depends("partner_id", "move_type", "amount_total_signed", "reversed_entry_id")
+    @api.depends(
+        "partner_id",
+        "move_type",
+        "amount_total_signed",
+        "reversed_entry_id",
+        "l10n_pl_ksef_corrected_ids.origin_move_id",
+    )
     def _compute_l10n_pl_ksef_split_payment_possible(self):
         for move in self:
             move.l10n_pl_ksef_split_payment_possible = move._l10n_pl_ksef_split_payment_possible()
@@ -196,11 +221,20 @@ class AccountMove(models.Model):
         if self.company_currency_id.name != "PLN":
             return True
         totals = [self.amount_total_signed]
-        if self.move_type == "out_refund" and self.reversed_entry_id:
-            totals.append(self.reversed_entry_id.amount_total_signed)
+        if self.move_type == "out_refund":
+            # the invoice it reverses, or those chosen in the KSeF tab ▸ Corrected invoices
+            corrected = self.reversed_entry_id | self.l10n_pl_ksef_corrected_ids.origin_move_id
+            totals += corrected.mapped("amount_total_signed")
         return max(abs(total) for total in totals) > SPLIT_PAYMENT_THRESHOLD
 
-    @api.depends("invoice_line_ids.product_id", "amount_total_signed", "move_type", "partner_id", "reversed_entry_id")
+    @api.depends(
+        "invoice_line_ids.product_id",
+        "amount_total_signed",
+        "move_type",
+        "partner_id",
+        "reversed_entry_id",
+        "l10n_pl_ksef_corrected_ids.origin_move_id",
+    )
     def _compute_l10n_pl_ksef_split_payment(self):
         """Set for Annex 15 products when split payment applies, reset when it cannot (a customer without a
         Polish NIP, a total at or below 15 000 PLN); otherwise a tick by hand stays (e.g. Annex 15 services the

@@ -4,11 +4,12 @@ asks for, and the rate Odoo books.
 - An invoice: the NBP table A average rate of the last business day before the tax point (art. 31a ust. 1);
   when the invoice is issued before the tax point (issue date before the supply date), of the last business
   day before the ISSUE date (art. 31a ust. 2).
-- A credit note (correction, KOR): the rate of the corrected invoice (art. 31b ust. 1), so that the
-  correction undoes exactly the PLN VAT the invoice booked and reported; a collective correction
-  (art. 106j ust. 3: a rebate for several invoices or a period) may instead use the NBP rate of the last
-  business day before its own issue date (art. 31b ust. 2), chosen in the KSeF tab.
-- A rate the user typed on the invoice always wins.
+- A correction (FA(3) kind KOR, KOR_ZAL, KOR_ROZ: a credit note, or an invoice raising an earlier one's
+  amount): the rate of the corrected invoice (art. 31b ust. 1), so that the correction undoes exactly the PLN
+  VAT the invoice booked and reported; a rate typed on it must be that one.  A collective correction
+  (art. 106j ust. 3: a rebate or price reduction for a period, which it names) may instead use the NBP rate
+  of the last business day before its own issue date (art. 31b ust. 2), chosen in the KSeF tab.
+- Otherwise a rate the user typed on the invoice wins (e.g. a correction of an invoice not in Odoo).
 
 Rates are only READ here (``l10n_pl_ksef.nbp.rate``): confirming never waits on NBP.  Setting the date or
 the currency of a draft triggers the scheduled action that fetches the rate it will need.
@@ -26,6 +27,8 @@ from .l10n_pl_ksef_nbp_rate import FETCH_CRON_XMLID
 
 _lt = LazyTranslate(__name__)
 
+#: the FA(3) kinds of a correction (faktura korygująca, art. 106j)
+CORRECTION_KINDS = ("KOR", "KOR_ZAL", "KOR_ROZ")
 CORRECTION_RATES = [
     ("corrected", "Rate of the corrected invoice (art. 31b ust. 1)"),
     ("collective", "Collective correction: NBP rate of the day before this credit note (art. 31b ust. 2)"),
@@ -40,6 +43,11 @@ RATE_FIELDS = {
     "company_id",
     "l10n_pl_ksef_correction_rate",
 }
+
+
+def _plain(number):
+    """A Decimal as people write it: 4.5, 4.2345 (no trailing zeros, no exponent)."""
+    return format(number.normalize(), "f")
 
 
 class AccountMove(models.Model):
@@ -68,21 +76,27 @@ class AccountMove(models.Model):
         """True when the VAT of this move is converted to PLN (another currency, a company in PLN)."""
         return self.currency_id != self.company_currency_id and self.company_currency_id.name == "PLN"
 
+    def _l10n_pl_ksef_is_correction(self):
+        """True for a correction (FA(3) kind KOR, KOR_ZAL, KOR_ROZ), a credit note or not."""
+        kind = self.l10n_pl_ksef_kind or ("KOR" if self.move_type == "out_refund" else "VAT")
+        return kind in CORRECTION_KINDS
+
     def _l10n_pl_ksef_is_collective(self):
-        """A collective correction (art. 106j ust. 3): several corrected invoices, or a corrected period."""
-        return len(self.l10n_pl_ksef_corrected_ids) > 1 or bool((self.l10n_pl_ksef_correction_period or "").strip())
+        """A collective correction (art. 106j ust. 3): a rebate or price reduction for a period, which it names
+        (OkresFaKorygowanej); several corrected invoices alone are not one."""
+        return bool((self.l10n_pl_ksef_correction_period or "").strip())
 
     def _l10n_pl_ksef_at_corrected_rate(self):
-        """True for a credit note converted at the rate of the invoice it corrects (art. 31b ust. 1)."""
-        return self.move_type == "out_refund" and self.l10n_pl_ksef_correction_rate != "collective"
+        """True for a correction converted at the rate of the invoice it corrects (art. 31b ust. 1)."""
+        return self._l10n_pl_ksef_is_correction() and self.l10n_pl_ksef_correction_rate != "collective"
 
     def _l10n_pl_ksef_corrected_move(self):
-        """The Odoo invoice (same currency) whose rate this credit note takes, or an empty recordset."""
+        """The Odoo invoice (same currency) whose rate this correction takes, or an empty recordset."""
         corrected = self.l10n_pl_ksef_corrected_ids
         if corrected:
             origin = corrected.origin_move_id if len(corrected) == 1 else self.browse()
         else:
-            origin = self.reversed_entry_id
+            origin = self._l10n_pl_ksef_correction_origin()
         return origin.filtered(lambda move: move.currency_id == self.currency_id and move.invoice_currency_rate)
 
     def _l10n_pl_ksef_rate_day(self):
@@ -92,7 +106,7 @@ class AccountMove(models.Model):
         if not self._l10n_pl_ksef_foreign() or self._l10n_pl_ksef_at_corrected_rate():
             return None
         issue = self.invoice_date or fields.Date.context_today(self)
-        if self.move_type == "out_refund":
+        if self._l10n_pl_ksef_is_correction():
             return issue  # art. 31b ust. 2: the day before the collective correction's issue date
         supply = self.taxable_supply_date or self.delivery_date
         if supply and issue < supply:
@@ -107,27 +121,44 @@ class AccountMove(models.Model):
         if not self._l10n_pl_ksef_foreign():
             return None, None
         if (
-            self.move_type == "out_refund"
+            self._l10n_pl_ksef_is_correction()
             and not self._l10n_pl_ksef_at_corrected_rate()
             and not self._l10n_pl_ksef_is_collective()
         ):
             problems.append(
                 problem(
                     _lt(
-                        "'Collective correction' is chosen as the exchange rate of this credit note, but it "
-                        "corrects one invoice and names no period: the NBP rate of the day before the credit "
-                        "note is only for a collective correction (art. 106j ust. 3). In the KSeF tab, list the "
-                        "corrected invoices or fill in the Corrected period, or choose 'Rate of the corrected "
-                        "invoice'."
+                        "'Collective correction' is chosen as the exchange rate of this correction, but it names no "
+                        "corrected period: the NBP rate of the day before the correction (art. 31b ust. 2) is only "
+                        "for a collective correction, a rebate or price reduction granted for a period (art. 106j "
+                        "ust. 3), which states that period. Fill in the KSeF tab ▸ Corrected period, or choose 'Rate "
+                        "of the corrected invoice'."
                     )
                 )
             )
             return None, None
         origin = self._l10n_pl_ksef_corrected_move() if self._l10n_pl_ksef_at_corrected_rate() else self.browse()
-        if origin and (
-            not self._l10n_pl_ksef_rate_set_by_user() or self.invoice_currency_rate == origin.invoice_currency_rate
-        ):
+        if origin:
             rate = dec(1.0 / origin.invoice_currency_rate, 6)
+            if self._l10n_pl_ksef_rate_set_by_user() and not self._l10n_pl_ksef_same_rate(origin):
+                problems.append(
+                    problem(
+                        _lt(
+                            "The exchange rate typed on this correction (%(typed)s PLN per %(currency)s) is not the "
+                            "rate of the invoice it corrects, %(invoice)s (%(rate)s PLN): a correction converts its "
+                            "VAT at the corrected invoice's rate, so that it undoes exactly the PLN VAT that invoice "
+                            "booked (art. 31b ust. 1). Set the exchange rate of the correction back to %(rate)s PLN "
+                            "(remove your rate), or, for a collective correction (a rebate for a period, art. 106j "
+                            "ust. 3), choose 'Collective correction' in the KSeF tab ▸ Exchange rate of the "
+                            "correction and fill in the Corrected period.",
+                            typed=_plain(dec(1.0 / self.invoice_currency_rate, 6)),
+                            currency=self.currency_id.name,
+                            invoice=origin.name,
+                            rate=_plain(rate),
+                        )
+                    )
+                )
+                return None, None
             note = self.env._(
                 "Rate of the corrected invoice %(invoice)s: %(rate)s PLN (art. 31b ust. 1)",
                 invoice=origin.name,
@@ -148,10 +179,11 @@ class AccountMove(models.Model):
             problems.append(
                 problem(
                     _lt(
-                        "This credit note in %(currency)s corrects an invoice that is not in Odoo, or several "
+                        "This correction in %(currency)s corrects an invoice that is not in Odoo, or several "
                         "invoices: its VAT is converted at the corrected invoice's rate (art. 31b ust. 1). Enter that "
-                        "rate on the credit note (Currency Rate), or, for a collective correction, choose 'Collective "
-                        "correction' in the KSeF tab ▸ Exchange rate of the correction.",
+                        "rate on the correction (Currency Rate), or, for a collective correction (a rebate for a "
+                        "period, art. 106j ust. 3), choose 'Collective correction' in the KSeF tab ▸ Exchange rate of "
+                        "the correction and fill in the Corrected period.",
                         currency=self.currency_id.name,
                     )
                 )
@@ -167,7 +199,7 @@ class AccountMove(models.Model):
     def _l10n_pl_ksef_nbp_note(self, day, text, effective, table):
         """Which NBP rate the invoice takes, and why (art. 31a ust. 1-2, art. 31b ust. 2)."""
         values = {"rate": text, "date": effective, "table": table or "-"}
-        if self.move_type == "out_refund":
+        if self._l10n_pl_ksef_is_correction():
             return self.env._(
                 "NBP average rate %(rate)s PLN of %(date)s (table %(table)s), the last business day before this "
                 "collective correction (art. 31b ust. 2)",
@@ -183,6 +215,10 @@ class AccountMove(models.Model):
             "NBP average rate %(rate)s PLN of %(date)s (table %(table)s), the last business day before the tax point",
             **values,
         )
+
+    def _l10n_pl_ksef_same_rate(self, other):
+        """True when this move is booked at the rate of ``other``."""
+        return abs(self.invoice_currency_rate - other.invoice_currency_rate) <= 1e-9 * other.invoice_currency_rate
 
     def _l10n_pl_ksef_rate_set_by_user(self):
         """True when the invoice's rate is not Odoo's automatic one (the user typed it)."""

@@ -11,19 +11,34 @@ Which post is interactive (``_l10n_pl_ksef_post_is_interactive``):
 
 1. the context key ``l10n_pl_ksef_interactive`` (True / False) decides when it is set;
 2. a scheduled action (``cron_id`` in the context: Odoo's crons, subscriptions, the auto-post) is automated;
-3. within an HTTP request, an internal user acting as himself (no sudo) is interactive; sudo (Point of
-   Sale, e-commerce, payment flows) or a portal / public user is automated;
+3. within an HTTP request, only a call of the web client (``WEB_CLIENT_ROUTES``: its buttons, its ORM calls,
+   the server actions of its Action menu) by an internal user acting as himself (no sudo) is interactive:
+   someone reads the message.  Everything else is automated: sudo (Point of Sale, e-commerce, payment
+   flows), a portal / public user, and the external API (``/jsonrpc``, ``/xmlrpc/2/object``, JSON-2
+   ``/json/2/...``), OCA's ``/queue_job/runjob`` and any other controller, whose caller is a program (the
+   external API runs with ``request`` lent away: the URL of the thread tells it);
 4. no HTTP request and no cron (a script, the shell, a test): interactive, as a Confirm button.
 """
+
+import threading
+from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.http import request
+from odoo.tools.translate import LazyTranslate
+
+from .fa3_problems import Problem
+
+_lt = LazyTranslate(__name__)
 
 INTERACTIVE_KEY = "l10n_pl_ksef_interactive"
 HOLD_ACTIVITY_XMLID = "l10n_pl_ksef.mail_activity_type_ksef_hold"
+#: the routes of Odoo 19's web client (addons/web/controllers/dataset.py, action.py) through which a person
+#: at the screen confirms: a button, an ORM call, a server action of the Action menu
+WEB_CLIENT_ROUTES = ("/web/dataset/call_button", "/web/dataset/call_kw", "/web/action/run")
 
 
 class AccountMove(models.Model):
@@ -47,9 +62,18 @@ class AccountMove(models.Model):
             return bool(forced)
         if self.env.context.get("cron_id"):
             return False
-        if not request:
-            return True
+        if request:
+            path = request.httprequest.path
+        else:
+            # the external API (/jsonrpc, /xmlrpc/2/object) runs without ``request`` (Odoo lends it away), but
+            # its thread still has the URL it serves; a script or the shell has none
+            url = getattr(threading.current_thread(), "url", None)
+            if not url:
+                return True
+            path = urlsplit(url).path
         if self.env.su:
+            return False
+        if not any(path == route or path.startswith(route + "/") for route in WEB_CLIENT_ROUTES):
             return False
         return self.env.user._is_internal()
 
@@ -94,12 +118,19 @@ class AccountMove(models.Model):
         for user in (self.invoice_user_id, self.create_uid, self.env.user):
             if user and user.active and user._is_internal() and not user._is_superuser():
                 return user
+        # members through an implied group too (all_group_ids), not only those the group names
         managers = (
-            self.env.ref("account.group_account_manager")
+            self.env["res.users"]
             .sudo()
-            .user_ids.filtered(
-                lambda user: user.active and self.company_id in user.company_ids and not user._is_superuser()
+            .search(
+                [
+                    ("all_group_ids", "in", self.env.ref("account.group_account_manager").ids),
+                    ("company_ids", "in", self.company_id.ids),
+                    ("share", "=", False),
+                ],
+                order="id",
             )
+            .filtered(lambda user: not user._is_superuser())
         )
         return managers[:1] or self.env.ref("base.user_admin", raise_if_not_found=False) or self.env.user
 
@@ -126,7 +157,18 @@ class AccountMove(models.Model):
                 continue
             booking = move._l10n_pl_ksef_booking_rate() if move._l10n_pl_ksef_foreign() else None
             if booking and abs(booking - move.invoice_currency_rate) > 1e-12 * booking:
+                refusal = move._l10n_pl_ksef_rebook_refusal(booking)
+                if refusal:
+                    raise UserError(refusal)
                 move.button_draft()
+                if move.state != "draft":  # an override refused (e.g. the Point of Sale session is open)
+                    text = _lt(
+                        "%(invoice)s could not be reset to draft to book it at the rate the VAT act asks for; nothing "
+                        "was changed. Reset it to draft yourself (Odoo tells you why it cannot), confirm it again, "
+                        "then click Check again.",
+                        invoice=move.name,
+                    )
+                    raise UserError(Problem(text._translate("en_US"), text._translate("pl_PL")).line(self.env.lang))
                 move.action_post()  # applies the rate, checks again, releases (or refuses, nothing changed)
                 continue
             document = move._l10n_pl_ksef_fa3_document()
@@ -143,6 +185,54 @@ class AccountMove(models.Model):
             if move.company_id.l10n_pl_ksef_send_mode == "auto":
                 move._l10n_pl_ksef_queue(built={move.id: document})
         return True
+
+    def _l10n_pl_ksef_rebook_refusal(self, booking):
+        """Why Odoo must not reset this posted invoice to book it at the VAT act's rate ``booking`` by itself,
+        as a message (English and Polish) saying what the accountant does, or None.  A paid or reconciled
+        invoice (its payments and exchange differences would no longer match), one of an open Point of Sale
+        session, one secured by its journal's inalterability hash or dated in a locked period is never reset
+        automatically."""
+        self.ensure_one()
+        intro = _lt(
+            "%(invoice)s was booked at %(booked)s PLN per %(currency)s because the NBP rate was not there when it "
+            "was confirmed; its VAT in PLN must be converted at %(rate)s PLN (art. 31a and 31b of the VAT act), in "
+            "its KSeF document and in its entry alike. Odoo does not book it again by itself, and nothing was "
+            "changed:",
+            invoice=self.name,
+            booked="%.6g" % (1.0 / self.invoice_currency_rate),
+            currency=self.currency_id.name,
+            rate="%.6g" % (1.0 / booking),
+        )
+        reconciled = self.line_ids.filtered(lambda line: line.matched_debit_ids or line.matched_credit_ids)
+        if self.payment_state in ("in_payment", "paid", "partial", "reversed") or reconciled:
+            reason = _lt(
+                "it is paid or partly paid. Unreconcile its payments (on the invoice: Payments ▸ Unreconcile), "
+                "reset it to draft and confirm it (Odoo books it at the NBP rate), reconcile the payments again, "
+                "then click Check again."
+            )
+        elif "pos_order_ids" in self._fields and self.sudo().pos_order_ids:
+            reason = _lt(
+                "it is an invoice of the Point of Sale. Once its session is closed, reset it to draft, confirm it "
+                "(Odoo books it at the NBP rate), then click Check again."
+            )
+        elif self.inalterable_hash or self.journal_id.restrict_mode_hash_table:
+            reason = _lt(
+                "its journal %(journal)s secures its entries with an inalterability hash, so it cannot be reset to "
+                "draft nor booked again. It cannot go to KSeF with a VAT in PLN its entry does not show: your "
+                "accountant decides how to book it right (e.g. the difference by a journal entry).",
+                journal=self.journal_id.display_name,
+            )
+        elif self.company_id._get_violated_lock_dates(self.date, bool(self.line_ids.tax_ids), self.journal_id):
+            reason = _lt(
+                "its accounting date %(date)s is in a locked period (Accounting ▸ Configuration ▸ Settings ▸ Lock "
+                "Dates). An accountant who may lift the lock resets it to draft and confirms it (Odoo books it at "
+                "the NBP rate), then clicks Check again.",
+                date=self.date,
+            )
+        else:
+            return None
+        english, polish = ("%s %s" % (intro._translate(lang), reason._translate(lang)) for lang in ("en_US", "pl_PL"))
+        return Problem(english, polish).line(self.env.lang)
 
     def _l10n_pl_ksef_hold_banner(self):
         """The banner of a held invoice: what to fix and how."""

@@ -23,6 +23,10 @@ _logger = logging.getLogger(__name__)
 _lt = LazyTranslate(__name__)
 
 NBP_URL_PARAM = "l10n_pl_ksef.nbp_url"
+#: the currencies NBP's table A does not quote (comma-separated codes), learnt by the scheduled action
+UNQUOTED_PARAM = "l10n_pl_ksef.nbp_unquoted_currencies"
+#: the code of the problem of a rate not stored yet (the fetch is triggered once for all of them)
+NOT_FETCHED = "nbp_rate_not_fetched"
 FETCH_CRON_XMLID = "l10n_pl_ksef.ir_cron_l10n_pl_ksef_nbp_rates"
 #: the scheduled action also keeps the rates of the last days of the currencies in use ready
 RECENT_DAYS = 7
@@ -65,14 +69,38 @@ class L10nPlKsefNbpRate(models.Model):
     def _l10n_pl_ksef_rate(self, currency_code, rate_day):
         """``(rate text, effective date, table number)`` of the stored NBP rate for ``rate_day``.
 
-        Never asks NBP: a rate not fetched yet is a :class:`KsefError` (bilingual) saying so; the
-        scheduled action that fetches it is triggered.
+        Never asks NBP: a rate not fetched yet is a :class:`KsefError` (bilingual, code ``NOT_FETCHED``)
+        saying so; whoever builds the documents triggers the scheduled action once for all of them
+        (``account_move_fa3.py``).  A currency NBP's table A does not quote says so (code
+        ``nbp_currency_not_quoted``): its rate is typed on the invoice.
         """
         found = self._l10n_pl_ksef_stored(currency_code, rate_day)
         if found:
             return found.rate_text, found.effective_date, found.table_number
-        self._l10n_pl_ksef_trigger_fetch()
-        raise KsefError(*self._l10n_pl_ksef_missing_texts(currency_code, rate_day), code="nbp_rate_not_fetched")
+        if currency_code in self._l10n_pl_ksef_unquoted():
+            raise KsefError(*self._l10n_pl_ksef_unquoted_texts(currency_code, rate_day), code="nbp_currency_not_quoted")
+        raise KsefError(*self._l10n_pl_ksef_missing_texts(currency_code, rate_day), code=NOT_FETCHED)
+
+    @api.model
+    def _l10n_pl_ksef_unquoted(self):
+        """The codes of the currencies NBP's table A does not quote (as the last fetch found)."""
+        text = self.env["ir.config_parameter"].sudo().get_param(UNQUOTED_PARAM) or ""
+        return {code.strip() for code in text.split(",") if code.strip()}
+
+    @api.model
+    def _l10n_pl_ksef_unquoted_texts(self, currency_code, rate_day):
+        """English and Polish text of a currency NBP's table A does not quote: its rate is typed."""
+        found = problem(
+            _lt(
+                "NBP's table A has no rate for %(currency)s: Odoo cannot fetch one for it, today or later. Enter the "
+                "exchange rate on the invoice yourself: the NBP average rate of %(currency)s of the last business "
+                "day before %(day)s (NBP publishes rarer currencies in its table B, on Wednesdays: take the last one "
+                "published before that day).",
+                currency=currency_code,
+                day=rate_day.isoformat(),
+            )
+        )
+        return found.message_en, found.message_pl
 
     @api.model
     def _l10n_pl_ksef_missing_texts(self, currency_code, rate_day):
@@ -123,8 +151,16 @@ class L10nPlKsefNbpRate(models.Model):
         needs = self._l10n_pl_ksef_needed_days()
         url = self.env["ir.config_parameter"].sudo().get_param(NBP_URL_PARAM) or DEFAULT_NBP_URL
         client = NbpClient(base_url=url, timeout=FETCH_TIMEOUT)
+        unquoted = self._l10n_pl_ksef_unquoted()
         for currency_code, days in sorted(needs.items()):
-            self._l10n_pl_ksef_fetch(client, currency_code, days)
+            quoted = self._l10n_pl_ksef_fetch(client, currency_code, days)
+            if quoted is True:
+                unquoted.discard(currency_code)
+            elif quoted is False:
+                unquoted.add(currency_code)
+        text = ",".join(sorted(unquoted))
+        if text != ",".join(sorted(self._l10n_pl_ksef_unquoted())):
+            self.env["ir.config_parameter"].sudo().set_param(UNQUOTED_PARAM, text)
 
     @api.model
     def _l10n_pl_ksef_needed_days(self):
@@ -178,8 +214,15 @@ class L10nPlKsefNbpRate(models.Model):
 
     @api.model
     def _l10n_pl_ksef_fetch(self, client, currency_code, days):
-        """Ask NBP for the rates of ``days`` of one currency (one request per 77 days) and store them."""
+        """Ask NBP for the rates of ``days`` of one currency (one request per 77 days) and store them.
+
+        A request NBP does not answer is logged and the next one is still made.  Returns whether NBP's
+        table A quotes the currency: True (a rate came), False (NBP answered, but no rate for any day whose
+        table is surely out: the currency is not in table A), None (cannot tell).
+        """
         days = sorted(days)
+        today = warsaw_now().date()
+        quoted = None
         while days:
             chunk = [day for day in days if (day - days[0]).days <= MAX_SPAN_DAYS]
             days = days[len(chunk) :]
@@ -187,9 +230,14 @@ class L10nPlKsefNbpRate(models.Model):
                 found = client.rates_for_days(currency_code, chunk)
             except KsefError as error:
                 _logger.warning("NBP rates for %s not fetched: %s", currency_code, error.message_en)
-                return
+                continue
             for day, rate in found.items():
                 self._l10n_pl_ksef_store(currency_code, day, rate)
+            if found:
+                quoted = True
+            elif quoted is None and any(last_business_day(day - datetime.timedelta(days=1)) < today for day in chunk):
+                quoted = False  # a table of a past business day is out and does not name it
+        return quoted
 
     @api.model
     def _l10n_pl_ksef_store(self, currency_code, rate_day, rate):

@@ -1,8 +1,9 @@
 """Reverse charge outside Poland (P_18), the seller's PL prefix (PrefiksPodatnika) and split payment (P_18A)."""
 
+from odoo.fields import Command
 from odoo.tests import Form, tagged
 
-from .fa3_common import L10nPlKsefFa3Common
+from .fa3_common import ISSUED, L10nPlKsefFa3Common
 
 
 @tagged("post_install_l10n", "post_install", "-at_install")
@@ -206,3 +207,22 @@ class TestL10nPlKsefFa3ReverseCharge(L10nPlKsefFa3Common):
             reversed_entry_id=consumer.id,
         )
         self.assertEqual(self.annotations(refund)["P_18A"], "2")
+
+    def test_a_credit_note_naming_its_invoice_in_the_ksef_tab_keeps_the_mark(self):
+        """art. 106e ust. 1 pkt 18a: the correction of an invoice marked "mechanizm podzielonej płatności" keeps the
+        mark also when the corrected invoice is chosen in the KSeF tab ▸ Corrected invoices (not a reversal)."""
+        invoice = self.steel(self.buyer_pl)
+        refund = self.make(
+            [self.line(product=self.product_steel, name="Pręt stalowy", quantity=10, price=130)],
+            move_type="out_refund",
+            post=False,
+            l10n_pl_ksef_correction_reason="zwrot towaru",
+            l10n_pl_ksef_corrected_ids=[
+                Command.create({"origin_move_id": invoice.id, "number": invoice.name, "issue_date": ISSUED})
+            ],
+        )
+        self.assertFalse(refund.reversed_entry_id)
+        self.assertTrue(refund.l10n_pl_ksef_split_payment_possible)
+        self.assertTrue(refund.l10n_pl_ksef_split_payment)
+        refund.action_post()
+        self.assertEqual(self.annotations(refund)["P_18A"], "1")

@@ -4,8 +4,9 @@ cron) whose FA(3) would be refused is posted and held from KSeF until fixed; a u
 import datetime
 from decimal import Decimal as D
 
+from odoo import SUPERUSER_ID, Command
 from odoo.exceptions import UserError
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from odoo.addons.l10n_pl_ksef.ksef_core.nbp import clear_cache
 
@@ -130,3 +131,70 @@ class TestL10nPlKsefHold(L10nPlKsefSendCommon):
             wizard.action_send_and_print()
         self.assertIn("held from KSeF until fixed", str(caught.exception))
         self.assertFalse(move.l10n_pl_ksef_document_id)
+
+    def test_check_again_never_resets_a_paid_invoice(self):
+        """A held EUR invoice booked at Odoo's rate (NBP's was missing) that is paid meanwhile: Check again does
+        not reset it to draft and book it again (its payment and exchange difference would no longer match): it
+        says what the accountant does, and changes nothing."""
+        self.nbp.set_available(False)
+        self.nbp.set_rate("EUR", datetime.date(2026, 11, 19), D("4.2345"))
+        move = self.auto_post(currency_id=self.eur.id, invoice_user_id=self.accountant.id)
+        self.assertTrue(move.l10n_pl_ksef_hold)
+        self.assertEqual(move.invoice_currency_rate, 0.25, "booked at Odoo's rate")
+        payment = (
+            self.env["account.payment.register"]
+            .with_context(active_model="account.move", active_ids=move.ids)
+            .create({"payment_date": ISSUED})
+            ._create_payments()
+        )
+        self.assertIn(move.payment_state, ("paid", "in_payment"))
+        self.nbp.set_available(True)
+        self.env["l10n_pl_ksef.nbp.rate"]._cron_l10n_pl_ksef_nbp_rates()
+
+        with self.assertRaises(UserError) as caught:
+            move.action_l10n_pl_ksef_check_hold()
+        message = str(caught.exception)
+        self.assertIn("booked at 4 PLN per EUR", message)
+        self.assertIn("must be converted at 4.2345 PLN", message)
+        self.assertIn("Unreconcile its payments", message)
+        self.assertIn("nothing was changed", message)
+        self.assertEqual(move.state, "posted")
+        self.assertEqual(move.invoice_currency_rate, 0.25)
+        self.assertIn(move.payment_state, ("paid", "in_payment"), "still paid")
+        receivable = move.line_ids.filtered(lambda line: line.account_id.account_type == "asset_receivable")
+        self.assertTrue(receivable.matched_credit_ids, "its payment stays reconciled")
+        self.assertTrue(payment)
+        self.assertTrue(move.l10n_pl_ksef_hold, "still held")
+        self.assertFalse(move.l10n_pl_ksef_document_id)
+
+    def test_check_again_never_resets_an_invoice_of_a_locked_period(self):
+        """A held EUR invoice dated in a period locked meanwhile is not reset by Check again: it says who may lift
+        the lock, and changes nothing."""
+        self.nbp.set_available(False)
+        self.nbp.set_rate("EUR", datetime.date(2026, 11, 19), D("4.2345"))
+        move = self.auto_post(currency_id=self.eur.id, invoice_user_id=self.accountant.id)
+        self.nbp.set_available(True)
+        self.env["l10n_pl_ksef.nbp.rate"]._cron_l10n_pl_ksef_nbp_rates()
+        self.company.sale_lock_date = datetime.date(2026, 11, 30)
+        with self.assertRaises(UserError) as caught:
+            move.action_l10n_pl_ksef_check_hold()
+        self.assertIn("is in a locked period", str(caught.exception))
+        self.assertEqual(move.state, "posted")
+        self.assertEqual(move.invoice_currency_rate, 0.25)
+        self.assertTrue(move.l10n_pl_ksef_hold)
+
+    def test_a_held_invoice_goes_to_an_accounting_manager_through_an_implied_group(self):
+        """No salesperson and posted by OdooBot: the to-do goes to an accounting manager of the company, also one
+        who is a manager through another group (implied), not only those the group names."""
+        manager = self.env.ref("account.group_account_manager")
+        explicit = manager.sudo().user_ids
+        manager.sudo().write({"user_ids": [Command.unlink(user.id) for user in explicit]})
+        chief = self.env["res.groups"].create({"name": "Chief accountant", "implied_ids": [Command.link(manager.id)]})
+        user = new_test_user(self.env, login="ksef_chief", company_id=self.company.id, company_ids=[self.company.id])
+        user.write({"group_ids": [Command.link(chief.id)]})
+        self.assertNotIn(user, manager.sudo().user_ids)
+        move = self.invoice(post=False)
+        move.invoice_user_id = False
+        self.env.cr.execute("UPDATE account_move SET create_uid = %s WHERE id = %s", [SUPERUSER_ID, move.id])
+        move.invalidate_recordset(["create_uid"])
+        self.assertEqual(move.with_user(SUPERUSER_ID)._l10n_pl_ksef_hold_user(), user)
