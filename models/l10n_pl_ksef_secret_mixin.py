@@ -15,9 +15,11 @@ from ..ksef_core.errors import KsefError
 
 _logger = logging.getLogger(__name__)
 
-#: markers of the session memo (``_l10n_pl_ksef_session_memo``)
-_IN_RUN = object()
-_NOT_APART = object()
+#: markers of the session memo (``_l10n_pl_ksef_session_memo``): texts, compared by value (a stored session is
+#: ciphertext with its own prefix or False, never one of these); the memo lives in the cursor's data, where an
+#: object's identity is not kept (the demo's tests met a marker that was no longer ``is`` itself)
+_IN_RUN = "l10n_pl_ksef:session-written-in-the-run"
+_NOT_APART = "l10n_pl_ksef:session-not-written-apart"
 
 #: Name of the server configuration option holding the encryption key (odoo.conf).
 CONFIG_KEY = "l10n_pl_ksef_encryption_key"
@@ -272,7 +274,7 @@ class L10nPlKsefSecretMixin(models.AbstractModel):
         """
         memo = self._l10n_pl_ksef_session_memo()
         key = (holder._name, holder.id, field)
-        if memo.get(key) is not _IN_RUN and not modules.module.current_test:
+        if memo.get(key) != _IN_RUN and not modules.module.current_test:
             holder.flush_recordset()  # a write of the run pending on this row: the apart write waits, then yields
             if self._l10n_pl_ksef_store_apart(holder, field, value):
                 memo[key] = value
