@@ -3,7 +3,7 @@
 From 2027 a transfer paying a structured invoice quotes its KSeF number; one transfer paying several invoices
 of one seller quotes a collective identifier KSeF issues for them (art. 108g of the VAT Act)::
 
-    number = client.collective.create([{"ksef_number": k1, "amount": Decimal("123.00"), "currency": "PLN"}, k2])
+    number = client.collective.generate([{"ksef_number": k1, "amount": Decimal("123.00"), "currency": "PLN"}, k2])
     for item in client.collective.invoices(number): item.ksef_number, item.amount, item.details_hidden
     found = client.collective.invoices_many([n1, n2, ...])      # {number: [CollectiveInvoice] or None (unknown)}
     refs = client.collective.by_ksef_number(ksef_number)        # [CollectiveIdentifier]
@@ -48,7 +48,8 @@ class CollectiveInvoice:
         self.details_hidden = bool(item.get("detailsHidden", item.get("paymentDetailsHidden", False)))
 
     def to_dict(self):
-        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in ((k, getattr(self, k)) for k in self.__slots__)}
+        values = ((k, getattr(self, k)) for k in self.__slots__)
+        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in values}
 
     def __repr__(self):
         return "CollectiveInvoice(%s in %s)" % (self.ksef_number, self.collective_identifier)
@@ -131,9 +132,10 @@ def invoice_entries(invoices):
         if amount is not None:
             value = _decimal(amount)
             if value is None or not value.is_finite() or not re.fullmatch(r"[A-Z]{3}", str(currency)):
+                args = (amount, currency, number)
                 raise _input(
-                    "The amount (%s) or currency (%s) paid for invoice %s is not valid." % (amount, currency, number),
-                    "Kwota (%s) lub waluta (%s) płatności za fakturę %s jest nieprawidłowa." % (amount, currency, number),
+                    "The amount (%s) or currency (%s) paid for invoice %s is not valid." % args,
+                    "Kwota (%s) lub waluta (%s) płatności za fakturę %s jest nieprawidłowa." % args,
                     "collective_payment_invalid",
                     ksef_numbers=[number],
                 )
@@ -183,7 +185,7 @@ class CollectiveIdentifiers:
         self.multi_endpoint = None
 
     # -- create ---------------------------------------------------------------------------------
-    def create(self, invoices, reuse_existing=False):
+    def generate(self, invoices, reuse_existing=False):
         """A new collective identifier for ``invoices`` (one seller, 2–500) → its number (text).
 
         :param invoices: KSeF numbers, or dicts ``{"ksef_number", "amount", "currency", "description"}``
@@ -202,9 +204,12 @@ class CollectiveIdentifiers:
                 return found
         try:
             data = self._c.api("POST", "/collective-identifiers", json_body={"invoices": entries}, idempotent=False)
-        except KsefUnknownOutcome:
+        except KsefUnknownOutcome as unknown:
             # the request may have created one: use it if so, never make a second blindly
-            found = self.find(entries)
+            try:
+                found = self.find(entries)
+            except KsefApiError:
+                raise unknown from None
             if found:
                 return found
             raise
@@ -355,7 +360,7 @@ class CollectiveIdentifiers:
 
 def _endpoint_missing(exc):
     """The server has no such endpoint (an older API): 404/405 without a KSeF exception code."""
-    return exc.http_status == 405 or (exc.http_status == 404 and not exc.exception_codes)
+    return exc.http_status == 405 or (exc.http_status == 404 and not any(exc.exception_codes))
 
 
 def _is_entries(invoices):

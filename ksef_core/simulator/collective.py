@@ -32,15 +32,15 @@ MAX_DESCRIPTION = 512
 QUERY_MAX_DAYS = 100
 
 # CurrencyCode of the 2.7.0 contract (ISO 4217 and a few more)
-CURRENCIES = frozenset(
-    """AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN BWP BYN BZD
-    CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL
-    GGP GHS GIP GMD GNF GTQ GYD HKD HNL HRK HTG HUF IDR ILS IMP INR IQD IRR ISK JEP JMD JOD JPY KES KGS KHR KMF
-    KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD
-    NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLL SOS
-    SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VES VND VUV WST
-    XAF XAG XAU XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XUA XXX YER ZAR ZMW ZWL""".split()
-)
+_CURRENCY_CODES = """
+AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN BWP BYN BZD
+CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP
+GEL GGP GHS GIP GMD GNF GTQ GYD HKD HNL HRK HTG HUF IDR ILS IMP INR IQD IRR ISK JEP JMD JOD JPY KES KGS
+KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV
+MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK
+SGD SHP SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW
+UZS VES VND VUV WST XAF XAG XAU XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XUA XXX YER ZAR ZMW ZWL"""
+CURRENCIES = frozenset(_CURRENCY_CODES.split())
 
 NOT_ASSIGNABLE = (71001, "Faktura nie może zostac przypisana do Identyfikatora Zbiorczego.")
 NOT_ASSIGNABLE_DETAIL = "Faktura o numerze KSeF %s nie może zostac przypisana do Identyfikatora Zbiorczego."
@@ -118,7 +118,7 @@ class CollectiveStore:
         self.by_invoice = sim.state.bucket("collective_by_invoice")
 
     # -- creation ------------------------------------------------------------------------------
-    def create(self, context, invoices):
+    def generate(self, context, invoices):
         """Store a new identifier created in ``context`` (``{"type", "value"}`` or a NIP) → its record.
 
         ``invoices``: the request's list (dicts or KSeF numbers). Raises :class:`ApiError` 400 with
@@ -136,7 +136,9 @@ class CollectiveStore:
             ]
             if refused:
                 raise ApiError(400, *NOT_ASSIGNABLE, [NOT_ASSIGNABLE_DETAIL % n for n in refused])
-            full = [i["ksefNumber"] for i in items if self.count_in_context(i["ksefNumber"], context) >= MAX_PER_INVOICE]
+            full = [
+                i["ksefNumber"] for i in items if self.count_in_context(i["ksefNumber"], context) >= MAX_PER_INVOICE
+            ]
             if full:
                 raise ApiError(400, *TOO_MANY, [TOO_MANY_DETAIL % n for n in full])
             seller = store.invoices[items[0]["ksefNumber"]]["seller"]["nip"]

@@ -71,7 +71,7 @@ def generate(sim, ctx):
     if not isinstance(body, dict):
         raise validation_error("Treść żądania musi być obiektem GenerateCollectiveIdentifierRequest.")
     p = ctx.principal
-    record = collective_of(sim).create({"type": p.context_type, "value": p.context_value}, body.get("invoices"))
+    record = collective_of(sim).generate({"type": p.context_type, "value": p.context_value}, body.get("invoices"))
     return json_response({"collectiveIdentifierNumber": record["number"]}, status=201)
 
 
@@ -170,7 +170,7 @@ def admin_create(sim, ctx):
     context = body.get("context")
     if not isinstance(context, str) or not context.isdigit() or len(context) != 10:
         raise validation_error("context: the NIP (10 digits) of the context creating the identifier")
-    record = collective_of(sim).create(context, body.get("invoices"))
+    record = collective_of(sim).generate(context, body.get("invoices"))
     return json_response({"collectiveIdentifierNumber": record["number"]}, status=201)
 
 
