@@ -48,3 +48,31 @@ def make_ksef_number(nip, day, technical_hex):
 def ksef_number_nip(value):
     """The seller NIP embedded in a KSeF number."""
     return value.split("-", 1)[0]
+
+
+# -- collective identifiers (identyfikator zbiorczy, API 2.7.0 ``POST /collective-identifiers``) ----------------
+# ``NIP-IZRRRRMM-XXXXXXXXXXXX-CC``: the seller's NIP, "IZ" and the year + month of creation, 12 uppercase hex
+# characters, the same CRC-8 as a KSeF number over the first 32 characters. One transfer paying several
+# invoices of one seller quotes it in its title (art. 108g of the VAT Act, from 2027).
+_COLLECTIVE_RE = re.compile(r"^(\d{10})-IZ(\d{4})(0[1-9]|1[0-2])-([0-9A-F]{12})-([0-9A-F]{2})$")
+
+
+def make_collective_identifier(nip, day, technical_hex):
+    """Build a collective identifier from the seller NIP, a ``date`` (its year and month) and 12 hex characters."""
+    technical = technical_hex.upper()
+    if len(technical) != 12 or not re.match(r"^[0-9A-F]{12}$", technical):
+        raise ValueError("technical part must be 12 hex characters")
+    first32 = "%s-IZ%s-%s" % (nip, day.strftime("%Y%m"), technical)
+    return "%s-%s" % (first32, checksum(first32))
+
+
+def is_valid_collective_identifier(value):
+    """True for a 35-character collective identifier with a correct CRC-8 checksum."""
+    if not isinstance(value, str) or not _COLLECTIVE_RE.match(value):
+        return False
+    return checksum(value[:32]) == value[33:]
+
+
+def collective_identifier_nip(value):
+    """The seller NIP embedded in a collective identifier."""
+    return value.split("-", 1)[0]

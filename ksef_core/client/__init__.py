@@ -19,6 +19,7 @@ from ..errors import InputError
 from ..nip import validate_nip
 from .auth import Authenticator, CertificateCredential, TokenCredential
 from .batch import MAX_PART_SIZE, BatchResult, BatchSessions
+from .collective import CollectiveIdentifier, CollectiveIdentifiers, CollectiveInvoice
 from .errors import (
     KsefApiError,
     KsefAuthError,
@@ -46,6 +47,8 @@ LATARNIA_TIMEOUT = 5
 __all__ = [
     "BatchResult",
     "CertificateCredential",
+    "CollectiveIdentifier",
+    "CollectiveInvoice",
     "ConnectionReport",
     "ExportedInvoice",
     "InvoiceResult",
@@ -203,6 +206,7 @@ class KsefClient:
         self.online = OnlineSessions(self)
         self.batch = BatchSessions(self, batch_part_size or MAX_PART_SIZE, upload_workers, tmp_dir)
         self.receiving = Receiving(self, tmp_dir=tmp_dir)
+        self.collective = CollectiveIdentifiers(self)  # collective identifiers of payments (API 2.7.0)
         self.latarnia_url = (latarnia_url or self.environment.latarnia_url or "").rstrip("/")
 
     def _make_credential(self, ksef_token, certificate, context_type, context_value, verify_chain):

@@ -415,6 +415,20 @@ _EXCEPTIONS = {
         "KSeF does not know the public key used (rotated): the key list is downloaded again.",
         "KSeF nie zna użytego klucza publicznego (rotacja): lista kluczy zostanie pobrana ponownie.",
     ),
+    71001: (
+        "collective_invoice_not_assignable",
+        "KSeF cannot put an invoice into a collective identifier (no such invoice, or this company is no party "
+        "of it): check the bills' KSeF numbers.",
+        "KSeF nie może przypisać faktury do identyfikatora zbiorczego (brak takiej faktury lub ta firma nie jest "
+        "jej stroną): sprawdź numery KSeF rachunków.",
+    ),
+    71002: (
+        "collective_invoice_limit",
+        "An invoice is already in the most collective identifiers KSeF allows (132): pay it quoting its own "
+        "KSeF number.",
+        "Faktura jest już w maksymalnej liczbie identyfikatorów zbiorczych (132): zapłać ją, podając jej "
+        "własny numer KSeF.",
+    ),
 }
 
 _REASONS = {

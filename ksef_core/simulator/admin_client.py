@@ -61,3 +61,14 @@ class SimulatorAdmin:
         if acquisition_time:
             body["acquisitionTime"] = acquisition_time
         return self._call("POST", "/invoices", body)["ksefNumber"]
+
+    def create_collective_identifier(self, context_nip, invoices):
+        """A collective identifier created in the context ``context_nip`` (the buyer paying, usually) for
+        ``invoices``: KSeF numbers, or ``{"ksefNumber", "payment": {"amount", "currency"}, "description"}``
+        dicts. The API's rules apply (one seller, 500 invoices, the context a party of each); returns the number."""
+        body = {"context": context_nip, "invoices": list(invoices)}
+        return self._call("POST", "/collective-identifiers", body)["collectiveIdentifierNumber"]
+
+    def collective_identifier(self, number):
+        """Creator context, seller NIP, date and invoices (with payment details) of one identifier."""
+        return self._call("GET", "/collective-identifiers/%s" % number)

@@ -50,6 +50,8 @@ OPTIONAL_MODULES = (
     "receiving",
     "exports",
     "seeding",
+    "collective",
+    "collective_api",
 )
 
 

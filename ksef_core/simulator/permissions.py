@@ -19,6 +19,7 @@ ALL_PERMISSIONS = (
     "SubunitManage",
     "EnforcementOperations",
     "Introspection",
+    "CollectiveIdentifierManage",
 )
 OWNER_PERMISSIONS = (
     "InvoiceRead",
@@ -27,6 +28,7 @@ OWNER_PERMISSIONS = (
     "CredentialsManage",
     "SubunitManage",
     "Introspection",
+    "CollectiveIdentifierManage",
 )
 KNOWN_PERMISSIONS = (*ALL_PERMISSIONS, "PefInvoiceWrite", "VatUeManage")
 SUBJECT_TYPES = ("Nip", "Pesel", "Fingerprint")

@@ -26,6 +26,7 @@ LIMITS = {
     "exports": (8, 16, 20),  # POST /invoices/exports
     "export_status": (10, 60, 600),  # GET /invoices/exports/{ref}
     "invoice_download": (8, 16, 64),  # GET /invoices/ksef/{ksefNumber}
+    "collective_identifier": (10, 60, 120),  # POST /collective-identifiers (API 2.7.0)
     "default": (10, 30, 120),  # tokens, certificates, permissions, limits, auth sessions
 }
 WINDOWS = (1.0, 60.0, 3600.0)
@@ -107,6 +108,7 @@ _EFFECTIVE = {
     "invoiceExport": "exports",
     "invoiceExportStatus": "export_status",
     "invoiceDownload": "invoice_download",
+    "collectiveIdentifier": "collective_identifier",
     "other": "default",
 }
 
