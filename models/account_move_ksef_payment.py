@@ -16,6 +16,7 @@ import re
 
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools.sql import column_exists, create_column
 
 from ..ksef_core import payment_title
 from ..ksef_core.ksef_number import is_valid_ksef_number, ksef_number_nip
@@ -36,7 +37,12 @@ def _clean_number(value):
 class AccountMove(models.Model):
     _inherit = "account.move"
 
-    l10n_pl_ksef_number_typable = fields.Boolean(compute="_compute_l10n_pl_ksef_number_typable")
+    l10n_pl_ksef_number_typable = fields.Boolean(
+        string="KSeF number typed in",
+        compute="_compute_l10n_pl_ksef_number_typable",
+        help="A bill of a Polish supplier not imported from KSeF: its KSeF number is typed in from the supplier's "
+        "invoice.",
+    )
     l10n_pl_ksef_no_number_reason = fields.Selection(
         NO_NUMBER_REASONS,
         string="Paid without KSeF number",
@@ -49,6 +55,13 @@ class AccountMove(models.Model):
         "from the supplier's 'VAT-exempt seller' box; choose 'KSeF failure' for an invoice the supplier issued "
         "while KSeF was down and that KSeF has not numbered yet. Ignored once the bill has a KSeF number.",
     )
+
+    def _auto_init(self):
+        # no supplier is marked VAT-exempt when the column is made: every bill's reason is empty, which the ORM
+        # would otherwise compute bill by bill (minutes on a large database)
+        if not column_exists(self.env.cr, self._table, "l10n_pl_ksef_no_number_reason"):
+            create_column(self.env.cr, self._table, "l10n_pl_ksef_no_number_reason", "varchar")
+        return super()._auto_init()
 
     @api.depends("move_type", "company_id", "commercial_partner_id", "l10n_pl_ksef_invoice_hash", "state")
     def _compute_l10n_pl_ksef_number_typable(self):

@@ -15,7 +15,7 @@ from ..ksef_core import payment_title
 class AccountPaymentRegister(models.TransientModel):
     _inherit = "account.payment.register"
 
-    l10n_pl_ksef_title_note = fields.Char(compute="_compute_l10n_pl_ksef_title_note")
+    l10n_pl_ksef_title_note = fields.Char(string="Transfer title (KSeF)", compute="_compute_l10n_pl_ksef_title_note")
 
     def _l10n_pl_ksef_day(self):
         return self[:1].payment_date or fields.Date.context_today(self)
