@@ -135,8 +135,37 @@ class AccountMove(models.Model):
         self.ensure_one()
         if not self.l10n_pl_ksef_number or self.move_type not in ("out_invoice", "out_refund"):
             return None
-        env = self.with_context(lang=lang or self.env.lang).env
-        return Markup("<p>%s</p>") % env._(
+        move = self.with_context(lang=lang or self.env.lang)
+        text = move.env._(
             "This invoice was issued in KSeF, the National e-Invoice System, under the number %s.",
             self.l10n_pl_ksef_number,
         )
+        quote = move._l10n_pl_ksef_payment_quote_note()
+        return Markup("<p>%s</p>") % ("%s %s" % (text, quote) if quote else text)
+
+    # ------------------------------------------------------------------ the number to quote when paying
+
+    def _l10n_pl_ksef_payment_quote_note(self):
+        """What the invoice's PDF and e-mail tell the customer to quote in the transfer title (art. 108g of the VAT
+        Act: from 2027 a VAT payer quotes the KSeF number), or None; only with the company's "KSeF number as
+        payment reference" option.
+
+        An invoice accepted by KSeF: its KSeF number. An invoice issued offline that KSeF has not numbered yet:
+        it has no KSeF number to quote, so the customer quotes the payment reference for now. An invoice outside
+        KSeF: nothing (it prints as Odoo prints it)."""
+        self.ensure_one()
+        company = self.company_id
+        if self.move_type != "out_invoice" or not company.l10n_pl_ksef_active:
+            return None
+        if not company.l10n_pl_ksef_payment_reference:
+            return None
+        number = self.l10n_pl_ksef_number
+        if number and self.payment_reference == number:
+            return self.env._("Please quote the KSeF number %s in the title of your transfer.", number)
+        document = self._l10n_pl_ksef_print_document()
+        if not number and document.invoicing_mode in OFFLINE_MODES and self.payment_reference:
+            return self.env._(
+                "KSeF has not numbered this invoice yet (issued offline): quote %s in the title of your transfer.",
+                self.payment_reference,
+            )
+        return None

@@ -57,8 +57,10 @@ class ResCompany(models.Model):
     )
     l10n_pl_ksef_payment_reference = fields.Boolean(
         string="KSeF number as payment reference",
-        help="Once KSeF accepts a customer invoice, its KSeF number becomes the invoice's payment reference, so "
-        "that the customer's transfer quotes it.",
+        default=True,
+        help="Once KSeF accepts a customer invoice, its KSeF number becomes the invoice's payment reference, and "
+        "the invoice's PDF and e-mail ask the customer to quote it in the transfer title (from 1 January 2027 a "
+        "VAT payer must quote it, art. 108g ustawy o VAT). An invoice not yet in KSeF keeps Odoo's reference.",
     )
     l10n_pl_ksef_receive = fields.Boolean(
         string="Import supplier invoices from KSeF",

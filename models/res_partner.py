@@ -55,6 +55,12 @@ class ResPartner(models.Model):
         help="How this customer usually pays; printed on KSeF invoices (FormaPlatnosci). Empty: bank transfer when "
         "the invoice shows a bank account.",
     )
+    l10n_pl_ksef_vat_exempt = fields.Boolean(
+        string="VAT-exempt seller (art. 113)",
+        help="This supplier is exempt from VAT by its turnover (art. 113 ustawy o VAT): its invoices do not go "
+        "through KSeF as structured invoices, so from 1 January 2027 transfers paying its bills say why they quote "
+        "no KSeF number. A bill with a KSeF number is always paid with that number.",
+    )
     l10n_pl_ksef_nip_normalized = fields.Char(
         string="Polish NIP (digits)",
         compute="_compute_l10n_pl_ksef_nip_normalized",

@@ -113,14 +113,42 @@ class TestL10nPlKsefPrint(L10nPlKsefSendCommon):
         self.assertIn(sha256_b64url(move.l10n_pl_ksef_document_id.sudo().xml.encode()), kod2)
 
     def test_payment_reference_takes_the_ksef_number_when_the_company_wants_it(self):
+        self.assertTrue(self.company.l10n_pl_ksef_payment_reference, "on by default")
+        self.company.l10n_pl_ksef_payment_reference = False
         plain = self.invoice()
         plain.action_l10n_pl_ksef_send()
         self.assertNotEqual(plain.payment_reference, plain.l10n_pl_ksef_number)
+        self.assertNotIn("l10n_pl_ksef_payment_quote", self.render_html(plain))
         self.company.l10n_pl_ksef_payment_reference = True
         move = self.invoice()
         move.action_l10n_pl_ksef_send()
         self.assertEqual(move.payment_reference, move.l10n_pl_ksef_number)
         self.assertIn(move.l10n_pl_ksef_number, self.render_html(move))
+        # the PDF and the e-mail tell the customer to quote it in the transfer title (art. 108g)
+        tree = lxml_html.fromstring(self.render_html(move))
+        quote = " ".join(" ".join(tree.xpath("//*[@name='l10n_pl_ksef_payment_quote']//text()")).split())
+        number = move.l10n_pl_ksef_number
+        self.assertEqual(quote, "Please quote the KSeF number %s in the title of your transfer." % number)
+        wizard = (
+            self.env["account.move.send.wizard"]
+            .with_context(active_model="account.move", active_ids=move.ids)
+            .create({})
+        )
+        self.assertIn(move.l10n_pl_ksef_number, str(wizard.body))
+
+    def test_offline_invoice_not_numbered_yet_says_what_to_quote(self):
+        """An invoice issued offline has no KSeF number until KSeF takes it: the print says so."""
+        move = self.invoice()
+        move._l10n_pl_ksef_queue()
+        move.l10n_pl_ksef_document_id.sudo().write({"invoicing_mode": "offline24"})
+        tree = lxml_html.fromstring(self.render_html(move))
+        quote = " ".join(" ".join(tree.xpath("//*[@name='l10n_pl_ksef_payment_quote']//text()")).split())
+        self.assertEqual(
+            quote,
+            "KSeF has not numbered this invoice yet (issued offline): quote %s in the title of your transfer."
+            % move.payment_reference,
+        )
+        self.assertTrue(move.payment_reference)
 
     def test_invoice_email_names_the_ksef_number(self):
         move = self.invoice()

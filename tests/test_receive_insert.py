@@ -23,7 +23,8 @@ from odoo.addons.l10n_pl_ksef.models.account_move_ksef_import_build import BillC
 from .common import OTHER_NIP, L10nPlKsefPlnTestCommon
 from .test_receive_amounts import ISSUED, SUPPLIER, invoice_xml, item
 
-#: fields that differ between two bills by nature: identity, sequence, when and by whom, our number
+#: fields that differ between two bills by nature: identity, sequence, when and by whom, our number (and the
+#: payment reference a bill from KSeF takes from it)
 _NOT_COMPARED = {
     "id",
     "move_id",
@@ -37,6 +38,7 @@ _NOT_COMPARED = {
     "sequence_prefix",
     "l10n_pl_ksef_number",
     "l10n_pl_ksef_invoice_hash",
+    "payment_reference",
     "message_main_attachment_id",
 }
 

@@ -1,7 +1,12 @@
 """What Send to KSeF tells the user of a selection: each invoice counted once; the KSeF number is not typed in."""
 
+import datetime
+
 from odoo.tests import tagged
 
+from odoo.addons.l10n_pl_ksef.ksef_core.ksef_number import make_ksef_number
+
+from .common import OTHER_NIP
 from .send_common import L10nPlKsefSendCommon
 
 
@@ -39,7 +44,11 @@ class TestL10nPlKsefSendNotification(L10nPlKsefSendCommon):
         move = self.invoice()
         move.action_l10n_pl_ksef_send()
         self.assertEqual(move.l10n_pl_ksef_number, move.l10n_pl_ksef_document_id.ksef_number)
-        bill = Move.create({"move_type": "in_invoice", "partner_id": self.buyer_pl.id, "l10n_pl_ksef_number": "X-1"})
-        self.assertEqual(bill.l10n_pl_ksef_number, "X-1")
-        bill.l10n_pl_ksef_number = "X-2"
-        self.assertEqual(bill.l10n_pl_ksef_number, "X-2")
+        # a bill not imported from KSeF takes the number typed in from the supplier's PDF (checked: see
+        # tests/test_payment_memo.py); the view lets it be typed on such a bill only
+        first = make_ksef_number(OTHER_NIP, datetime.date(2026, 3, 2), "0100000000A1")
+        bill = Move.create({"move_type": "in_invoice", "partner_id": self.buyer_pl.id, "l10n_pl_ksef_number": first})
+        self.assertEqual(bill.l10n_pl_ksef_number, first)
+        second = make_ksef_number(OTHER_NIP, datetime.date(2026, 3, 2), "0100000000A2")
+        bill.l10n_pl_ksef_number = second
+        self.assertEqual(bill.l10n_pl_ksef_number, second)
