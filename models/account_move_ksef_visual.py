@@ -144,7 +144,7 @@ class AccountMove(models.Model):
                     content, _type = report._render_qweb_pdf(VISUAL_REPORT_XMLID, bill.ids)
             except Exception as exc:  # whatever fails, the bill is marked and the others go on
                 # the text of an exception may quote the supplier's invoice: the log says where, the bill why
-                _logger.warning("KSeF: no visualization for bill %s (%s)", bill.id, exc.__class__.__name__)
+                _logger.warning("KSeF: no visualization for bill %s (%s)", bill.id, _root_cause(exc).__class__.__name__)
                 reason = _visual_reason(exc)
                 bill.sudo().write({"l10n_pl_ksef_visual_failed": True, "l10n_pl_ksef_visual_error": reason})
                 continue
@@ -168,8 +168,16 @@ class AccountMove(models.Model):
 XML_MIMETYPES = ("application/xml", "text/xml", "text/plain")
 
 
+def _root_cause(exc):
+    """The error a report's rendering wrapped (QWeb wraps what a template's code raised)."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return exc
+
+
 def _visual_reason(exc):
     """What to tell the user on the bill: the message of an error meant for users, else what kind of error."""
+    exc = _root_cause(exc)
     if isinstance(exc, KsefError) and hasattr(exc, "bilingual"):
         return exc.bilingual()
     if isinstance(exc, UserError):
