@@ -145,7 +145,7 @@ class AccountMove(models.Model):
             except Exception as exc:  # whatever fails, the bill is marked and the others go on
                 # the text of an exception may quote the supplier's invoice: the log says where, the bill why
                 _logger.warning("KSeF: no visualization for bill %s (%s)", bill.id, _root_cause(exc).__class__.__name__)
-                reason = _visual_reason(exc)
+                reason = bill._l10n_pl_ksef_visual_reason(exc)
                 bill.sudo().write({"l10n_pl_ksef_visual_failed": True, "l10n_pl_ksef_visual_error": reason})
                 continue
             attachment = (
@@ -164,6 +164,19 @@ class AccountMove(models.Model):
             )
             bill.sudo().write({"l10n_pl_ksef_visual_id": attachment.id, "message_main_attachment_id": attachment.id})
 
+    def _l10n_pl_ksef_visual_reason(self, exc):
+        """What to tell the user on the bill: the message of an error meant for users, else what kind of error."""
+        exc = _root_cause(exc)
+        if isinstance(exc, KsefError) and hasattr(exc, "bilingual"):
+            return exc.bilingual()
+        if isinstance(exc, UserError):
+            return exc.args[0] if exc.args else str(exc)
+        return _(
+            "The KSeF visualization could not be made (%(error)s): the supplier's FA(3) file may be unusual. Open "
+            "the attached XML file, or ask your administrator to look at the server log for this bill.",
+            error=exc.__class__.__name__,
+        )
+
 
 XML_MIMETYPES = ("application/xml", "text/xml", "text/plain")
 
@@ -173,20 +186,6 @@ def _root_cause(exc):
     while exc.__cause__ is not None:
         exc = exc.__cause__
     return exc
-
-
-def _visual_reason(exc):
-    """What to tell the user on the bill: the message of an error meant for users, else what kind of error."""
-    exc = _root_cause(exc)
-    if isinstance(exc, KsefError) and hasattr(exc, "bilingual"):
-        return exc.bilingual()
-    if isinstance(exc, UserError):
-        return exc.args[0] if exc.args else str(exc)
-    return _(
-        "The KSeF visualization could not be made (%(error)s): the supplier's FA(3) file may be unusual. Open the "
-        "attached XML file, or ask your administrator to look at the server log for this bill.",
-        error=exc.__class__.__name__,
-    )
 
 
 class L10nPlKsefDocument(models.Model):
