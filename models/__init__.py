@@ -36,6 +36,7 @@ from . import l10n_pl_ksef_session
 from . import l10n_pl_ksef_document
 from . import l10n_pl_ksef_document_audit
 from . import l10n_pl_ksef_document_send
+from . import l10n_pl_ksef_document_click
 from . import l10n_pl_ksef_document_status
 from . import l10n_pl_ksef_document_offline
 from . import l10n_pl_ksef_session_close

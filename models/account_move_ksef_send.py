@@ -1,7 +1,8 @@
 """Sending customer invoices to KSeF, as the invoice sees it: state, KSeF number, buttons, rules.
 
 Posting never calls KSeF: it queues the invoice (automatic mode) and triggers the cron. The buttons
-queue the invoices and run the same engine at once (``l10n_pl_ksef.document``).
+queue the invoices and run the same engine at once on those invoices only, within a click's time
+(``l10n_pl_ksef_document_click.py``); the cron sends the rest.
 """
 
 from markupsafe import Markup, escape
@@ -259,6 +260,12 @@ class AccountMove(models.Model):
         Returns ``{move: error text}`` for the invoices that could not go (errors as data), or raises
         a ``UserError`` listing them when ``raise_on_problem``.
         """
+        return self._l10n_pl_ksef_send_click(raise_on_problem=raise_on_problem)[0]
+
+    def _l10n_pl_ksef_send_click(self, raise_on_problem=True):
+        """:meth:`_l10n_pl_ksef_send_now`, returning ``(errors, {"time_up": bool, "busy": bool})``: only
+        these invoices (and the invoices their credit notes wait for) are sent now, within a click's time;
+        a selection of a batch's size, and whatever the time did not allow, go to the cron."""
         self.env["res.company"]._with_locked_records(self)
         refusals = self._l10n_pl_ksef_refusals()
         sendable = self - self.browse([move.id for move in refusals])
@@ -271,22 +278,28 @@ class AccountMove(models.Model):
             )
         Document = self.env["l10n_pl_ksef.document"]
         threshold = Document._l10n_pl_ksef_batch_threshold()
-        for company, company_documents in documents.grouped("company_id").items():
-            if len(company_documents) < threshold:
-                Document._l10n_pl_ksef_run(company, interactive=True)
+        now = Document.browse(
+            [
+                document.id
+                for company_documents in documents.grouped("company_id").values()
+                if len(company_documents) < threshold
+                for document in company_documents
+            ]
+        )
+        summary = now._l10n_pl_ksef_click() if now else {"time_up": False, "busy": False}
         Document._l10n_pl_ksef_wake_up()
-        return errors
+        return errors, summary
 
     def action_l10n_pl_ksef_send(self):
         """Send to KSeF (form button and list action)."""
         moves = self.filtered(lambda m: m.move_type in SENDABLE_TYPES) or self
-        errors = moves._l10n_pl_ksef_send_now()
-        return moves._l10n_pl_ksef_notification(errors)
+        errors, summary = moves._l10n_pl_ksef_send_click()
+        return moves._l10n_pl_ksef_notification(errors, time_up=summary["time_up"])
 
     def _l10n_pl_ksef_outcome(self, errors):
         """``{move: outcome}``, each invoice counted once: "accepted", "processing" (on its way), "error"
-        (refused by this click), "rejected", "offline" (issued offline, waiting for KSeF) or "waiting"
-        (waiting after an error)."""
+        (refused by this click), "rejected", "offline" (issued offline, waiting for KSeF), "waiting"
+        (waiting after an error) or "background" (queued: the cron sends it)."""
         outcome = {}
         for move in self:
             state = move.l10n_pl_ksef_state
@@ -300,7 +313,7 @@ class AccountMove(models.Model):
                 elif move.l10n_pl_ksef_document_id.last_error:
                     outcome[move] = "waiting"
                 else:
-                    outcome[move] = "processing"
+                    outcome[move] = "background"
             elif move in errors:
                 outcome[move] = "error"
             elif state == "rejected":
@@ -309,9 +322,9 @@ class AccountMove(models.Model):
                 outcome[move] = "processing"
         return outcome
 
-    def _l10n_pl_ksef_notification(self, errors):
+    def _l10n_pl_ksef_notification(self, errors, time_up=False):
         outcome = self._l10n_pl_ksef_outcome(errors)
-        counts = dict.fromkeys(("accepted", "processing", "error", "rejected", "offline", "waiting"), 0)
+        counts = dict.fromkeys(("accepted", "processing", "error", "rejected", "offline", "waiting", "background"), 0)
         for value in outcome.values():
             counts[value] += 1
         offline = counts["offline"]
@@ -333,18 +346,26 @@ class AccountMove(models.Model):
                     reason=waiting[0].l10n_pl_ksef_document_id.last_error,
                 )
             )
+        if counts["background"]:
+            parts.append(_("%(count)s will be sent in the background", count=counts["background"]))
         if counts["error"]:
             parts.append(_("%(count)s not sent", count=counts["error"]))
+        message = ", ".join(parts)
+        if time_up:
+            message += ". " + _(
+                "This click's time was up: sending continues in the background; reopen the invoices in a minute "
+                "to see KSeF's answer."
+            )
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
                 "title": _("Send to KSeF"),
-                "message": ", ".join(parts),
+                "message": message,
                 "type": "danger"
                 if counts["rejected"] or counts["error"]
                 else "warning"
-                if waiting or offline
+                if waiting or offline or counts["background"]
                 else "success",
                 "sticky": bool(counts["rejected"] or counts["error"] or waiting),
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
@@ -352,12 +373,10 @@ class AccountMove(models.Model):
         }
 
     def action_l10n_pl_ksef_check_status(self):
-        """Ask KSeF now about the invoices it is processing (and send what is queued)."""
-        Document = self.env["l10n_pl_ksef.document"]
-        for company in self.l10n_pl_ksef_document_id.company_id:
-            Document._l10n_pl_ksef_run(company, interactive=True)
-        Document._l10n_pl_ksef_wake_up()
-        return self._l10n_pl_ksef_notification({})
+        """Ask KSeF now about these invoices (and send those of them that are queued), within a click's time."""
+        documents = self.l10n_pl_ksef_document_id
+        summary = documents._l10n_pl_ksef_click() if documents else {"time_up": False}
+        return self._l10n_pl_ksef_notification({}, time_up=summary["time_up"])
 
     def action_l10n_pl_ksef_download_upo(self):
         self.ensure_one()

@@ -5,11 +5,13 @@ the UPO.
   for a customer invoice, the exact file sent to KSeF; for a bill, the FA(3) file attached to it.
 * Every bill that came from KSeF gets that print as a PDF attachment, made in the background by a
   cron (a few at a time: rendering costs far more than the import), and it becomes the bill's main
-  attachment so that Odoo's side-by-side preview shows it; the XML stays attached.
+  attachment so that Odoo's side-by-side preview shows it; the XML stays attached. The cron works for the
+  time its worker's real-time limit allows (``cron_budget``) and then triggers itself for the rest. A
+  bill whose visualization fails, for whatever reason, is marked failed with the reason on the bill and
+  never tried again by the cron (its file would fail again and block the others).
 """
 
 import logging
-import time
 
 from markupsafe import Markup
 
@@ -21,6 +23,7 @@ from ..ksef_core.errors import KsefError
 from ..ksef_core.fa3.visual import render_invoice_html
 from ..ksef_core.hashing import sha256_b64
 from ..ksef_core.upo_visual import render_upo_html
+from .l10n_pl_ksef_budget import cron_budget, deadline_in, seconds_to
 
 _logger = logging.getLogger(__name__)
 
@@ -28,8 +31,6 @@ VISUAL_CRON_XMLID = "l10n_pl_ksef.ir_cron_l10n_pl_ksef_visualize"
 VISUAL_REPORT_XMLID = "l10n_pl_ksef.action_report_ksef_visualization"
 #: bills taken per query (each is rendered by its own wkhtmltopdf call)
 VISUAL_BATCH = 20
-#: seconds of one cron run (then it triggers itself for the rest)
-VISUAL_BUDGET = 120.0
 
 
 class AccountMove(models.Model):
@@ -38,8 +39,15 @@ class AccountMove(models.Model):
     l10n_pl_ksef_visual_id = fields.Many2one(
         "ir.attachment", string="KSeF visualization", readonly=True, copy=False, index="btree_not_null"
     )
-    #: the visualization could not be made (FA(3) file gone or unreadable): not tried again
+    #: the visualization could not be made (FA(3) file gone or unreadable, a rendering error): not tried again
     l10n_pl_ksef_visual_failed = fields.Boolean(string="KSeF visualization failed", readonly=True, copy=False)
+    l10n_pl_ksef_visual_error = fields.Text(
+        string="Why the KSeF visualization failed",
+        readonly=True,
+        copy=False,
+        help="Why the readable PDF of the supplier's FA(3) file could not be attached to this bill. The scheduled "
+        "action does not try again; print it with Print > KSeF visualization once the cause is fixed.",
+    )
 
     # ------------------------------------------------------------------ the FA(3) of a move
 
@@ -115,8 +123,9 @@ class AccountMove(models.Model):
         if report.get_wkhtmltopdf_state() not in ("ok", "upgrade"):
             _logger.info("KSeF: wkhtmltopdf is not available; visualizations of bills are not made")
             return
-        started = time.monotonic()
-        while time.monotonic() - started < VISUAL_BUDGET:
+        # the job's time comes from the cron worker's real-time limit, counted from the job's start
+        deadline = deadline_in(cron_budget(self.env))
+        while seconds_to(deadline) > 0:
             bills = self._l10n_pl_ksef_visual_todo(VISUAL_BATCH)
             if not bills:
                 return
@@ -131,10 +140,13 @@ class AccountMove(models.Model):
         report = self.env["ir.actions.report"].sudo().with_context(force_report_rendering=True)
         for bill in self:
             try:
-                content, _type = report._render_qweb_pdf(VISUAL_REPORT_XMLID, bill.ids)
-            except (UserError, KsefError) as exc:  # also: its FA(3) file is gone, nothing to show
-                _logger.warning("KSeF: no visualization for bill %s: %s", bill.id, exc)
-                bill.sudo().l10n_pl_ksef_visual_failed = True
+                with self.env.cr.savepoint():
+                    content, _type = report._render_qweb_pdf(VISUAL_REPORT_XMLID, bill.ids)
+            except Exception as exc:  # whatever fails, the bill is marked and the others go on
+                # the text of an exception may quote the supplier's invoice: the log says where, the bill why
+                _logger.warning("KSeF: no visualization for bill %s (%s)", bill.id, _root_cause(exc).__class__.__name__)
+                reason = bill._l10n_pl_ksef_visual_reason(exc)
+                bill.sudo().write({"l10n_pl_ksef_visual_failed": True, "l10n_pl_ksef_visual_error": reason})
                 continue
             attachment = (
                 self.env["ir.attachment"]
@@ -152,8 +164,28 @@ class AccountMove(models.Model):
             )
             bill.sudo().write({"l10n_pl_ksef_visual_id": attachment.id, "message_main_attachment_id": attachment.id})
 
+    def _l10n_pl_ksef_visual_reason(self, exc):
+        """What to tell the user on the bill: the message of an error meant for users, else what kind of error."""
+        exc = _root_cause(exc)
+        if isinstance(exc, KsefError) and hasattr(exc, "bilingual"):
+            return exc.bilingual()
+        if isinstance(exc, UserError):
+            return exc.args[0] if exc.args else str(exc)
+        return _(
+            "The KSeF visualization could not be made (%(error)s): the supplier's FA(3) file may be unusual. Open "
+            "the attached XML file, or ask your administrator to look at the server log for this bill.",
+            error=exc.__class__.__name__,
+        )
+
 
 XML_MIMETYPES = ("application/xml", "text/xml", "text/plain")
+
+
+def _root_cause(exc):
+    """The error a report's rendering wrapped (QWeb wraps what a template's code raised)."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return exc
 
 
 class L10nPlKsefDocument(models.Model):

@@ -73,21 +73,28 @@ class AccountMoveSend(models.AbstractModel):
                 }
             elif move.l10n_pl_ksef_state != "accepted" and not move._l10n_pl_ksef_offline_deliverable():
                 # no PDF and no e-mail without the number: the customer would get an invoice KSeF may refuse
-                waiting = move.l10n_pl_ksef_state == "to_send" and move.l10n_pl_ksef_document_id.last_error
+                queued = move.l10n_pl_ksef_state == "to_send"
+                waiting = queued and move.l10n_pl_ksef_document_id.last_error
+                if waiting:
+                    text = _(
+                        "The invoice is not in KSeF yet: %(reason)s The PDF and the e-mail are made once it has "
+                        "its KSeF number (or once it is issued offline).",
+                        reason=move.l10n_pl_ksef_document_id.last_error,
+                    )
+                elif queued:
+                    text = _(
+                        "The invoice will be sent to KSeF in the background (this click's time was up, or another "
+                        "sending for the company was under way). The PDF and the e-mail are made once the number "
+                        "is known: use Send again in a minute."
+                    )
+                else:
+                    text = _(
+                        "KSeF is still processing the invoice. The PDF and the e-mail are made once the "
+                        "number is known: use Send again in a moment."
+                    )
                 invoices_data[move]["error"] = {
                     "error_title": _("KSeF has not given the KSeF number yet"),
-                    "errors": [
-                        _(
-                            "The invoice is not in KSeF yet: %(reason)s The PDF and the e-mail are made once it has "
-                            "its KSeF number (or once it is issued offline).",
-                            reason=move.l10n_pl_ksef_document_id.last_error,
-                        )
-                        if waiting
-                        else _(
-                            "KSeF is still processing the invoice. The PDF and the e-mail are made once the "
-                            "number is known: use Send again in a moment."
-                        )
-                    ],
+                    "errors": [text],
                 }
 
     @api.model

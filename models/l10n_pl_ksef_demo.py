@@ -297,11 +297,10 @@ class L10nPlKsefDemo(models.AbstractModel):
     def _l10n_pl_ksef_demo_send(self, moves):
         """Send to KSeF as the button does, then ask for the status until KSeF has answered."""
         errors = moves._l10n_pl_ksef_send_now(raise_on_problem=True)
-        Document = self.env["l10n_pl_ksef.document"]
         for _attempt in range(10):
             if all(move.l10n_pl_ksef_state == "accepted" for move in moves):
                 return
-            Document._l10n_pl_ksef_run(moves.company_id, interactive=True)
+            moves.l10n_pl_ksef_document_id._l10n_pl_ksef_click()
             moves.invalidate_recordset()
         raise UserError(
             _(

@@ -29,6 +29,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from .l10n_pl_ksef_budget import click_budget
+
 _logger = logging.getLogger(__name__)
 
 #: the states in which an invoice has a live KSeF document (at most one per invoice)
@@ -240,7 +242,8 @@ class L10nPlKsefDocument(models.Model):
     def action_l10n_pl_ksef_download_upo(self):
         self.ensure_one()
         if not self.upo_attachment_id:
-            self._l10n_pl_ksef_fetch_upos(interactive=True)
+            # this document's UPO only, within a click's time
+            self._l10n_pl_ksef_with_budget(click_budget())._l10n_pl_ksef_fetch_upos(interactive=True)
         if not self.upo_attachment_id:
             raise UserError(
                 _("KSeF has not issued the UPO for %(invoice)s yet: try again in a moment.", invoice=self.name)

@@ -16,12 +16,14 @@ from odoo.tools import format_date
 from ..ksef_core.calendar_pl import next_business_day, warsaw_now
 from ..ksef_core.errors import KsefError
 from ..ksef_core.offline import MODE_OF_STATUS, OFFLINE24, TOTAL_FAILURE, outages_from_messages, send_deadline
+from .l10n_pl_ksef_budget import cron_budget, deadline_in, seconds_to
 from .l10n_pl_ksef_document import OFFLINE_MODES
 from .l10n_pl_ksef_document_send import RETRY_DELAY
 
 _logger = logging.getLogger(__name__)
 
 DEADLINE_ACTIVITY_XMLID = "l10n_pl_ksef.mail_activity_type_ksef_offline_deadline"
+DEADLINE_CRON_XMLID = "l10n_pl_ksef.ir_cron_l10n_pl_ksef_offline_deadlines"
 #: rejections a technical correction cannot fix: no permission to issue for the seller (API-NOTES §9)
 TECHNICAL_CORRECTION_REFUSED = (410,)
 #: invoice status codes that call for the same file again (405 session error, 435 decryption, 500/550 KSeF's)
@@ -274,7 +276,12 @@ class L10nPlKsefDocument(models.Model):
         warned = set(
             documents.move_id.activity_ids.filtered(lambda a: a.activity_type_id == activity_type).mapped("res_id")
         )
+        # the job's time comes from the cron worker's real-time limit: the others at its next call (not warned yet)
+        deadline = deadline_in(cron_budget(self.env))
         for document in documents.filtered(lambda d: d.move_id.id not in warned):
+            if seconds_to(deadline) <= 0:
+                self.env.ref(DEADLINE_CRON_XMLID).sudo()._trigger()
+                break
             move = document.move_id
             deadline = document.offline_deadline
             user = document._l10n_pl_ksef_responsible()

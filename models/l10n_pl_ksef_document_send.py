@@ -14,12 +14,14 @@
   10,000 invoices in a handful of requests. A 429 never fails an invoice: the run stops and the cron
   is triggered at the Retry-After moment.
 * Errors are data: a run returns a dict and writes what happened on the documents; nothing raises.
+* Time: a run stops before its next KSeF call once the deadline in its context has passed (a cron job's
+  budget from Odoo's real-time limit, a click's 30 s: ``l10n_pl_ksef_document_click.py``); a click runs
+  only the documents clicked (``only``) and never rolls back the request's cursor.
 """
 
 import datetime
 import logging
 import math
-import time
 
 from odoo import api, fields, models, modules
 from odoo.tools import SQL
@@ -34,6 +36,7 @@ from ..ksef_core.client import (
 from ..ksef_core.client.errors import KsefApiError, KsefUnavailable
 from ..ksef_core.client.tokens import parse_datetime
 from ..ksef_core.errors import KsefError
+from .l10n_pl_ksef_budget import cron_budget
 from .l10n_pl_ksef_document import OFFLINE_MODES
 
 _logger = logging.getLogger(__name__)
@@ -66,11 +69,6 @@ POLL_LATER = datetime.timedelta(minutes=2)
 #: the button waits for KSeF (login) at most this long; the cron longer
 INTERACTIVE_POLL = PollPolicy(initial=0.3, factor=1.6, max_delay=2.0, timeout=20.0)
 CRON_POLL = PollPolicy(initial=0.5, factor=1.6, max_delay=5.0, timeout=45.0)
-#: seconds of one cron job after which no other company is started
-JOB_BUDGET = 60.0
-#: no wait of a run (retry, Retry-After, poll) ends later than this many seconds after it started
-RUN_DEADLINE = 600
-INTERACTIVE_DEADLINE = 60
 #: documents whose XML is read at once while building a batch
 XML_CHUNK = 500
 
@@ -147,14 +145,15 @@ class L10nPlKsefDocument(models.Model):
     @api.model
     def _cron_l10n_pl_ksef_send(self):
         """Send the queues and check what KSeF is processing, company by company; errors are data."""
-        started = time.monotonic()
+        # the job's time comes from the cron worker's real-time limit (l10n_pl_ksef_budget.py)
+        Document = self._l10n_pl_ksef_with_budget(cron_budget(self.env))
         results = {}
         companies = self._l10n_pl_ksef_companies_with_work()
         for index, company in enumerate(companies):
-            if time.monotonic() - started > JOB_BUDGET:
+            if Document._l10n_pl_ksef_time_up():
                 self._l10n_pl_ksef_progress(index, len(companies) - index)
                 break
-            results[company.id] = self._l10n_pl_ksef_run(company)
+            results[company.id] = Document._l10n_pl_ksef_run(company)
         # a company another worker is sending for: looked at again in a while, not at once (a loop)
         busy = any(result["busy"] for result in results.values())
         self._l10n_pl_ksef_wake_up(not_before=fields.Datetime.now() + BUSY_RETRY if busy else None)
@@ -237,11 +236,14 @@ class L10nPlKsefDocument(models.Model):
             "error_code": None,
             "retry_at": None,
             "busy": False,
+            "time_up": False,
         }
 
     @api.model
-    def _l10n_pl_ksef_run(self, company, interactive=False):
-        """Recover, send the due queue and check statuses for ``company``; returns a result dict."""
+    def _l10n_pl_ksef_run(self, company, interactive=False, only=None):
+        """Recover, send the due queue and check statuses for ``company``; returns a result dict.
+
+        ``only``: these documents only (a click), without the company's sessions or other UPOs."""
         result = self._l10n_pl_ksef_empty_result()
         lock_cr = self._l10n_pl_ksef_lock(company)
         if lock_cr is None:
@@ -254,9 +256,13 @@ class L10nPlKsefDocument(models.Model):
             # documents of another KSeF (environment, address, NIP) are never sent, recovered or polled here
             self._l10n_pl_ksef_park_other_endpoints(company)
             pending = self._l10n_pl_ksef_pending_of(company)
+            if only is not None:
+                pending &= only
             # nothing pending: the company's own credentials still fetch the UPOs KSeF owes
-            senders = pending._l10n_pl_ksef_by_sender(company) or {self.env["res.users"]: pending}
-            sessions = self._l10n_pl_ksef_sessions_by_sender(company)
+            senders = pending._l10n_pl_ksef_by_sender(company) or {
+                self.env["res.users"]: pending if only is None else only
+            }
+            sessions = {} if only is not None else self._l10n_pl_ksef_sessions_by_sender(company)
             for user in sessions:
                 senders.setdefault(user, self.browse())
             for user, documents in senders.items():
@@ -264,8 +270,8 @@ class L10nPlKsefDocument(models.Model):
                     company, user, result, interactive, sessions.get(user, self.env["l10n_pl_ksef.session"])
                 )
         except Exception as exc:
-            if modules.module.current_test:
-                raise
+            if modules.module.current_test or interactive:
+                raise  # a click never rolls back its request: Odoo does, as for any failed request
             # a database conflict or a bug: nothing half-done is kept, the next run starts from the state
             self.env.cr.rollback()
             _logger.exception("KSeF: sending failed for company %s", company.id)
@@ -319,7 +325,7 @@ class L10nPlKsefDocument(models.Model):
                 ksef_user=user,
                 max_wait_seconds=5 if interactive else 0,
                 poll_policy=INTERACTIVE_POLL if interactive else CRON_POLL,
-                deadline_seconds=INTERACTIVE_DEADLINE if interactive else RUN_DEADLINE,
+                deadline_seconds=self._l10n_pl_ksef_time_left(interactive),
             )
         except Exception as exc:
             message = exc.args[0] if exc.args else str(exc)
@@ -348,8 +354,9 @@ class L10nPlKsefDocument(models.Model):
                 if online:
                     online._l10n_pl_ksef_send_online(client, company, user_token, result)
                 self._l10n_pl_ksef_poll(client, result)
-                self._l10n_pl_ksef_missing_upos(company, client)
+                self._l10n_pl_ksef_missing_upos(company, client, only=self if interactive else None)
                 sessions._l10n_pl_ksef_wrap_up(client)
+                result["time_up"] |= self._l10n_pl_ksef_time_up()
             except _Stop:
                 _logger.info("KSeF: company %s stops sending until the outcome of a send is known", company.id)
                 self.filtered(lambda d: d.state == "sending")._l10n_pl_ksef_set(
@@ -370,10 +377,13 @@ class L10nPlKsefDocument(models.Model):
                 )
                 result.update(error=exc.message_en, error_code=exc.code)
             except KsefError as exc:
-                self.filtered(lambda d: d.state == "to_send")._l10n_pl_ksef_set(
-                    self._l10n_pl_ksef_error_values(exc, next_try=now + RETRY_DELAY)
-                )
-                result.update(error=exc.message_en, error_code=exc.code)
+                if exc.code == "run_deadline":  # the run's time is up: the rest at the next run, not an error
+                    result["time_up"] = True
+                else:
+                    self.filtered(lambda d: d.state == "to_send")._l10n_pl_ksef_set(
+                        self._l10n_pl_ksef_error_values(exc, next_try=now + RETRY_DELAY)
+                    )
+                    result.update(error=exc.message_en, error_code=exc.code)
         self._l10n_pl_ksef_commit()
 
     # ------------------------------------------------------------------ recovery
@@ -440,6 +450,9 @@ class L10nPlKsefDocument(models.Model):
     def _l10n_pl_ksef_send_online(self, client, company, user_token, result, reopened=False):
         record, client_session = self._l10n_pl_ksef_online_session(client, company, user_token, force_new=reopened)
         for queued in self.sorted("id"):
+            if self._l10n_pl_ksef_time_up():
+                result["time_up"] = True  # the rest stays queued for the next run
+                return
             now = fields.Datetime.now()
             # claimed from the queue in the database: a document withdrawn (invoice reset to draft), issued
             # offline meanwhile or taken by another worker since this run read the queue is not sent here
@@ -520,6 +533,9 @@ class L10nPlKsefDocument(models.Model):
         Session = self.env["l10n_pl_ksef.session"].sudo()
         ordered = self.sorted("id")
         for start in range(0, len(ordered), BATCH_MAX):
+            if self._l10n_pl_ksef_time_up():
+                result["time_up"] = True
+                return
             # claimed from the queue first (withdrawn or taken meanwhile: not in this batch)
             chunk = ordered[start : start + BATCH_MAX]._l10n_pl_ksef_claim(
                 "to_send", "sending", {"environment": client.environment.name, "sent_date": fields.Datetime.now()}

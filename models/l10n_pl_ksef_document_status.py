@@ -53,6 +53,9 @@ class L10nPlKsefDocument(models.Model):
 
     def _l10n_pl_ksef_poll_sessions(self, client, result):
         for session, documents in self.grouped("session_id").items():
+            if self._l10n_pl_ksef_time_up():
+                result["time_up"] = True  # the others are checked at the next run
+                return
             if not session.reference:
                 continue
             if session.kind == "batch" and not session._l10n_pl_ksef_session_finished(client):
@@ -89,12 +92,13 @@ class L10nPlKsefDocument(models.Model):
                     result["rejected"] += 1
             self._l10n_pl_ksef_commit()
 
-    def _l10n_pl_ksef_missing_upos(self, company, client):
+    def _l10n_pl_ksef_missing_upos(self, company, client, only=None):
         """Download the UPOs of ``company``'s accepted documents that have none yet: just accepted, or
-        KSeF was busy before (those wait for their ``next_try``)."""
+        KSeF was busy before (those wait for their ``next_try``); ``only``: of these documents only (a click)."""
         missing = self.sudo().search(
             [
                 ("company_id", "=", company.id),
+                *([("id", "in", only.ids)] if only is not None else []),
                 ("endpoint", "in", [company._l10n_pl_ksef_endpoint(), False]),
                 ("state", "=", "accepted"),
                 ("upo_attachment_id", "=", False),
@@ -231,7 +235,10 @@ class L10nPlKsefDocument(models.Model):
         if client is None:
             company = documents.company_id[:1]
             try:
-                with company.sudo()._l10n_pl_ksef_client(ksef_user=documents[0].ksef_user_id) as own:
+                own = company.sudo()._l10n_pl_ksef_client(
+                    ksef_user=documents[0].ksef_user_id, deadline_seconds=self._l10n_pl_ksef_time_left(interactive)
+                )
+                with own:
                     documents._l10n_pl_ksef_fetch_upos(client=own, interactive=interactive)
             except KsefError as exc:
                 _logger.info("KSeF: UPO not downloaded now (%s)", exc.code)
@@ -240,6 +247,8 @@ class L10nPlKsefDocument(models.Model):
             return
         values, fetched = [], []
         for document in documents:
+            if self._l10n_pl_ksef_time_up():
+                break  # the others at the next run (their next_try is due)
             try:
                 content = document._l10n_pl_ksef_download_upo(client)
             except KsefError as exc:

@@ -18,6 +18,7 @@ from ..ksef_core.calendar_pl import last_business_day, warsaw_now
 from ..ksef_core.errors import KsefError
 from ..ksef_core.nbp import DEFAULT_NBP_URL, MAX_SPAN_DAYS, NbpClient
 from .fa3_problems import problem
+from .l10n_pl_ksef_budget import cron_budget, deadline_in, seconds_to
 
 _logger = logging.getLogger(__name__)
 _lt = LazyTranslate(__name__)
@@ -152,7 +153,12 @@ class L10nPlKsefNbpRate(models.Model):
         url = self.env["ir.config_parameter"].sudo().get_param(NBP_URL_PARAM) or DEFAULT_NBP_URL
         client = NbpClient(base_url=url, timeout=FETCH_TIMEOUT)
         unquoted = self._l10n_pl_ksef_unquoted()
+        # the job's time comes from the cron worker's real-time limit: what is left goes to its next call
+        deadline = deadline_in(cron_budget(self.env))
         for currency_code, days in sorted(needs.items()):
+            if seconds_to(deadline) < FETCH_TIMEOUT:
+                self.env.ref(FETCH_CRON_XMLID).sudo()._trigger()
+                break
             quoted = self._l10n_pl_ksef_fetch(client, currency_code, days)
             if quoted is True:
                 unquoted.discard(currency_code)

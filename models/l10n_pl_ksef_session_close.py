@@ -76,6 +76,8 @@ class L10nPlKsefSession(models.Model):
         """
         now = fields.Datetime.now()
         for session in self:
+            if self.env["l10n_pl_ksef.document"]._l10n_pl_ksef_time_up():
+                return  # the run's time is up: the others stay due for the next run
             if not session.next_try or session.next_try > now:
                 continue  # used again since it was found due (reused online session)
             if session.environment != client.environment.name:

@@ -9,21 +9,23 @@ bills they describe, so a rollback undoes all of it.
 One import per company at a time: a run takes a PostgreSQL advisory transaction lock on the
 company; a run that finds it taken (another worker, the button) writes nothing and reports "busy".
 
-One run is one transaction, and a cron worker is killed after ``limit_time_real`` (120 s by
-default), which rolls it back; so a run is bounded:
+One run is one transaction, and a cron worker is killed after its real-time limit
+(``limit_time_real_cron``, else ``limit_time_real``: 120 s by default), which rolls it back; so a run
+is bounded, and the job's time comes from that limit (``cron_budget``, ``l10n_pl_ksef_budget.py``):
 
 * the sync comes first and turns invoices into bills, 50 at a time, until ``RECEIVE_SECONDS``
-  (30 s) have passed since the run started or ``RECEIVE_LIMIT`` (1000) are bills (about 500 on
-  a 2-core server); when more are waiting the company is due again at once and the cron
+  (30 s) have passed since the run started, the job's budget is spent, or ``RECEIVE_LIMIT`` (1000)
+  are bills (about 500 on a 2-core server); when more are waiting the company is due again at once and the cron
   continues in its next call, from the last invoice finished and in the same export package
   while KSeF keeps it (no new export: KSeF allows 20 an hour); see
   ``res_company_ksef_receive_sync.py``;
 * the cron waits at most ``CRON_POLL.timeout`` (45 s) for KSeF to log in or to prepare an export
-  (the button 30 s), and never sleeps on a 429: the company is due again at its ``Retry-After``;
+  (the button 30 s), never past the job's budget, and never sleeps on a 429: the company is due again
+  at its ``Retry-After``;
 * then at most ``RETRY_LIMIT`` (3) invoices of the waiting list are downloaded again, each after its
   own back-off (single downloads: 64 an hour); a 429 there stops the retries, not the run;
-* the cron starts no company after ``JOB_BUDGET`` (60 s) of one job: it reports the companies still
-  due and Odoo runs the job again at once, in a fresh worker turn.
+* the cron starts no company once the job's budget is spent: it reports the companies still due and
+  Odoo runs the job again at once, in a fresh worker turn.
 
 The cron takes the due companies least recently checked first, commits after each one and reports
 as remaining only the companies due now, so Odoo calls it again only for a real backlog; it wakes
@@ -40,7 +42,7 @@ import pytz
 from odoo import _, api, fields, models, modules
 from odoo.exceptions import AccessError, UserError, ValidationError
 
-from odoo.addons.base.models.ir_cron import MIN_TIME_PER_JOB, _intervalTypes
+from odoo.addons.base.models.ir_cron import _intervalTypes
 
 from ..ksef_core import nip as ksef_nip
 from ..ksef_core.client import (
@@ -52,6 +54,8 @@ from ..ksef_core.client import (
     PollPolicy,
 )
 from ..ksef_core.errors import KsefError
+from .l10n_pl_ksef_budget import cron_budget, deadline_in
+from .l10n_pl_ksef_document_click import DEADLINE_KEY
 
 _logger = logging.getLogger(__name__)
 
@@ -67,13 +71,10 @@ DEFAULT_DAYS_BACK = 30
 WARSAW = pytz.timezone("Europe/Warsaw")
 #: the cron waits for KSeF (login, export) at most this long: a run stays well under limit_time_real
 CRON_POLL = PollPolicy(initial=0.5, factor=1.6, max_delay=5.0, timeout=45.0)
-#: no wait of a run (retry, Retry-After, poll) ends later than this many seconds after it started
-RUN_DEADLINE = 600
+#: no wait of the button's run (retry, Retry-After, poll) ends later than this many seconds after it started
 INTERACTIVE_DEADLINE = 90
 #: the button waits for KSeF at most this long
 INTERACTIVE_POLL = PollPolicy(initial=0.5, factor=1.6, max_delay=2.0, timeout=30.0)
-#: seconds of one cron job after which no other company is started (Odoo runs the job again)
-JOB_BUDGET = 60.0
 #: first key of the advisory lock "importing supplier invoices of company <id>" ("KSeF" in ASCII)
 LOCK_NAMESPACE = 0x4B536546
 #: errors that concern KSeF as a whole, not one invoice
@@ -196,12 +197,17 @@ class ResCompany(models.Model):
         Returns ``{company id: result dict}`` of the companies processed in this call.
         """
         results = {}
-        if self._l10n_pl_ksef_receive_job_elapsed() > JOB_BUDGET:
+        budget = cron_budget(self.env)  # from the cron worker's real-time limit, counted from the job's start
+        if budget <= 0:
             self._l10n_pl_ksef_receive_progress(0, len(self._l10n_pl_ksef_receive_queue()))
             return results
-        queue = self._l10n_pl_ksef_receive_queue()
+        Company = self.with_context(**{DEADLINE_KEY: deadline_in(budget)})
+        queue = Company._l10n_pl_ksef_receive_queue()
         again = 0  # companies with more invoices waiting: due again at once
         for index, company in enumerate(queue):
+            if index and Company.env["l10n_pl_ksef.document"]._l10n_pl_ksef_time_up():
+                self._l10n_pl_ksef_receive_progress(0, len(queue) - index + again)
+                break
             result = company._l10n_pl_ksef_receive_run(durable_backoff=True)
             results[company.id] = result
             again += bool(result["more"])
@@ -259,10 +265,12 @@ class ResCompany(models.Model):
         cron.sudo()._trigger(at=state.next_attempt)
         return state.next_attempt
 
-    def _l10n_pl_ksef_receive_job_elapsed(self):
-        """Seconds since the cron job calling us started (0 outside a cron job)."""
-        end = self.env.context.get("cron_end_time")
-        return 0.0 if end is None else time.monotonic() - (end - MIN_TIME_PER_JOB)
+    def _l10n_pl_ksef_receive_time_up(self, started):
+        """Whether a run that started at ``started`` (``time.monotonic()``) starts no further batch: after
+        ``RECEIVE_SECONDS``, or once the cron job's budget is spent."""
+        return (
+            time.monotonic() - started >= RECEIVE_SECONDS or self.env["l10n_pl_ksef.document"]._l10n_pl_ksef_time_up()
+        )
 
     def _l10n_pl_ksef_receive_commit(self):
         if not modules.module.current_test:
@@ -429,7 +437,10 @@ class ResCompany(models.Model):
                 deadline_seconds=INTERACTIVE_DEADLINE,
             )
         return self._l10n_pl_ksef_client(
-            ksef_user=self.env["res.users"], max_wait_seconds=0, poll_policy=CRON_POLL, deadline_seconds=RUN_DEADLINE
+            ksef_user=self.env["res.users"],
+            max_wait_seconds=0,
+            poll_policy=CRON_POLL,
+            deadline_seconds=self.env["l10n_pl_ksef.document"]._l10n_pl_ksef_time_left(),
         )
 
     def _l10n_pl_ksef_retry_failed(self, client, result, failures):

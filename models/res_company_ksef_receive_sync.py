@@ -173,7 +173,7 @@ class ResCompany(models.Model):
             try:
                 count, time_up = 0, False
                 for index, subject in enumerate(company._l10n_pl_ksef_receive_subjects()):
-                    if index and time.monotonic() - started >= receive.RECEIVE_SECONDS:  # the next call reads it
+                    if index and company._l10n_pl_ksef_receive_time_up(started):  # the next call reads it
                         result["more"] = True
                         break
                     sync_state = states.setdefault(subject, SyncState(subject, company._l10n_pl_ksef_receive_start()))
@@ -184,7 +184,7 @@ class ResCompany(models.Model):
                             pending.append(item)
                             if len(pending) >= RECEIVE_BATCH:
                                 flush()
-                                time_up = time.monotonic() - started >= receive.RECEIVE_SECONDS
+                                time_up = company._l10n_pl_ksef_receive_time_up(started)
                             if count >= receive.RECEIVE_LIMIT or time_up:  # the next call goes on
                                 result["more"] = True
                                 break

@@ -1,10 +1,14 @@
 """Readable prints of KSeF files through Odoo's report engine: the FA(3) visualization of received bills
 (attached for the side-by-side preview) and of sent invoices, and the readable UPO."""
 
+from unittest.mock import patch
+
 from lxml import html as lxml_html
 
 from odoo.exceptions import UserError
 from odoo.tests import tagged
+
+from odoo.addons.l10n_pl_ksef.models import account_move_ksef_visual as visual_module
 
 from .print_common import matrix_of, reports_without_server
 from .send_common import L10nPlKsefSendCommon
@@ -48,6 +52,58 @@ class TestL10nPlKsefVisualReceived(ReceiveCommon):
             1,
             "made once",
         )
+
+    def test_a_bill_whose_visualization_fails_is_marked_with_why_and_the_others_go_on(self):
+        if not wkhtmltopdf_ok(self.env):
+            self.skipTest("wkhtmltopdf is not installed: the PDF of the visualization cannot be made")
+        reports_without_server(self.env)
+        broken_number = "FV/ZEPSUTA/%s" % self.id()[-12:]
+        broken = self.seed(fa3([line("Papier ksero A4", "1", "21.50", "23")], number=broken_number))
+        good = self.seed(fa3([line("Segregator", "2", "9", "8")]))
+        self.run_cron()
+        broken_bill, good_bill = self.bills(broken), self.bills(good)
+        self.assertLess(broken_bill.id, good_bill.id, "the broken bill comes first in the cron's order")
+        render = visual_module.render_invoice_html
+        calls = []
+
+        def renderer(xml, **kwargs):
+            calls.append(xml)
+            if broken_number.encode() in xml:
+                # an error no one foresaw, whose text quotes the supplier's invoice
+                raise RecursionError("cannot render %s of Papier ksero" % broken_number)
+            return render(xml, **kwargs)
+
+        Move = self.env["account.move"].with_context(l10n_pl_ksef_no_commit=True)
+        with (
+            patch.object(visual_module, "render_invoice_html", renderer),
+            self.assertLogs("odoo.addons.l10n_pl_ksef.models.account_move_ksef_visual", "WARNING") as logs,
+        ):
+            Move._cron_l10n_pl_ksef_visualize()
+        self.assertTrue(broken_bill.l10n_pl_ksef_visual_failed)
+        self.assertIn("RecursionError", broken_bill.l10n_pl_ksef_visual_error)
+        self.assertNotIn("Papier", broken_bill.l10n_pl_ksef_visual_error, "the bill says why, not the file's text")
+        self.assertFalse(broken_bill.l10n_pl_ksef_visual_id)
+        self.assertTrue(good_bill.l10n_pl_ksef_visual_id, "the others go on")
+        log = "\n".join(logs.output)
+        self.assertIn(str(broken_bill.id), log, "the log says where")
+        self.assertNotIn("Papier", log, "never the invoice's data")
+        calls.clear()
+        with patch.object(visual_module, "render_invoice_html", renderer):
+            Move._cron_l10n_pl_ksef_visualize()
+        self.assertEqual(calls, [], "not tried again by the cron")
+
+    def test_the_visualization_cron_works_within_its_budget(self):
+        if not wkhtmltopdf_ok(self.env):
+            self.skipTest("wkhtmltopdf is not installed: the PDF of the visualization cannot be made")
+        number = self.seed(fa3([line("Segregator", "2", "9", "8")]))
+        self.run_cron()
+        bill = self.bills(number)
+        cron = self.env.ref("l10n_pl_ksef.ir_cron_l10n_pl_ksef_visualize")
+        self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]).unlink()
+        with patch.object(visual_module, "cron_budget", return_value=0.0):
+            self.env["account.move"].with_context(l10n_pl_ksef_no_commit=True)._cron_l10n_pl_ksef_visualize()
+        self.assertFalse(bill.l10n_pl_ksef_visual_id, "no time: nothing rendered")
+        self.assertTrue(self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]), "it comes back for the rest")
 
     def test_visualization_of_a_received_invoice_shows_what_the_supplier_issued(self):
         number = self.seed(fa3([line("Papier ksero A4", "1000", "21.50", "23"), line(HOSTILE, "1", "10", "8")]))
