@@ -45,3 +45,4 @@ from . import test_send_claims
 from . import test_environments
 from . import test_ksef_hold_rpc
 from . import test_payment_memo
+from . import test_payment_collective
