@@ -35,9 +35,7 @@ _HELP = (
 class AccountPayment(models.Model):
     _inherit = "account.payment"
 
-    l10n_pl_ksef_collective_id = fields.Char(
-        string="KSeF collective identifier", readonly=True, copy=False, help=_HELP
-    )
+    l10n_pl_ksef_collective_id = fields.Char(string="KSeF collective identifier", readonly=True, copy=False, help=_HELP)
 
 
 class AccountMove(models.Model):
@@ -121,7 +119,8 @@ class AccountMove(models.Model):
         for bill in self:
             entry = {"ksef_number": bill.l10n_pl_ksef_number}
             if whole:
-                paid = abs(sum(lines.filtered(lambda line, bill=bill: line.move_id == bill).mapped("amount_residual_currency")))
+                own = lines.filtered(lambda line, bill=bill: line.move_id == bill)
+                paid = abs(sum(own.mapped("amount_residual_currency")))
                 entry.update(amount=float_repr(currency.round(paid), currency.decimal_places), currency=currency.name)
             entries.append(entry)
         return entries

@@ -48,7 +48,8 @@ class TestL10nPlKsefPaymentCollective(PaymentMemoCommon):
             lines=[line("Papier", "1", "%.2f" % price, "23")],
         )
         number = self.seed(build_fa3(invoice))
-        return self.bill(partner=partner, ref=ref, price=price, l10n_pl_ksef_number=number, **values)
+        values = {"currency_id": self.pln.id, "l10n_pl_ksef_number": number, **values}
+        return self.bill(partner=partner, ref=ref, price=price, **values)
 
     def held(self, identifier):
         """``{KSeF number: (amount, currency)}`` of an identifier as the simulator holds it."""
@@ -97,7 +98,7 @@ class TestL10nPlKsefPaymentCollective(PaymentMemoCommon):
             raise InterruptedError  # the transaction that made the payment is lost
         self.env.invalidate_all()
         self.assertEqual(set(bills.mapped("payment_state")), {"not_paid"})
-        self.assertFalse(bills.mapped("l10n_pl_ksef_collective_id"))
+        self.assertFalse(any(bills.mapped("l10n_pl_ksef_collective_id")))
         again = self.pay(bills, IN_2027, group_payment=True)
         self.assertEqual(again.memo, first)
         self.assertEqual(self.sim.collective.by_invoice[bills[0].l10n_pl_ksef_number], [first], "one identifier")

@@ -192,7 +192,7 @@ class TestL10nPlKsefPaymentMemo(PaymentMemoCommon):
         # one transfer per bill: each quotes its own number
         payments = self.pay(bills, IN_2027, group_payment=False)
         self.assertEqual(sorted(payments.mapped("memo")), sorted(bills.mapped("l10n_pl_ksef_number")))
-        self.assertFalse(payments.mapped("l10n_pl_ksef_collective_id"))
+        self.assertFalse(any(payments.mapped("l10n_pl_ksef_collective_id")))
 
     def test_several_bills_of_an_exempt_seller_in_one_payment(self):
         exempt = self.supplier.copy({"name": "Pracownia", "l10n_pl_ksef_vat_exempt": True})

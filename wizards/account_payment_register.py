@@ -114,9 +114,7 @@ class AccountPaymentRegister(models.TransientModel):
         for values, bills in collective:
             create_vals = values["create_vals"]
             currency = self.env["res.currency"].browse(create_vals["currency_id"])
-            number = bills._l10n_pl_ksef_collective_identifier(
-                values["to_reconcile"], create_vals["amount"], currency
-            )
+            number = bills._l10n_pl_ksef_collective_identifier(values["to_reconcile"], create_vals["amount"], currency)
             create_vals.update(memo=number, l10n_pl_ksef_collective_id=number)
         payments = super()._init_payments(to_process, edit_mode=edit_mode)
         for values, bills in collective:
