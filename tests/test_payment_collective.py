@@ -130,7 +130,7 @@ class TestL10nPlKsefPaymentCollective(PaymentMemoCommon):
 
     def test_bill_without_number_and_numbered_bills_are_not_paid_together(self):
         bills = self.seeded_bill() | self.seeded_bill()
-        outage = self.bill(ref="FV/A/9/2026")
+        outage = self.bill(ref="FV/A/9/2026", currency_id=self.pln.id)
         outage.l10n_pl_ksef_no_number_reason = "outage"
         wizard = self.wizard(bills | outage, IN_2027, group_payment=True)
         self.assertIn("have no KSeF number", wizard.l10n_pl_ksef_title_note)
