@@ -35,6 +35,7 @@ offline modes. All KSeF logic lives in the pure-Python ``ksef_core`` package.
         "views/account_move_ksef_send_views.xml",
         "wizards/l10n_pl_ksef_manual_number_views.xml",
         "wizards/account_payment_register_views.xml",
+        "views/account_payment_views.xml",
         "views/report_invoice.xml",
         "views/portal_templates.xml",
         "views/report_ksef_visualization.xml",

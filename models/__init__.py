@@ -18,6 +18,7 @@ from . import account_move_ksef_import_lines
 from . import account_move_ksef_import_build
 from . import account_move_ksef_import_batch
 from . import account_move_ksef_payment
+from . import account_move_ksef_collective
 from . import account_move_line_ksef_insert
 from . import account_tax
 from . import res_company_ksef_invoice

@@ -6,7 +6,8 @@
   (checked: format, CRC-8, the supplier's NIP), or says why it has none (the law's exceptions).
 * From :data:`~..ksef_core.payment_title.TITLE_RULE_FROM` the title of a transfer paying one bill is its
   KSeF number, the MPP message naming it (split payment), or the exception's text; several bills paid by one
-  transfer need a collective identifier (:meth:`_l10n_pl_ksef_collective_title`, the one place it plugs in).
+  transfer quote the collective identifier KSeF issues for their KSeF numbers (asked for when the payment is
+  made: ``account_move_ksef_collective.py``).
   Before that day Odoo's own memo stays, with the KSeF number already proposed by the payment reference.
 
 Bills of suppliers without a Polish NIP (foreign, or not VAT payers) are left as Odoo makes them.
@@ -202,8 +203,10 @@ class AccountMove(models.Model):
         """``(title, problem)`` of one transfer made on ``day`` paying these bills (of one supplier) together.
 
         ``title``: the memo (``None``: Odoo's own); ``problem``: why the transfer cannot go out (the payment
-        is refused with it). THE place where the collective identifier plugs in: when several of the bills
-        have KSeF numbers, art. 108g wants the collective identifier KSeF issues for them as the title.
+        is refused with it). When the bills have KSeF numbers, art. 108g wants the collective identifier KSeF
+        issues for them as the title: it is asked for when the payment is made
+        (:meth:`_l10n_pl_ksef_collective_bills`, :meth:`_l10n_pl_ksef_collective_identifier`), so ``title``
+        is ``None`` then.
         """
         bills = self.filtered(lambda m: m.move_type == "in_invoice" and m._l10n_pl_ksef_polish_bill())
         if len(self) < 2 or not bills or not payment_title.title_rule_applies(day):
@@ -217,14 +220,7 @@ class AccountMove(models.Model):
             )
         numbered = bills.filtered("l10n_pl_ksef_number")
         if numbered:
-            return None, _(
-                "A collective identifier is needed: from %(day)s one transfer paying several invoices issued in "
-                "KSeF (%(bills)s) must quote the collective identifier KSeF issues for their KSeF numbers "
-                "(art. 108g of the VAT Act), and Odoo cannot ask KSeF for one yet. Pay each bill by its own "
-                "transfer (untick Group Payments) so that each quotes its KSeF number.",
-                day=fields.Date.to_string(payment_title.TITLE_RULE_FROM),
-                bills=names,
-            )
+            return None, self._l10n_pl_ksef_collective_problem(numbered)
         reasons = set(bills.mapped("l10n_pl_ksef_no_number_reason"))
         if len(reasons) == 1 and False not in reasons and bills == self:
             text = payment_title.EXCEPTION_TEXTS[reasons.pop()]

@@ -47,3 +47,4 @@ from . import test_ksef_hold_rpc
 from . import test_payment_memo
 from . import test_send_click
 from . import test_budget
+from . import test_payment_collective

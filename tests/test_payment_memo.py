@@ -1,6 +1,6 @@
 """Paying suppliers lawfully: the memo of payments registered from bills quotes the KSeF number (art. 108g of
 the VAT Act, from 1 January 2027), an MPP message names it (art. 108a ust. 3), the law's exceptions say why
-there is none, several bills in one transfer wait for a collective identifier."""
+there is none. Several bills in one transfer: tests/test_payment_collective.py."""
 
 import datetime
 
@@ -20,8 +20,9 @@ IN_2026 = datetime.date(2026, 12, 15)
 ISSUED = datetime.date(2026, 12, 1)
 
 
-@tagged("post_install_l10n", "post_install", "-at_install")
-class TestL10nPlKsefPaymentMemo(ReceiveCommon):
+class PaymentMemoCommon(ReceiveCommon):
+    """A Polish supplier, a foreign one, bills and the payment wizard (no tests here)."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -63,6 +64,9 @@ class TestL10nPlKsefPaymentMemo(ReceiveCommon):
     def pay(self, bills, day, **values):
         return self.wizard(bills, day, **values)._create_payments()
 
+
+@tagged("post_install_l10n", "post_install", "-at_install")
+class TestL10nPlKsefPaymentMemo(PaymentMemoCommon):
     # ------------------------------------------------------------------ one bill, one transfer
 
     def test_bill_imported_from_ksef_is_paid_with_its_ksef_number(self):
@@ -172,18 +176,23 @@ class TestL10nPlKsefPaymentMemo(ReceiveCommon):
 
     # ------------------------------------------------------------------ several bills, one transfer
 
-    def test_two_bills_of_one_supplier_in_one_payment_need_a_collective_identifier(self):
+    def test_two_bills_whose_numbers_ksef_does_not_know_are_not_paid_together(self):
+        """Art. 108g: one transfer paying several invoices quotes their collective identifier; KSeF refuses
+        one for invoices it does not hold for the company (71001): nothing is paid."""
         first = self.bill(ref="FV/1/2026", l10n_pl_ksef_number=self.number("C1"))
         second = self.bill(ref="FV/2/2026", l10n_pl_ksef_number=self.number("C2"))
         bills = first | second
         wizard = self.wizard(bills, IN_2027, group_payment=True)
-        self.assertIn("collective identifier is needed", wizard.l10n_pl_ksef_title_note)
-        with self.assertRaisesRegex(UserError, "collective identifier is needed"):
+        self.assertIn("Odoo asks KSeF for it when you create the payment", wizard.l10n_pl_ksef_title_note)
+        with self.assertRaisesRegex(UserError, "nothing was paid") as refused:
             wizard._create_payments()
+        self.assertIn(first.l10n_pl_ksef_number, str(refused.exception), "the numbers KSeF refused are named")
         self.assertEqual(set(bills.mapped("payment_state")), {"not_paid"}, "no transfer left")
+        self.assertFalse(self.env["account.payment"].search([("partner_id", "=", self.supplier.id)]))
         # one transfer per bill: each quotes its own number
         payments = self.pay(bills, IN_2027, group_payment=False)
         self.assertEqual(sorted(payments.mapped("memo")), sorted(bills.mapped("l10n_pl_ksef_number")))
+        self.assertFalse(any(payments.mapped("l10n_pl_ksef_collective_id")))
 
     def test_several_bills_of_an_exempt_seller_in_one_payment(self):
         exempt = self.supplier.copy({"name": "Pracownia", "l10n_pl_ksef_vat_exempt": True})

@@ -3,7 +3,10 @@
 The memo Odoo proposes (and the one of every payment the wizard makes without showing it, one per bill
 or per supplier) comes from :meth:`account.move._l10n_pl_ksef_payment_title`; one transfer paying several
 bills asks :meth:`account.move._l10n_pl_ksef_collective_title`. A payment whose title would break the rule
-is refused with the reason before anything is created.
+is refused with the reason before anything is created. One paying several bills with KSeF numbers quotes
+the collective identifier KSeF issues for them, asked for when the payment is made (Odoo's wizard makes one
+payment per supplier, bank account and currency: each asks for its own); when KSeF does not give it, no
+payment is made.
 """
 
 from odoo import api, fields, models
@@ -68,6 +71,7 @@ class AccountPaymentRegister(models.TransientModel):
             problem = moves._l10n_pl_ksef_title_problem(day, memo)
             if problem:
                 return problem
+        collective = [moves for moves in groups if moves._l10n_pl_ksef_collective_bills(day)]
         for move in self.line_ids.move_id:
             if (
                 move.move_type == "in_invoice"
@@ -80,16 +84,39 @@ class AccountPaymentRegister(models.TransientModel):
                     "the KSeF number from its invoice on the bill: from 1 January 2027 the transfer must quote it.",
                     bill=move.display_name,
                 )
+        if collective:
+            return self.env._(
+                "From %(day)s one transfer paying several invoices issued in KSeF quotes the collective identifier "
+                "KSeF issues for their KSeF numbers (art. 108g of the VAT Act): Odoo asks KSeF for it when you "
+                "create the payment and puts it in the Memo (bills %(bills)s).",
+                day=fields.Date.to_string(payment_title.TITLE_RULE_FROM),
+                bills="; ".join(", ".join(moves.mapped(lambda m: m.ref or m.name)) for moves in collective),
+            )
         return False
 
     def _init_payments(self, to_process, edit_mode=False):
-        # EXTENDS 'account': no transfer leaves without the title art. 108g wants
+        # EXTENDS 'account': no transfer leaves without the title art. 108g wants; one paying several bills
+        # with KSeF numbers quotes the collective identifier KSeF issues for them (asked for once every
+        # payment is known to be lawful, so a refusal asks KSeF for nothing)
+        collective = []
         for values in to_process:
             create_vals = values["create_vals"]
             if create_vals.get("payment_type") != "outbound":
                 continue
             day = fields.Date.to_date(create_vals.get("date"))
-            problem = values["to_reconcile"].move_id._l10n_pl_ksef_title_problem(day, create_vals.get("memo"))
+            moves = values["to_reconcile"].move_id
+            problem = moves._l10n_pl_ksef_title_problem(day, create_vals.get("memo"))
             if problem:
                 raise UserError(problem)
-        return super()._init_payments(to_process, edit_mode=edit_mode)
+            bills = moves._l10n_pl_ksef_collective_bills(day)
+            if bills:
+                collective.append((values, bills))
+        for values, bills in collective:
+            create_vals = values["create_vals"]
+            currency = self.env["res.currency"].browse(create_vals["currency_id"])
+            number = bills._l10n_pl_ksef_collective_identifier(values["to_reconcile"], create_vals["amount"], currency)
+            create_vals.update(memo=number, l10n_pl_ksef_collective_id=number)
+        payments = super()._init_payments(to_process, edit_mode=edit_mode)
+        for values, bills in collective:
+            bills.l10n_pl_ksef_collective_id = values["create_vals"]["l10n_pl_ksef_collective_id"]
+        return payments
