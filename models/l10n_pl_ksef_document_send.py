@@ -21,7 +21,7 @@ import logging
 import math
 import time
 
-from odoo import api, fields, models, modules
+from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..ksef_core.client import (
@@ -96,11 +96,8 @@ class L10nPlKsefDocument(models.Model):
     # ------------------------------------------------------------------ plumbing
 
     def _l10n_pl_ksef_commit(self):
-        """Make the state durable before and after a KSeF call (not inside tests)."""
-        self.env.flush_all()
-        if not modules.module.current_test:
-            # the exactly-once protocol: the state must be durable on both sides of each KSeF call
-            self.env.cr.commit()  # pylint: disable=invalid-commit
+        """Make the state durable before and after a KSeF call (the exactly-once protocol)."""
+        self.env.cr.commit()  # pylint: disable=invalid-commit
 
     @api.model
     def _l10n_pl_ksef_lock(self, company):
@@ -162,8 +159,6 @@ class L10nPlKsefDocument(models.Model):
 
     @api.model
     def _l10n_pl_ksef_progress(self, processed, remaining):
-        if modules.module.current_test:
-            return float("inf")
         return self.env["ir.cron"]._commit_progress(processed, remaining=remaining)
 
     @api.model
@@ -264,8 +259,6 @@ class L10nPlKsefDocument(models.Model):
                     company, user, result, interactive, sessions.get(user, self.env["l10n_pl_ksef.session"])
                 )
         except Exception as exc:
-            if modules.module.current_test:
-                raise
             # a database conflict or a bug: nothing half-done is kept, the next run starts from the state
             self.env.cr.rollback()
             _logger.exception("KSeF: sending failed for company %s", company.id)
