@@ -20,8 +20,9 @@ def b64(data):
 COMMITTED = "l10n_pl_ksef_committed"
 
 
-def production_path(case):
-    """Run the product's own commits, rollbacks and cursors in ``case`` as Odoo's test cursor plays them.
+def production_path(cls):
+    """Run the product's own commits, rollbacks and cursors in the test class ``cls`` as Odoo's test cursor
+    plays them (call it in ``setUpClass``, and :func:`commit_point` in ``setUp``).
 
     The product commits on both sides of each KSeF call and rolls a failed run back; its token store and its
     sending lock work on cursors of their own. Odoo forbids a commit on the test's cursor; its ``TestCursor``
@@ -33,14 +34,14 @@ def production_path(case):
     A commit sets a new savepoint of one name and never releases one: releasing it would also end the
     savepoints opened since (``assertRaises``); a rollback goes back to the newest one still there.
     """
-    if not type(case)._registry_patched:  # an HttpCase is in registry test mode already
-        case.registry_enter_test_mode()
-    cr = case.cr
-    cr._obj.execute('SAVEPOINT "%s"' % COMMITTED)  # on the raw cursor, as Odoo's TestCursor: not a query
+    if not cls._registry_patched:  # an HttpCase is in registry test mode already
+        cls.registry_enter_test_mode_cls()
+    cr = cls.cr
+    commit_point(cr)
 
     def commit():
         cr.flush()
-        cr._obj.execute('SAVEPOINT "%s"' % COMMITTED)
+        commit_point(cr)
         cr.clear()
         cr.prerollback.clear()
         cr.postrollback.clear()
@@ -53,8 +54,14 @@ def production_path(case):
         cr._obj.execute('ROLLBACK TO SAVEPOINT "%s"' % COMMITTED)
         cr.postrollback.run()
 
-    case.startPatcher(patch.object(cr, "commit", commit))
-    case.startPatcher(patch.object(cr, "rollback", rollback))
+    cls.startClassPatcher(patch.object(cr, "commit", commit))
+    cls.startClassPatcher(patch.object(cr, "rollback", rollback))
+
+
+def commit_point(cr):
+    """What a rollback of the product returns to (at the latest): now. On the raw cursor, as Odoo's TestCursor
+    does with its savepoints: not a query of the test."""
+    cr._obj.execute('SAVEPOINT "%s"' % COMMITTED)
 
 
 class L10nPlKsefTestCommon(AccountTestInvoicingCommon):
@@ -69,7 +76,7 @@ class L10nPlKsefTestCommon(AccountTestInvoicingCommon):
 
     def setUp(self):
         super().setUp()
-        production_path(self)
+        commit_point(self.cr)  # a rollback in this test never goes further back than its start
 
     @contextlib.contextmanager
     def enter_registry_test_mode(self):
@@ -83,16 +90,20 @@ class L10nPlKsefTestCommon(AccountTestInvoicingCommon):
         """``registry.cursor()`` opens a real connection of its own inside this block (another transaction,
         which does not see this test's uncommitted rows)."""
         self.env.flush_all()
-        self.registry_leave_test_mode()
+        patches = type(self).registry_patches
+        for patcher in patches:
+            patcher.stop()
         try:
             yield
         finally:
-            self.registry_enter_test_mode(register_cleanup=False)
+            for patcher in patches:
+                patcher.start()
             self.env.invalidate_all()
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        production_path(cls)
         cls.company = cls.company_data["company"]
         cls.company.write(
             {
