@@ -81,7 +81,8 @@ def register(faults):
         others = ids[:-1]
         took = ctx.settle_sent(others)
         if took is not None:
-            took = ctx.rig.settle(lambda: nothing_pending(ctx, ids))
+            rest = ctx.rig.settle(lambda: nothing_pending(ctx, ids))
+            took = None if rest is None else took + rest
         ((_id, name, state, number),) = moves(ctx, [last])
         if refused:  # the sender had it already: it must end accepted like the others
             outcome = sent_outcome(ctx, ids, took)
