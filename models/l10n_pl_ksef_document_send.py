@@ -23,7 +23,7 @@ import datetime
 import logging
 import math
 
-from odoo import api, fields, models, modules
+from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..ksef_core.client import (
@@ -94,11 +94,8 @@ class L10nPlKsefDocument(models.Model):
     # ------------------------------------------------------------------ plumbing
 
     def _l10n_pl_ksef_commit(self):
-        """Make the state durable before and after a KSeF call (not inside tests)."""
-        self.env.flush_all()
-        if not modules.module.current_test:
-            # the exactly-once protocol: the state must be durable on both sides of each KSeF call
-            self.env.cr.commit()  # pylint: disable=invalid-commit
+        """Make the state durable before and after a KSeF call (the exactly-once protocol)."""
+        self.env.cr.commit()  # pylint: disable=invalid-commit
 
     @api.model
     def _l10n_pl_ksef_lock(self, company):
@@ -161,8 +158,6 @@ class L10nPlKsefDocument(models.Model):
 
     @api.model
     def _l10n_pl_ksef_progress(self, processed, remaining):
-        if modules.module.current_test:
-            return float("inf")
         return self.env["ir.cron"]._commit_progress(processed, remaining=remaining)
 
     @api.model
@@ -270,7 +265,7 @@ class L10nPlKsefDocument(models.Model):
                     company, user, result, interactive, sessions.get(user, self.env["l10n_pl_ksef.session"])
                 )
         except Exception as exc:
-            if modules.module.current_test or interactive:
+            if interactive:
                 raise  # a click never rolls back its request: Odoo does, as for any failed request
             # a database conflict or a bug: nothing half-done is kept, the next run starts from the state
             self.env.cr.rollback()

@@ -39,7 +39,7 @@ import traceback
 
 import pytz
 
-from odoo import _, api, fields, models, modules
+from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
 from odoo.addons.base.models.ir_cron import _intervalTypes
@@ -273,13 +273,10 @@ class ResCompany(models.Model):
         )
 
     def _l10n_pl_ksef_receive_commit(self):
-        if not modules.module.current_test:
-            self.env.cr.commit()  # pylint: disable=invalid-commit
+        self.env.cr.commit()  # pylint: disable=invalid-commit
 
     def _l10n_pl_ksef_receive_progress(self, processed, remaining):
         """Commit and tell Odoo how many companies are still due; returns the seconds left to this call."""
-        if modules.module.current_test:
-            return float("inf")
         return self.env["ir.cron"]._commit_progress(processed, remaining=remaining)
 
     def _l10n_pl_ksef_receive_lock(self):

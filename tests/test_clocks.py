@@ -18,6 +18,7 @@ from odoo.tests import tagged
 from odoo.addons.l10n_pl_ksef.ksef_core.calendar_pl import warsaw_now
 from odoo.addons.l10n_pl_ksef.ksef_core.simulator.testing import running_simulator
 
+from .common import production_path
 from .test_demo import L10nPlKsefDemoCommon
 
 UTC = datetime.timezone.utc
@@ -52,6 +53,7 @@ class TestL10nPlKsefClocks(L10nPlKsefDemoCommon):
     def setUpClass(cls):
         # the demo is made in each test, at its instant, not once for the class
         super(L10nPlKsefDemoCommon, cls).setUpClass()
+        production_path(cls)
         cls.no_demo = None
         if cls.env["ir.module.module"]._get("l10n_pl").state != "installed":
             cls.no_demo = "The demo needs the Polish chart of accounts (l10n_pl), not installed in this database."

@@ -11,6 +11,8 @@ from odoo.tests import HttpCase, tagged
 
 from odoo.addons.l10n_pl_ksef.ksef_core.nip import nip_checksum_ok
 
+from .common import commit_point, production_path
+
 
 class L10nPlKsefDemoCommon(HttpCase):
     """The demo made on a new Polish company, against a simulator of this class's own."""
@@ -18,6 +20,7 @@ class L10nPlKsefDemoCommon(HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        production_path(cls)
         cls.no_demo = None
         if cls.env["ir.module.module"]._get("l10n_pl").state != "installed":
             # each test reports the skip with its reason (a skip of the whole class would not be counted)
@@ -39,6 +42,7 @@ class L10nPlKsefDemoCommon(HttpCase):
 
     def setUp(self):
         super().setUp()
+        commit_point(self.cr)
         if self.no_demo:
             self.skipTest(self.no_demo)
 

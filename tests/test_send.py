@@ -4,7 +4,7 @@ import datetime
 
 from lxml import etree
 
-from odoo import fields
+from odoo import fields, sql_db
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
@@ -418,7 +418,7 @@ class TestL10nPlKsefSendExactlyOnce(L10nPlKsefSendCommon):
         move = self.invoice()
         move._l10n_pl_ksef_queue()
         # another worker holds the company's sending lock (its own database connection)
-        other = self.registry.cursor()
+        other = sql_db.db_connect(self.env.cr.dbname).cursor()
         self.addCleanup(other.close)
         other.execute("SELECT pg_advisory_lock(%s, %s)", (0x4B534E44, self.company.id))
         result = self.Document._l10n_pl_ksef_run(self.company)

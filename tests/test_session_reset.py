@@ -3,26 +3,14 @@ connection test's login never write over each other.
 
 In production the reset was a pending ORM write when the login wrote the same row on a cursor of its own and
 committed: flushing the reset then failed the whole save ("could not serialize access due to concurrent
-update", 3 times of 3 in an Odoo shell with a worker logging in meanwhile). Here the other cursor shares the
-test's transaction (registry test mode), so no serialization failure can happen: the same wrong order shows as
-the pending reset overwriting the session the login had just stored.
+update", 3 times of 3 in an Odoo shell with a worker logging in meanwhile). Here the token store's own cursor
+shares the test's transaction (registry test mode, see ``common.production_path``), so no serialization failure
+can happen: the same wrong order shows as the pending reset overwriting the session the login had just stored.
 """
-
-from types import SimpleNamespace
-from unittest.mock import patch
 
 from odoo.tests import tagged
 
-from odoo.addons.l10n_pl_ksef.models import l10n_pl_ksef_secret_mixin
-
 from .common import TEST_NIP, L10nPlKsefTestCommon
-
-
-def production_path():
-    """The token store takes its production path (a cursor of its own), which it leaves under tests;
-    Odoo's test cursor still knows it runs a test."""
-    no_test = SimpleNamespace(module=SimpleNamespace(current_test=None))
-    return patch.object(l10n_pl_ksef_secret_mixin, "modules", no_test)
 
 
 @tagged("post_install_l10n", "post_install", "-at_install")
@@ -38,7 +26,7 @@ class TestL10nPlKsefSessionReset(L10nPlKsefTestCommon):
         old = self.company._l10n_pl_ksef_load_session_state()
         self.assertTrue(old and old.access_token)
         # the production path: sessions written on a cursor of their own
-        with production_path(), self.enter_registry_test_mode():
+        with self.enter_registry_test_mode():
             wizard = self.setup_wizard(auth_method="token", token=self.sim.mint_token(TEST_NIP, ("InvoiceWrite",)))
             wizard.action_save_credentials()
             self.assertIn("Connected", wizard.result)
@@ -53,7 +41,7 @@ class TestL10nPlKsefSessionReset(L10nPlKsefTestCommon):
     def test_a_reset_alone_forgets_the_session(self):
         self.connect_to_simulator()
         self.env.flush_all()
-        with production_path(), self.enter_registry_test_mode():
+        with self.enter_registry_test_mode():
             self.company._l10n_pl_ksef_reset_session()
             self.assertIsNone(self.company._l10n_pl_ksef_load_session_state())
         self.env.invalidate_all()

@@ -8,6 +8,10 @@ Not a benchmark itself (its name starts with "_"): ``faults.py`` uses it.
 * The Odoo server is ``odoo-bin --workers=2 --max-cron-threads=2``: its cron workers are separate
   processes (``odoo: WorkerCron …``) that the prefork master respawns when one is killed. The
   scenarios SIGKILL the worker that holds a connection to the simulator at that moment.
+* The rig supervises the server as systemd's ``Restart=always`` would in production: when the
+  prefork master exits (a PostgreSQL restart makes it stop: "Stopping forcefully"), the server is
+  started again, once per scenario, and the scenario's recovery is counted from there. A server that
+  cannot be started again, or exits a second time, fails the scenario at once.
 * This process writes to the database only as a user would (invoices created and posted, a token
   saved) and to let time pass (:meth:`Rig.warp`): schedules of the engine (a retry in 5 minutes, a
   back-off of 30 minutes) are moved to now, never a state.
@@ -47,6 +51,15 @@ CRONS = (
     "l10n_pl_ksef.ir_cron_l10n_pl_ksef_send",
     "l10n_pl_ksef.ir_cron_l10n_pl_ksef_receive",
 )
+#: a scenario's limit to settle (seconds), counted from its start or from the server's restart
+SETTLE_LIMIT = 900.0
+#: the supervisor's restart: attempts, and seconds between them (systemd's RestartSec)
+RESTART_ATTEMPTS = 10
+RESTART_SEC = 5.0
+
+
+class ServerDead(RuntimeError):
+    """The Odoo server exited and could not be kept running: the scenario fails at once."""
 
 
 def free_port():
@@ -66,6 +79,11 @@ class Rig:
         self.log_path = os.path.join(work_dir, "odoo-server.log")
         self.kills = 0
         self.warped = 0.0  # seconds of schedules brought forward
+        self.log_start = 0
+        self.restarts = 0  # the server started again by the supervisor, in all
+        self.restarted = None  # this scenario: (seconds into it, why the server exited) once restarted
+        self.scenario_started = time.monotonic()
+        self.deadline = time.monotonic() + SETTLE_LIMIT
 
     # ------------------------------------------------------------------ database
 
@@ -124,6 +142,7 @@ class Rig:
             "--logfile=%s" % self.log_path,
         ]
         env = dict(os.environ, ODOO_NOTIFY_CRON_CHANGES="1")
+        self.log_start = len(self.log_lines(""))  # this server's lines follow
         with open(self.log_path + ".out", "ab") as out:
             self.server = subprocess.Popen(command, env=env, start_new_session=True, stdout=out, stderr=out)
         deadline = time.monotonic() + 90
@@ -148,6 +167,61 @@ class Rig:
                 os.killpg(self.server.pid, signal.SIGKILL)
             self.server.wait(10)
         self.server = None
+
+    # ------------------------------------------------------------------ the supervisor
+
+    def begin_scenario(self):
+        """A scenario starts: its settle limit runs from now; the server may be restarted once in it."""
+        self.restarted = None
+        self.scenario_started = time.monotonic()
+        self.deadline = self.scenario_started + SETTLE_LIMIT
+        self.check_server()
+
+    def exit_reason(self):
+        """The server's last words: its exit status and the last CRITICAL line or "Stopping forcefully"."""
+        code = self.server.returncode if self.server else None
+        lines = self.log_lines("")[self.log_start :]
+        said = [line for line in lines if " CRITICAL " in line or "Stopping forcefully" in line]
+        return "exit status %s%s" % (code, ", %s" % said[-1].split(" ", 4)[-1][:160] if said else "")
+
+    def check_server(self):
+        """Raise :class:`ServerDead` unless the server runs; an exited server is started again once per
+        scenario first (as systemd's ``Restart=always``): returns True when it was restarted now."""
+        if self.server is None:
+            raise ServerDead("the Odoo server is not running")
+        if self.server.poll() is None:
+            return False
+        reason = self.exit_reason()
+        if self.restarted is not None:
+            raise ServerDead("the Odoo server exited again after its restart (%s)" % reason)
+        exited_at = time.monotonic() - self.scenario_started
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.server.pid, signal.SIGKILL)  # its workers, if any outlived the master
+        self.server = None
+        for attempt in range(RESTART_ATTEMPTS):
+            time.sleep(RESTART_SEC)
+            try:
+                self.start_server()
+                break
+            except RuntimeError as exc:  # the database not back yet: the supervisor tries again
+                if self.server is not None and self.server.poll() is None:
+                    self.stop_server()
+                self.server = None
+                if attempt == RESTART_ATTEMPTS - 1:
+                    raise ServerDead("the Odoo server exited (%s) and could not be started again: %s" % (reason, exc))
+        self.restarts += 1
+        self.restarted = (exited_at, reason)
+        self.deadline = time.monotonic() + SETTLE_LIMIT  # the recovery is counted from the restart
+        return True
+
+    def restart_note(self):
+        if self.restarted is None:
+            return ""
+        exited_at, reason = self.restarted
+        return "Odoo server exited %.0f s into the scenario (%s), restarted by the rig as systemd would" % (
+            exited_at,
+            reason,
+        )
 
     def workers(self, kind=None):
         """The server's live worker processes (``kind``: WorkerCron / WorkerHTTP), known from the
@@ -299,12 +373,16 @@ class Rig:
             for xmlid in CRONS:
                 env.ref(xmlid)._trigger()
 
-    def settle(self, done, timeout=900.0, warp_after=75.0):
-        """Wait until ``done()`` is true, letting time pass when nothing is due for a while."""
+    def settle(self, done, timeout=SETTLE_LIMIT, warp_after=75.0):
+        """Wait until ``done()`` is true, letting time pass when nothing is due for a while; returns the
+        seconds it took (from the server's restart, when it was restarted meanwhile), or None when not
+        settled within ``timeout`` nor within the scenario's limit. A dead server raises at once."""
         started = time.monotonic()
         idle_since = time.monotonic()
         last = None
-        while time.monotonic() - started < timeout:
+        while time.monotonic() - started < timeout and time.monotonic() < self.deadline:
+            if self.check_server():
+                started = idle_since = time.monotonic()
             state = done()
             if state is True:
                 return time.monotonic() - started
