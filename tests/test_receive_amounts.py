@@ -142,6 +142,9 @@ class TestL10nPlKsefReceiveAmounts(L10nPlKsefPlnTestCommon):
         partner = self.env["res.partner"].create(dict({"name": SUPPLIER, "is_company": True}, **values))
         self.env.cr.execute("UPDATE res_partner SET vat = %s WHERE id = %s", (vat, partner.id))
         partner.invalidate_recordset(["vat"])
+        # its normalised NIP as the install's SQL (or any write of the Tax ID) gives it to existing partners
+        self.env.add_to_compute(partner._fields["l10n_pl_ksef_nip_normalized"], partner)
+        partner.flush_recordset()
         return partner
 
     # ------------------------------------------------------------------ amounts
