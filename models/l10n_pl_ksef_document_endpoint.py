@@ -21,6 +21,15 @@ from .res_company_ksef_endpoint import endpoint_domain
 PARKED = datetime.timedelta(days=1)
 
 
+def _with_endpoint(env, vals_list):
+    """``vals_list`` of new documents or sessions, each given its company's current endpoint unless it names one."""
+    companies = env["res.company"].sudo()
+    for vals in vals_list:
+        if "endpoint" not in vals and vals.get("company_id"):
+            vals["endpoint"] = companies.browse(vals["company_id"])._l10n_pl_ksef_endpoint()
+    return vals_list
+
+
 class L10nPlKsefDocument(models.Model):
     _inherit = "l10n_pl_ksef.document"
 
@@ -33,11 +42,7 @@ class L10nPlKsefDocument(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        companies = self.env["res.company"].sudo()
-        for vals in vals_list:
-            if "endpoint" not in vals and vals.get("company_id"):
-                vals["endpoint"] = companies.browse(vals["company_id"])._l10n_pl_ksef_endpoint()
-        return super().create(vals_list)
+        return super().create(_with_endpoint(self.env, vals_list))
 
     def _l10n_pl_ksef_withdrawable(self):
         """These documents that have not left and can go back: queued, not issued offline."""
@@ -145,11 +150,7 @@ class L10nPlKsefSession(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        companies = self.env["res.company"].sudo()
-        for vals in vals_list:
-            if "endpoint" not in vals and vals.get("company_id"):
-                vals["endpoint"] = companies.browse(vals["company_id"])._l10n_pl_ksef_endpoint()
-        return super().create(vals_list)
+        return super().create(_with_endpoint(self.env, vals_list))
 
 
 class AccountMove(models.Model):
