@@ -76,3 +76,31 @@ def is_valid_collective_identifier(value):
 def collective_identifier_nip(value):
     """The seller NIP embedded in a collective identifier."""
     return value.split("-", 1)[0]
+
+
+# -- finding them in a bank statement line's label ----------------------------------------------------------------
+# Banks deliver transfer titles as the payer typed them: lower case, split by spaces or dashes, with other text
+# around. The label is squeezed (spaces and dashes removed, upper case) and every place where a number could
+# start is tried; the format and the CRC-8 keep what is not a number out.
+_SQUEEZE_RE = re.compile(r"[\s\-]+")
+_KSEF_CANDIDATE_RE = re.compile(r"(?=(\d{10})(\d{8})([0-9A-F]{12})([0-9A-F]{2}))")
+_COLLECTIVE_CANDIDATE_RE = re.compile(r"(?=(\d{10})(IZ\d{6})([0-9A-F]{12})([0-9A-F]{2}))")
+
+
+def _found(pattern, squeezed, check):
+    found = []
+    for match in pattern.finditer(squeezed):
+        value = "-".join(match.groups())
+        if check(value) and value not in found:
+            found.append(value)
+    return found
+
+
+def find_ksef_numbers(text):
+    """KSeF 2.0 numbers and collective identifiers quoted in ``text`` (a transfer title), each in its canonical
+    form, in the order they appear: ``(ksef_numbers, collective_identifiers)``."""
+    squeezed = _SQUEEZE_RE.sub("", str(text or "")).upper()
+    return (
+        _found(_KSEF_CANDIDATE_RE, squeezed, is_valid_ksef_number),
+        _found(_COLLECTIVE_CANDIDATE_RE, squeezed, is_valid_collective_identifier),
+    )
