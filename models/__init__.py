@@ -49,3 +49,4 @@ from . import account_move_ksef_print
 from . import account_move_ksef_visual
 from . import account_move_send
 from . import l10n_pl_ksef_demo
+from . import account_bank_statement_line_ksef
