@@ -9,13 +9,22 @@ items Odoo proposes for a statement line (``_get_default_amls_matching_domain``)
 them as Odoo reconciles a statement line: its suspense line moves to the receivable account and is reconciled
 with the invoices' lines.
 
-TODO: collective identifiers quoted in the label are found but not resolved through KSeF yet.
+A collective identifier quoted instead (one transfer paying several invoices) names its invoices through KSeF
+(``l10n_pl_ksef.collective.cache``: asked once per identifier); when KSeF names their amounts, the line pays
+exactly their sum or is left for a person to match.
 """
 
+import logging
+from decimal import Decimal
+
 from odoo import api, models
+from odoo.exceptions import UserError
 from odoo.tools import html2plaintext
 
+from ..ksef_core.errors import KsefError
 from ..ksef_core.ksef_number import find_ksef_numbers
+
+_logger = logging.getLogger(__name__)
 
 
 class AccountBankStatementLine(models.Model):
@@ -31,11 +40,49 @@ class AccountBankStatementLine(models.Model):
             collectives += [c for c in found_collectives if c not in collectives]
         return numbers, collectives
 
-    def _l10n_pl_ksef_invoice_matching_amls(self):
-        """The open receivable lines of the customer invoices (and credit notes) this line quotes by KSeF
-        number, among the journal items Odoo proposes for it; oldest due first."""
+    def _l10n_pl_ksef_collective_invoices(self):
+        """``{(company id, identifier): [(ksef_number, amount, currency)] or None}`` for the collective
+        identifiers these lines quote: KSeF asked once per company for those it was not asked about yet. When
+        KSeF cannot answer, that company's identifiers are left out (their lines wait for the next try)."""
+        wanted = {}
+        for st_line in self:
+            identifiers = st_line._l10n_pl_ksef_label_references()[1]
+            if identifiers and st_line.company_id.l10n_pl_ksef_active:
+                wanted.setdefault(st_line.company_id, []).extend(identifiers)
+        out = {}
+        Cache = self.env["l10n_pl_ksef.collective.cache"]
+        for company, identifiers in wanted.items():
+            try:
+                found = Cache._l10n_pl_ksef_invoices(company, identifiers)
+            except (KsefError, UserError) as exc:
+                _logger.info("KSeF: collective identifiers of company %s not resolved (%s)", company.id, exc)
+                continue
+            out.update(((company.id, identifier), items) for identifier, items in found.items())
+        return out
+
+    def _l10n_pl_ksef_collective_amount_ok(self, collective):
+        """False when a collective identifier this line quotes names amounts (in the line's currency) whose sum
+        is not what the line pays."""
         self.ensure_one()
-        numbers = self._l10n_pl_ksef_label_references()[0]
+        identifiers = self._l10n_pl_ksef_label_references()[1]
+        items = [item for i in identifiers for item in collective.get((self.company_id.id, i)) or []]
+        if not items or any(amount is None for _number, amount, _currency in items):
+            return True
+        if any(currency != self.currency_id.name for _number, _amount, currency in items):
+            return False
+        total = sum((Decimal(amount) for _number, amount, _currency in items), Decimal(0))
+        return self.currency_id.compare_amounts(float(total), abs(self.amount)) == 0
+
+    def _l10n_pl_ksef_invoice_matching_amls(self, collective=None):
+        """The open receivable lines of the customer invoices (and credit notes) this line quotes by KSeF
+        number or through a collective identifier, among the journal items Odoo proposes for it; oldest due
+        first. ``collective``: :meth:`_l10n_pl_ksef_collective_invoices` when known already."""
+        self.ensure_one()
+        numbers, identifiers = self._l10n_pl_ksef_label_references()
+        if identifiers:
+            collective = self._l10n_pl_ksef_collective_invoices() if collective is None else collective
+            for identifier in identifiers:
+                numbers += [item[0] for item in collective.get((self.company_id.id, identifier)) or []]
         if not numbers:
             return self.env["account.move.line"]
         domain = [
@@ -62,11 +109,14 @@ class AccountBankStatementLine(models.Model):
         """Reconcile each line not reconciled yet with the customer invoices it quotes by KSeF number (a part
         payment pays them partly, the oldest due first; more than they owe stays as the customer's credit on
         the receivable account). Lines quoting none, or that cannot be matched without a choice (several
-        customers, another currency), are left as they are. Returns the lines matched."""
+        customers, another currency, amounts KSeF names for a collective identifier that the line does not pay)
+        are left as they are. Returns the lines matched."""
         matched = self.browse()
-        for st_line in self.filtered(lambda line: not line.is_reconciled):
-            amls = st_line._l10n_pl_ksef_invoice_matching_amls()
-            if not amls:
+        todo = self.filtered(lambda line: not line.is_reconciled)
+        collective = todo._l10n_pl_ksef_collective_invoices()
+        for st_line in todo:
+            amls = st_line._l10n_pl_ksef_invoice_matching_amls(collective)
+            if not amls or not st_line._l10n_pl_ksef_collective_amount_ok(collective):
                 continue
             suspense = st_line._seek_for_lines()[1]
             if not self._l10n_pl_ksef_can_reconcile(st_line, amls, suspense):

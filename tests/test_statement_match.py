@@ -6,17 +6,23 @@ import datetime
 
 from odoo.tests import tagged
 
-from odoo.addons.l10n_pl_ksef.ksef_core.ksef_number import make_ksef_number
+from odoo.addons.l10n_pl_ksef.ksef_core.fa3 import build_fa3
+from odoo.addons.l10n_pl_ksef.ksef_core.fa3.model import Address, Invoice, Party
+from odoo.addons.l10n_pl_ksef.ksef_core.ksef_number import checksum, make_ksef_number
+from odoo.addons.l10n_pl_ksef.ksef_core.simulator.seeding import seed_incoming
 
-from .common import TEST_NIP
+from .common import OTHER_NIP, TEST_NIP
 from .fa3_common import L10nPlKsefFa3Common
+from .test_offline import API_PATHS
+from .test_receive import line
 
 ISSUED = datetime.date(2027, 1, 4)
 PAID = datetime.date(2027, 1, 20)
 
 
-@tagged("post_install", "-at_install")
-class TestStatementMatch(L10nPlKsefFa3Common):
+class StatementMatchCommon(L10nPlKsefFa3Common):
+    """Customer invoices with KSeF numbers and bank statement lines (no tests here)."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -27,8 +33,8 @@ class TestStatementMatch(L10nPlKsefFa3Common):
     def invoice(self, tail, price=1000.0, partner=None):
         """A posted invoice of ``price`` gross (no VAT: the amounts stay round)."""
         invoice = self.make([self.line(price=price, tax="zw")], partner=partner or self.customer, invoice_date=ISSUED)
-        # as KSeF's acceptance leaves it
-        invoice.l10n_pl_ksef_number = make_ksef_number(TEST_NIP, ISSUED, "0100000000%s" % tail)
+        if tail:  # as KSeF's acceptance leaves it
+            invoice.l10n_pl_ksef_number = make_ksef_number(TEST_NIP, ISSUED, "0100000000%s" % tail)
         return invoice
 
     def st_line(self, label, amount, **values):
@@ -45,6 +51,9 @@ class TestStatementMatch(L10nPlKsefFa3Common):
     def receivable(self, invoice):
         return invoice.line_ids.filtered(lambda line: line.account_type == "asset_receivable")
 
+
+@tagged("post_install", "-at_install")
+class TestStatementMatch(StatementMatchCommon):
     def test_number_in_lower_case_split_with_text_is_matched(self):
         invoice = self.invoice("01")
         self.invoice("02")  # same customer, another invoice: not paid by this line
@@ -94,3 +103,97 @@ class TestStatementMatch(L10nPlKsefFa3Common):
         self.assertEqual(invoice.payment_state, "paid")
         again = self.st_line(invoice.l10n_pl_ksef_number, 1000.0)
         self.assertFalse(again._l10n_pl_ksef_match(), "a paid invoice is not paid twice")
+
+
+@tagged("post_install", "-at_install")
+class TestStatementMatchCollective(StatementMatchCommon):
+    """A transfer paying several invoices quotes the collective identifier KSeF issued for them (art. 108g)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.start_simulator()
+        cls.simulator.sim.invoice_store.configure(permanent_storage_delay=0)
+
+    def setUp(self):
+        super().setUp()
+        self.connect_to_simulator()
+
+    def ksef_invoice(self, price):
+        """An invoice of the company to the customer, accepted in KSeF (the simulator holds it)."""
+        invoice = self.invoice(None, price)
+        xml = build_fa3(
+            Invoice(
+                number=invoice.name,
+                issue_date=datetime.date.today() - datetime.timedelta(days=2),
+                created_at=datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0),
+                seller=Party(name="Test company", nip=TEST_NIP, address=Address("ul. Testowa 1", "00-001 Warszawa")),
+                buyer=Party(name=self.customer.name, nip=OTHER_NIP, address=Address("ul. Dluga 5", "30-001 Krakow")),
+                kind="VAT",
+                currency="PLN",
+                lines=[line("Usluga", "1", "%.2f" % price, "23")],
+            )
+        )
+        invoice.l10n_pl_ksef_number = seed_incoming(self.sim, xml)
+        return invoice
+
+    def collective(self, invoices, amounts=True):
+        """The identifier the customer asked KSeF for (with the amounts it pays, or without)."""
+        items = [
+            {"ksefNumber": i.l10n_pl_ksef_number, "payment": {"amount": i.amount_total, "currency": "PLN"}}
+            if amounts
+            else i.l10n_pl_ksef_number
+            for i in invoices
+        ]
+        return self.sim.collective.generate({"type": "Nip", "value": OTHER_NIP}, items)["number"]
+
+    def test_collective_identifier_pays_its_invoices_asked_once(self):
+        invoices = self.ksef_invoice(100.0) | self.ksef_invoice(250.0) | self.ksef_invoice(40.0)
+        unpaid = self.ksef_invoice(70.0)
+        identifier = self.collective(invoices)
+        spaced = identifier.lower().replace("-", " ")
+        line_ = self.st_line("Zaplata zbiorcza %s dziekujemy" % spaced, 390.0)
+        self.assertEqual(line_._l10n_pl_ksef_match(), line_)
+        self.assertEqual(line_.partner_id, self.customer)
+        self.assertTrue(line_.is_reconciled)
+        self.assertEqual(invoices.mapped("payment_state"), ["paid"] * 3)
+        self.assertEqual(unpaid.payment_state, "not_paid")
+
+    def test_identifier_asked_once(self):
+        """Two part payments quoting one identifier (no amounts named): the second is matched from what KSeF
+        answered for the first, with KSeF down."""
+        invoices = self.ksef_invoice(100.0) | self.ksef_invoice(250.0)
+        identifier = self.collective(invoices, amounts=False)
+        first = self.st_line(identifier, 200.0)
+        self.assertEqual(first._l10n_pl_ksef_match(), first)
+        self.assertEqual(invoices.mapped("payment_state"), ["paid", "partial"])
+        self.ksef_down()
+        second = self.st_line(identifier.lower(), 150.0)
+        self.assertEqual(second._l10n_pl_ksef_match(), second)
+        self.assertEqual(invoices.mapped("payment_state"), ["paid", "paid"])
+
+    def test_amounts_named_by_ksef_are_checked(self):
+        invoices = self.ksef_invoice(100.0) | self.ksef_invoice(200.0)
+        with_amounts = self.st_line(self.collective(invoices), 250.0)
+        self.assertFalse(with_amounts._l10n_pl_ksef_match(), "KSeF names 300.00: a person decides")
+        self.assertEqual(invoices.mapped("payment_state"), ["not_paid"] * 2)
+
+        without = self.st_line(self.collective(invoices, amounts=False), 250.0)
+        self.assertEqual(without._l10n_pl_ksef_match(), without, "no amounts named: a part payment")
+        self.assertEqual(invoices.mapped("payment_state"), ["paid", "partial"])
+
+    def test_ksef_down_or_unknown_identifier_leaves_the_line(self):
+        invoices = self.ksef_invoice(100.0) | self.ksef_invoice(200.0)
+        identifier = self.collective(invoices)
+        self.ksef_down()
+        line_ = self.st_line(identifier, 300.0)
+        self.assertFalse(line_._l10n_pl_ksef_match())
+        self.sim.faults.clear()
+        self.assertEqual(line_._l10n_pl_ksef_match(), line_, "matched once KSeF answers")
+
+        unknown = identifier[:20] + ("0" if identifier[20] != "0" else "1") + identifier[21:32]
+        self.assertFalse(self.st_line(unknown + "-" + checksum(unknown), 300.0)._l10n_pl_ksef_match())
+
+    def ksef_down(self):
+        for path in (*API_PATHS, "/collective-identifiers", "/collective-identifiers/*"):
+            self.sim.faults.error(path, status=503, count=None)
