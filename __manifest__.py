@@ -21,6 +21,7 @@ offline modes. All KSeF logic lives in the pure-Python ``ksef_core`` package.
         "security/l10n_pl_ksef_security.xml",
         "data/ir_cron.xml",
         "data/mail_activity_type.xml",
+        "data/account_bank_statement_line_actions.xml",
         "views/l10n_pl_ksef_user_token_views.xml",
         "views/l10n_pl_ksef_certificate_views.xml",
         "views/res_config_settings_views.xml",

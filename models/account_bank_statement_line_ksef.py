@@ -17,7 +17,7 @@ exactly their sum or is left for a person to match.
 import logging
 from decimal import Decimal
 
-from odoo import api, models
+from odoo import _, api, models
 from odoo.exceptions import UserError
 from odoo.tools import html2plaintext
 
@@ -131,3 +131,23 @@ class AccountBankStatementLine(models.Model):
             (suspense + amls).reconcile()
             matched |= st_line
         return matched
+
+    def action_l10n_pl_ksef_match(self):
+        """ "Match by KSeF number" (action menu of the bank transactions): :meth:`_l10n_pl_ksef_match`, and how
+        many lines it matched."""
+        todo = self.filtered(lambda line: not line.is_reconciled)
+        matched = todo._l10n_pl_ksef_match()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success" if matched else "warning",
+                "message": _(
+                    "%(matched)s of %(total)s unreconciled transactions matched to customer invoices by the KSeF "
+                    "number or collective identifier in their label. Match the others by hand.",
+                    matched=len(matched),
+                    total=len(todo),
+                ),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }

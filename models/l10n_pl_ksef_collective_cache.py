@@ -17,7 +17,10 @@ class L10nPlKsefCollectiveCache(models.Model):
     company_id = fields.Many2one("res.company", required=True, index=True, ondelete="cascade")
     identifier = fields.Char(string="Collective identifier", required=True, index=True)
     known = fields.Boolean(string="Known to KSeF")
-    invoices_json = fields.Text(help="[[KSeF number, amount or null, currency or null], ...] as KSeF gave them.")
+    invoices_json = fields.Text(
+        string="Invoices (as KSeF gave them)",
+        help="[[KSeF number, amount or null, currency or null], ...] as KSeF gave them.",
+    )
 
     _identifier_unique = models.Constraint("UNIQUE(company_id, identifier)", "One entry per identifier.")
 

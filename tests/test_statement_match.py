@@ -83,6 +83,18 @@ class TestStatementMatch(StatementMatchCommon):
         self.assertEqual(third.payment_state, "partial")
         self.assertAlmostEqual(third.amount_residual, 300.0)
 
+    def test_action_menu_matches_the_selected_lines(self):
+        """The "Match by KSeF number" action of the bank transactions, as an accountant runs it."""
+        invoice = self.invoice("08")
+        lines = self.st_line(invoice.l10n_pl_ksef_number.lower(), 1000.0) | self.st_line("Wplata gotowki", 50.0)
+        # bank reconciliation is for the "basic accounting" group (account's rights on statement lines)
+        self.accountant.group_ids |= self.env.ref("account.group_account_basic")
+        action = self.env.ref("l10n_pl_ksef.action_statement_line_ksef_match")
+        result = action.with_user(self.accountant).with_context(active_model=lines._name, active_ids=lines.ids).run()
+        self.assertIn("1 of 2", result["params"]["message"])
+        self.assertEqual(invoice.payment_state, "paid")
+        self.assertEqual(lines.mapped("is_reconciled"), [True, False])
+
     def test_not_matched(self):
         """A label without a valid KSeF number, a number of a paid invoice, another customer's invoices in one
         line: nothing is reconciled without a person's choice."""
