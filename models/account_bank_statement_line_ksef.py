@@ -40,13 +40,14 @@ class AccountBankStatementLine(models.Model):
             collectives += [c for c in found_collectives if c not in collectives]
         return numbers, collectives
 
-    def _l10n_pl_ksef_collective_invoices(self):
+    def _l10n_pl_ksef_collective_invoices(self, references=None):
         """``{(company id, identifier): [(ksef_number, amount, currency)] or None}`` for the collective
         identifiers these lines quote: KSeF asked once per company for those it was not asked about yet. When
-        KSeF cannot answer, that company's identifiers are left out (their lines wait for the next try)."""
+        KSeF cannot answer, that company's identifiers are left out (their lines wait for the next try).
+        ``references``: ``{line: _l10n_pl_ksef_label_references()}`` when read already."""
         wanted = {}
         for st_line in self:
-            identifiers = st_line._l10n_pl_ksef_label_references()[1]
+            identifiers = ((references or {}).get(st_line) or st_line._l10n_pl_ksef_label_references())[1]
             if identifiers and st_line.company_id.l10n_pl_ksef_active:
                 wanted.setdefault(st_line.company_id, []).extend(identifiers)
         out = {}
@@ -60,11 +61,11 @@ class AccountBankStatementLine(models.Model):
             out.update(((company.id, identifier), items) for identifier, items in found.items())
         return out
 
-    def _l10n_pl_ksef_collective_amount_ok(self, collective):
+    def _l10n_pl_ksef_collective_amount_ok(self, collective, references=None):
         """False when a collective identifier this line quotes names amounts (in the line's currency) whose sum
         is not what the line pays."""
         self.ensure_one()
-        identifiers = self._l10n_pl_ksef_label_references()[1]
+        identifiers = (references or self._l10n_pl_ksef_label_references())[1]
         items = [item for i in identifiers for item in collective.get((self.company_id.id, i)) or []]
         if not items or any(amount is None for _number, amount, _currency in items):
             return True
@@ -73,12 +74,14 @@ class AccountBankStatementLine(models.Model):
         total = sum((Decimal(amount) for _number, amount, _currency in items), Decimal(0))
         return self.currency_id.compare_amounts(float(total), abs(self.amount)) == 0
 
-    def _l10n_pl_ksef_invoice_matching_amls(self, collective=None):
+    def _l10n_pl_ksef_invoice_matching_amls(self, collective=None, references=None):
         """The open receivable lines of the customer invoices (and credit notes) this line quotes by KSeF
         number or through a collective identifier, among the journal items Odoo proposes for it; oldest due
-        first. ``collective``: :meth:`_l10n_pl_ksef_collective_invoices` when known already."""
+        first. ``collective``: :meth:`_l10n_pl_ksef_collective_invoices` when known already; ``references``:
+        :meth:`_l10n_pl_ksef_label_references` when read already."""
         self.ensure_one()
-        numbers, identifiers = self._l10n_pl_ksef_label_references()
+        numbers, identifiers = references or self._l10n_pl_ksef_label_references()
+        numbers = list(numbers)
         if identifiers:
             collective = self._l10n_pl_ksef_collective_invoices() if collective is None else collective
             for identifier in identifiers:
@@ -113,10 +116,12 @@ class AccountBankStatementLine(models.Model):
         are left as they are. Returns the lines matched."""
         matched = self.browse()
         todo = self.filtered(lambda line: not line.is_reconciled)
-        collective = todo._l10n_pl_ksef_collective_invoices()
+        # each label is read once for the whole run
+        references = {st_line: st_line._l10n_pl_ksef_label_references() for st_line in todo}
+        collective = todo._l10n_pl_ksef_collective_invoices(references)
         for st_line in todo:
-            amls = st_line._l10n_pl_ksef_invoice_matching_amls(collective)
-            if not amls or not st_line._l10n_pl_ksef_collective_amount_ok(collective):
+            amls = st_line._l10n_pl_ksef_invoice_matching_amls(collective, references[st_line])
+            if not amls or not st_line._l10n_pl_ksef_collective_amount_ok(collective, references[st_line]):
                 continue
             suspense = st_line._seek_for_lines()[1]
             if not self._l10n_pl_ksef_can_reconcile(st_line, amls, suspense):
