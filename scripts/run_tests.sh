@@ -8,7 +8,10 @@
 #  4. when Odoo 19 is present (ODOO_SRC, default /opt/odoo/19.0): starts PostgreSQL if needed,
 #     installs the addon into two throwaway databases (with and without l10n_pl, side by side), runs
 #     every Odoo test of the addon in each, and drops the databases;
-#  5. prints the counts as its last lines.
+#  5. when Odoo is present: runs a trimmed set of the faults benchmark's scenarios against a real Odoo server
+#     with prefork workers (bench/odoo/faults.py: a worker killed mid-send, an answer lost, a user withdrawing
+#     an invoice while the cron sends, an environment switch with invoices on their way);
+#  6. prints the counts as its last lines.
 # Exit status: non-zero when lint fails, a test fails, or Odoo is present but its tests could not run.
 #
 # Environment: ODOO_SRC (Odoo 19 source tree with odoo-bin), ODOO_PYTHON (its Python),
@@ -265,6 +268,35 @@ run_odoo_tests() {
     collect_odoo_db "without l10n_pl, with sale" "${ODOO_PIDS[1]}" "${ODOO_LOGS[1]}"
 }
 
+# --------------------------------------------------------------------------- fault scenarios
+# What production runs (prefork workers, commits, their own cursors, SIGKILL) cannot run inside Odoo's test
+# cursor: these scenarios of `bash scripts/bench.sh faults` run here on a real server, counted like the tests.
+FAULT_SCENARIOS=${KSEF_FAULT_SCENARIOS:-kill-after-post,ksef-drop,reset-race,env-switch}
+run_fault_scenarios() {
+    [ -f "$ODOO_SRC/odoo-bin" ] && [ -n "${ODOO_PY:-}" ] || return 0
+    [ "$FAULT_SCENARIOS" = none ] && { SUMMARY+=("Fault scenarios: not run (KSEF_FAULT_SCENARIOS=none)"); return 0; }
+    say "Fault scenarios against a real Odoo server: $FAULT_SCENARIOS"
+    local log="$WORK/faults.log" rc line
+    ODOO_SRC="$ODOO_SRC" ODOO_PYTHON="$ODOO_PY" timeout "${KSEF_FAULTS_TIMEOUT:-420}" \
+        bash "$ROOT/scripts/bench.sh" faults --quick --only "$FAULT_SCENARIOS" >"$log" 2>&1
+    rc=$?
+    grep -vE " (DEBUG|INFO) " "$log" | tail -n 40
+    line=$(grep -E "^faults: [0-9]+ scenarios" "$log" | tail -n 1)
+    if [ -z "$line" ]; then
+        SUMMARY+=("Fault scenarios: DID NOT RUN (exit $rc)")
+        FAILURES+=("fault scenarios did not run")
+        return
+    fi
+    SUMMARY+=("Fault scenarios ($FAULT_SCENARIOS): ${line#faults: }")
+    local ran
+    ran=$(sed -E 's/^faults: ([0-9]+) scenarios.*/\1/' <<<"$line")
+    TOTAL_PASSED=$((TOTAL_PASSED + ran))
+    if [ $rc -ne 0 ]; then
+        TOTAL_FAILED=$((TOTAL_FAILED + 1))
+        FAILURES+=("fault scenarios (exit $rc)")
+    fi
+}
+
 # --------------------------------------------------------------------------- main
 START=$(date +%s)
 if ! prepare_venv; then
@@ -276,6 +308,7 @@ if [ "${KSEF_SKIP_LINT:-0}" != 1 ]; then
 fi
 run_pure_tests
 run_odoo_tests
+run_fault_scenarios
 
 say "Summary ($(( $(date +%s) - START )) s)"
 if [ ${#FAILURES[@]} -ne 0 ]; then
