@@ -269,3 +269,25 @@ def test_processing_delay_is_configurable(api, xades, pending):
     ref = _enroll(api, tokens, build_csr(generate_key(), data)).json()["referenceNumber"]
     codes = [_status(api, tokens, ref)["status"]["code"] for _ in range(pending + 1)]
     assert codes == [100] * pending + [200]
+
+
+def test_admin_api_lists_revokes_and_configures(api, xades):
+    from ksef_core.simulator.admin_client import SimulatorAdmin
+
+    start, login = xades
+    admin = SimulatorAdmin.for_api_url(api.base)
+    assert admin.certificate_config(pending_polls=0, limits={"Nip": [5, 2]})["limits"]["Nip"] == [5, 2]
+    tokens = login(api, make_test_certificate(nip=NIP))
+    limits = api.http.get(api.url("/certificates/limits"), headers=api.bearer(tokens)).json()
+    assert limits["enrollment"]["limit"] == 5 and limits["certificate"]["limit"] == 2
+    serial, ksef_cert = _issue(api, tokens, generate_key())
+    listed = admin.certificates()
+    ca = x509.load_der_x509_certificate(base64.b64decode(listed["caCertificate"]), default_backend())
+    assert ksef_cert.certificate.issuer == ca.subject
+    assert [c["certificateSerialNumber"] for c in listed["certificates"]] == [serial]
+    admin.revoke_certificate(serial, "KeyCompromise")
+    assert api.status(start(api, ksef_cert).json())["status"]["code"] == 460
+    serial2, _cred = _issue(api, tokens, generate_key())
+    admin.expire_certificate(serial2)
+    statuses = {c["certificateSerialNumber"]: c["status"] for c in admin.certificates()["certificates"]}
+    assert statuses == {serial: "Revoked", serial2: "Expired"}
