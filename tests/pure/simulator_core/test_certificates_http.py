@@ -291,3 +291,20 @@ def test_admin_api_lists_revokes_and_configures(api, xades):
     admin.expire_certificate(serial2)
     statuses = {c["certificateSerialNumber"]: c["status"] for c in admin.certificates()["certificates"]}
     assert statuses == {serial: "Revoked", serial2: "Expired"}
+
+
+def test_certificates_and_ca_survive_a_restart(tmp_path, ksef_http, xades):
+    from ksef_core.simulator.testing import running_simulator
+
+    _start, login = xades
+    with running_simulator(data_dir=str(tmp_path)) as server:
+        api = ksef_http(server)
+        tokens = login(api, make_test_certificate(nip=NIP))
+        serial, ksef_cert = _issue(api, tokens, generate_key())
+        ca_der = server.sim.certificates.ca.certificate_der
+    with running_simulator(data_dir=str(tmp_path)) as server:
+        api = ksef_http(server)
+        assert server.sim.certificates.ca.certificate_der == ca_der
+        tokens = login(api, ksef_cert)  # the KSeF certificate still signs in
+        listed = api.http.post(api.url("/certificates/query"), json={}, headers=api.bearer(tokens)).json()
+        assert [c["certificateSerialNumber"] for c in listed["certificates"]] == [serial]
