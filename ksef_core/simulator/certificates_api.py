@@ -39,6 +39,8 @@ def _signer(sim, ctx, code, description):
 
 def _object(ctx):
     body = ctx.json
+    if body is None:  # "null" as the body of an optional filter
+        return {}
     if not isinstance(body, dict):
         raise validation_error("Treść żądania musi być obiektem JSON.")
     return body
