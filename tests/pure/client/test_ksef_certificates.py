@@ -9,7 +9,7 @@ import pytest
 
 from ksef_core.certenroll import build_csr, check_issued, generate_key
 from ksef_core.certgen import make_test_certificate
-from ksef_core.client import CertificatesApi, KsefApiError, KsefAuthError
+from ksef_core.client import CertificatesApi, KsefApiError, KsefAuthError, KsefProcessingError
 from ksef_core.credentials import check_for_offline_signing
 from ksef_core.errors import CredentialError, InputError
 
@@ -194,3 +194,16 @@ def test_bare_transport_and_input_errors_without_a_request(simulator, make_clien
             call()
         assert err.value.code == code
     assert simulator.sim.request_count == before
+
+
+def test_rejected_enrolment_raises_with_the_reason(simulator, make_client):
+    """KSeF refuses to certify a public key already certified for another identity (status 400)."""
+    key = generate_key()
+    first = make_client(simulator, certificate=make_test_certificate(nip=NIP))
+    _enrol(first, key, first.certificates.enrollment_data())
+    second = make_client(simulator, nip=OTHER_NIP, certificate=make_test_certificate(nip=OTHER_NIP, key_slot=6))
+    ref = second.certificates.enroll(build_csr(key, second.certificates.enrollment_data()), "Same key", "Offline")
+    with pytest.raises(KsefProcessingError) as err:
+        second.certificates.wait_for_enrollment(ref, timeout=10)
+    assert err.value.code == "certificate_enrollment_rejected" and err.value.status_code == 400
+    assert "certyfikowany przez inny podmiot" in err.value.message_pl
