@@ -35,6 +35,7 @@ MPP_MAX_TXT = 33
 MPP_MAX_IDC = 14
 #: a KSeF 1.0 number (36 characters: a "-" splits its 12-character technical part in two, API-NOTES section 7);
 #: KSeF 2.0 numbers (NIP-YYYYMMDD-XXXXXXXXXXXX-CC) have 35 characters and fill the INV field exactly
+_MPP_RE = re.compile(r"/VAT/([0-9]{1,10},[0-9]{2})/IDC/([0-9]{1,14})/INV/(.{1,35}?)(?:/TXT/(.{0,33}))?")
 _KSEF_1_0 = re.compile(r"^(\d{10}-\d{8}-[0-9A-F]{6})-([0-9A-F]{6}-[0-9A-F]{2})$")
 
 #: why a bill of a Polish VAT payer is paid without a KSeF number (the law's exceptions), as the transfer
@@ -73,7 +74,7 @@ def mpp_amount(value):
         raise ValueError("the VAT amount of a split payment cannot be negative")
     text = "%s" % amount
     if len(text) > MPP_MAX_VAT_DIGITS + 3:
-        raise ValueError("the VAT amount of a split payment has at most %d digits before the comma" % MPP_MAX_VAT_DIGITS)
+        raise ValueError("the VAT amount of a split payment has at most %d digits" % MPP_MAX_VAT_DIGITS)
     return text.replace(".", ",")
 
 
@@ -107,7 +108,7 @@ def mpp_message(vat_amount, seller_nip, invoice_id, text=""):
 
 def parse_mpp_message(message):
     """``{"VAT": ..., "IDC": ..., "INV": ..., "TXT": ...}`` of an MPP message (``None`` if it is not one)."""
-    found = re.fullmatch(r"/VAT/([0-9]{1,10},[0-9]{2})/IDC/([0-9]{1,14})/INV/(.{1,35}?)(?:/TXT/(.{0,33}))?", message or "")
+    found = _MPP_RE.fullmatch(message or "")
     if not found:
         return None
     return dict(zip(("VAT", "IDC", "INV", "TXT"), found.groups(), strict=True))
