@@ -145,6 +145,28 @@ class TestL10nPlKsefPrint(L10nPlKsefSendCommon):
         self.assertIn("Please quote the KSeF number %s in the title of your transfer." % number, body)
         self.assertIn("communication for your payment: %s" % number, body)
 
+    def test_payment_reference_is_on_after_an_upgrade_unless_turned_off(self):
+        """A company that had the addon before the option was on by default (its value never set) has it on after
+        the upgrade, so its invoices tell customers which KSeF number to quote (art. 108g); one that turned it
+        off keeps it off."""
+        older = self.env["res.company"].create({"name": "Turned off"})
+        older.l10n_pl_ksef_payment_reference = False
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE res_company SET l10n_pl_ksef_payment_reference = NULL WHERE id = %s", [self.company.id]
+        )
+        self.env.invalidate_all()
+        self.assertFalse(self.company.l10n_pl_ksef_payment_reference)
+        self.env["res.company"]._l10n_pl_ksef_payment_reference_on()  # run by the module's upgrade (_auto_init)
+        self.env.invalidate_all()
+        # the database's first company existed before the addon was installed
+        self.assertTrue(self.env.ref("base.main_company").l10n_pl_ksef_payment_reference)
+        self.assertTrue(self.company.l10n_pl_ksef_payment_reference)
+        self.assertFalse(older.l10n_pl_ksef_payment_reference)
+        move = self.invoice()
+        move.action_l10n_pl_ksef_send()
+        self.assertEqual(move.payment_reference, move.l10n_pl_ksef_number)
+
     def test_offline_invoice_not_numbered_yet_says_what_to_quote(self):
         """An invoice issued offline has no KSeF number until KSeF takes it: the print says so."""
         move = self.invoice()
