@@ -18,11 +18,25 @@ from decimal import ROUND_HALF_UP, Decimal
 TITLE_RULE_FROM = datetime.date(2027, 1, 1)
 #: 4 lines of 35 characters (Elixir): the longest transfer title a Polish bank takes
 MAX_TITLE = 140
+# The VAT transfer message of a split payment, as Polish banks take it (the Elixir "komunikat VAT"):
+#   /VAT/10n,2n/IDC/14x/INV/35x/TXT/33x
+# the VAT amount (up to 10 digits, a comma, 2 decimals), the seller's tax identifier (NIP, at most 14
+# characters), one invoice (at most 35 characters), free text (at most 33 characters). Sources:
+# https://docs.it.integro.pl/en-us/electronic-banking/electronic-banking-extension-pl/eb-extension-pl-split-payment.html
+# (the format line) and
+# https://www.bs-wloszczowa.com.pl/aktualnosci/mechanizm-podzielonej-platnosci-przelew-papierowy (a bank's form:
+# "/VAT/ 23,00" max. 13 characters, "/IDC/" max. 14 characters, "/INV/ PM1253/2018" max. 35 characters).
+#: the most digits before the comma of the VAT amount (VAT) of an MPP message
+MPP_MAX_VAT_DIGITS = 10
 #: the longest invoice identifier (INV) and free text (TXT) of an MPP message
 MPP_MAX_INV = 35
 MPP_MAX_TXT = 33
 #: the longest seller identifier (IDC) of an MPP message
 MPP_MAX_IDC = 14
+#: a KSeF 1.0 number (36 characters: a "-" splits its 12-character technical part in two, API-NOTES section 7);
+#: KSeF 2.0 numbers (NIP-YYYYMMDD-XXXXXXXXXXXX-CC) have 35 characters and fill the INV field exactly
+_MPP_RE = re.compile(r"/VAT/([0-9]{1,10},[0-9]{2})/IDC/([0-9]{1,14})/INV/(.{1,35}?)(?:/TXT/(.{0,33}))?")
+_KSEF_1_0 = re.compile(r"^(\d{10}-\d{8}-[0-9A-F]{6})-([0-9A-F]{6}-[0-9A-F]{2})$")
 
 #: why a bill of a Polish VAT payer is paid without a KSeF number (the law's exceptions), as the transfer
 #: title says it: fixed Polish texts in ASCII, whatever the user's language (the title is read by the
@@ -54,11 +68,25 @@ def exception_title(reason, invoice_number):
 
 
 def mpp_amount(value):
-    """The VAT amount of an MPP message: two decimals, a comma ("1234,50")."""
+    """The VAT amount of an MPP message: two decimals, a comma, no thousands separator ("1234,50")."""
     amount = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     if amount < 0:
         raise ValueError("the VAT amount of a split payment cannot be negative")
-    return ("%s" % amount).replace(".", ",")
+    text = "%s" % amount
+    if len(text) > MPP_MAX_VAT_DIGITS + 3:
+        raise ValueError("the VAT amount of a split payment has at most %d digits" % MPP_MAX_VAT_DIGITS)
+    return text.replace(".", ",")
+
+
+def mpp_invoice(invoice_id):
+    """The INV field of an MPP message naming ``invoice_id``: a KSeF number whole (a KSeF 1.0 number, 36
+    characters, without the "-" inside its technical part, which the KSeF API treats as optional), another
+    invoice number cut to the 35 characters the field takes."""
+    invoice = ascii_title(invoice_id)
+    old = _KSEF_1_0.match(invoice)
+    if old:
+        return "".join(old.groups())
+    return invoice[:MPP_MAX_INV]
 
 
 def mpp_message(vat_amount, seller_nip, invoice_id, text=""):
@@ -70,7 +98,7 @@ def mpp_message(vat_amount, seller_nip, invoice_id, text=""):
     nip = re.sub(r"\D", "", seller_nip or "")
     if not nip or len(nip) > MPP_MAX_IDC:
         raise ValueError("a split payment names the seller's NIP")
-    invoice = ascii_title(invoice_id)[:MPP_MAX_INV]
+    invoice = mpp_invoice(invoice_id)
     if not invoice:
         raise ValueError("a split payment names the invoice it pays")
     message = "/VAT/%s/IDC/%s/INV/%s" % (mpp_amount(vat_amount), nip, invoice)
@@ -80,7 +108,7 @@ def mpp_message(vat_amount, seller_nip, invoice_id, text=""):
 
 def parse_mpp_message(message):
     """``{"VAT": ..., "IDC": ..., "INV": ..., "TXT": ...}`` of an MPP message (``None`` if it is not one)."""
-    found = re.fullmatch(r"/VAT/([0-9]+,[0-9]{2})/IDC/([0-9]{1,14})/INV/(.+?)(?:/TXT/(.*))?", message or "")
+    found = _MPP_RE.fullmatch(message or "")
     if not found:
         return None
     return dict(zip(("VAT", "IDC", "INV", "TXT"), found.groups(), strict=True))

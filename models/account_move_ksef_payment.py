@@ -236,7 +236,9 @@ class AccountMove(models.Model):
             return None
         number = self.l10n_pl_ksef_number
         polish = self.move_type == "in_invoice" and self._l10n_pl_ksef_polish_bill()
-        if number and polish and number not in (memo or ""):
+        # a split payment's INV field quotes a KSeF 1.0 number (36 characters) without its inner dash
+        quoted = number and any(form in (memo or "") for form in (number, payment_title.mpp_invoice(number)))
+        if number and polish and not quoted:
             return _(
                 "From %(day)s the title of a transfer paying bill %(bill)s must quote its KSeF number "
                 "%(number)s (art. 108g of the VAT Act): put it back in the Memo.",

@@ -14,10 +14,16 @@ import functools
 from markupsafe import Markup
 
 from odoo import _, api, models
+from odoo.tools import html2plaintext
 
 EDI_KEY = "l10n_pl_ksef"
 #: the extra EDI of Odoo's l10n_pl_edi in Send & Print
 ODOO_EDI_KEY = "pl_ksef"
+
+
+def _words(html):
+    """The words of an e-mail body (the wizard keeps it sanitized: its markup differs from the template's)."""
+    return html2plaintext(str(html or "")).split()
 
 
 def _ours(move):
@@ -102,8 +108,34 @@ class AccountMoveSend(models.AbstractModel):
         body = super()._get_default_mail_body(move, mail_template, mail_lang)
         return self._l10n_pl_ksef_with_number(move, body, mail_lang)
 
+    @api.model
+    def _get_default_sending_settings(self, move, from_cron=False, **custom_settings):
+        vals = super()._get_default_sending_settings(move, from_cron=from_cron, **custom_settings)
+        # the e-mail is written before KSeF numbers the invoice (when the wizard opens, or here): it names the
+        # payment reference the invoice has now. Whether it is the template's own text (not edited) is noted, so
+        # that the e-mail going out can be written again once the KSeF number is the payment reference.
+        if (
+            vals.get("mail_body")
+            and vals.get("mail_template")
+            and move.company_id.l10n_pl_ksef_active
+            and move.company_id.l10n_pl_ksef_payment_reference
+            and not move.l10n_pl_ksef_number
+        ):
+            default = self._get_default_mail_body(move, vals["mail_template"], vals.get("mail_lang"))
+            if _words(default) == _words(vals["mail_body"]):
+                vals["l10n_pl_ksef_reference"] = move.payment_reference
+        return vals
+
     def _get_mail_params(self, move, move_data):
         params = super()._get_mail_params(move, move_data)
+        if (
+            "l10n_pl_ksef_reference" in move_data
+            and move.l10n_pl_ksef_number
+            and move.payment_reference != move_data["l10n_pl_ksef_reference"]
+        ):
+            # KSeF numbered the invoice a moment ago and its number became the payment reference: the template's
+            # e-mail is written again, so that it asks for that number only (art. 108g of the VAT Act)
+            params["body"] = self._get_default_mail_body(move, move_data["mail_template"], move_data.get("mail_lang"))
         # the number KSeF gave a moment ago (Send & Print sends before the e-mail goes out)
         params["body"] = self._l10n_pl_ksef_with_number(move, params.get("body"), move_data.get("mail_lang"))
         return params
@@ -111,8 +143,8 @@ class AccountMoveSend(models.AbstractModel):
     @api.model
     def _l10n_pl_ksef_with_number(self, move, body, lang):
         note = move._l10n_pl_ksef_mail_note(lang) if move.company_id.l10n_pl_ksef_active else None
-        if not note or (body and move.l10n_pl_ksef_number in str(body)):
-            return body
+        if not note or " ".join(_words(note)) in " ".join(_words(body)):
+            return body  # said already (the wizard's body, the user's own words)
         return Markup(body or "") + note
 
     def _register_hook(self):

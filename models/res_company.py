@@ -1,5 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools import SQL
 
 from ..ksef_core import nip as ksef_nip
 from ..ksef_core.client.tokens import check_ksef_token
@@ -132,6 +133,22 @@ class ResCompany(models.Model):
         compute="_compute_l10n_pl_ksef_token_set",
         compute_sudo=True,
     )
+
+    def _auto_init(self):
+        result = super()._auto_init()
+        self._l10n_pl_ksef_payment_reference_on()
+        return result
+
+    def _l10n_pl_ksef_payment_reference_on(self):
+        """The option "KSeF number as payment reference" is on by default. A company that existed when the
+        column was made, before the option had that default, kept NULL (off): it is turned on at the module's
+        upgrade. A company that turned the option off has False and keeps it."""
+        self.env.cr.execute(
+            SQL(
+                "UPDATE %s SET l10n_pl_ksef_payment_reference = TRUE WHERE l10n_pl_ksef_payment_reference IS NULL",
+                SQL.identifier(self._table),
+            )
+        )
 
     @api.depends("vat")
     def _compute_l10n_pl_ksef_nip(self):

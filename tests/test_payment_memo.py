@@ -174,6 +174,19 @@ class TestL10nPlKsefPaymentMemo(PaymentMemoCommon):
         self.assertEqual(wizard.communication, "/VAT/115,00/IDC/%s/INV/%s/TXT/FV-7-2026" % (OTHER_NIP, number))
         self.assertEqual(wizard._create_payments().memo, wizard.communication)
 
+    def test_split_payment_of_a_ksef_1_0_invoice_quotes_its_whole_number(self):
+        """Art. 108a ust. 3 pkt 3 and art. 108g: the INV field of the VAT message takes 35 characters (Polish
+        banks: /VAT/10n,2n/IDC/14x/INV/35x/TXT/33x). A KSeF 1.0 number has 36 (a dash inside its technical
+        part): it goes without that dash, whole, and the payment is made (not refused for a missing number)."""
+        number = "%s-20250105-0100A1-F629AB-7C" % OTHER_NIP
+        self.assertEqual(len(number), 36)
+        bill = self.bill(ref="FV/9/2025", l10n_pl_ksef_number=number, l10n_pl_ksef_split_payment=True)
+        wizard = self.wizard(bill, IN_2027)
+        expected = "/VAT/230,00/IDC/%s/INV/%s-20250105-0100A1F629AB-7C/TXT/FV-9-2025" % (OTHER_NIP, OTHER_NIP)
+        self.assertEqual(wizard.communication, expected)
+        self.assertFalse(wizard.l10n_pl_ksef_title_note)
+        self.assertEqual(wizard._create_payments().memo, expected)
+
     # ------------------------------------------------------------------ several bills, one transfer
 
     def test_two_bills_whose_numbers_ksef_does_not_know_are_not_paid_together(self):

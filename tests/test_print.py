@@ -119,6 +119,13 @@ class TestL10nPlKsefPrint(L10nPlKsefSendCommon):
         plain.action_l10n_pl_ksef_send()
         self.assertNotEqual(plain.payment_reference, plain.l10n_pl_ksef_number)
         self.assertNotIn("l10n_pl_ksef_payment_quote", self.render_html(plain))
+        plain_mail = (
+            self.env["account.move.send.wizard"]
+            .with_context(active_model="account.move", active_ids=plain.ids)
+            .create({})
+        )
+        self.assertIn(plain.l10n_pl_ksef_number, str(plain_mail.body))
+        self.assertNotIn("Please quote the KSeF number", str(plain_mail.body), "the option is off")
         self.company.l10n_pl_ksef_payment_reference = True
         move = self.invoice()
         move.action_l10n_pl_ksef_send()
@@ -134,7 +141,31 @@ class TestL10nPlKsefPrint(L10nPlKsefSendCommon):
             .with_context(active_model="account.move", active_ids=move.ids)
             .create({})
         )
-        self.assertIn(move.l10n_pl_ksef_number, str(wizard.body))
+        body = " ".join(lxml_html.fromstring(str(wizard.body)).text_content().split())
+        self.assertIn("Please quote the KSeF number %s in the title of your transfer." % number, body)
+        self.assertIn("communication for your payment: %s" % number, body)
+
+    def test_payment_reference_is_on_after_an_upgrade_unless_turned_off(self):
+        """A company that had the addon before the option was on by default (its value never set) has it on after
+        the upgrade, so its invoices tell customers which KSeF number to quote (art. 108g); one that turned it
+        off keeps it off."""
+        older = self.env["res.company"].create({"name": "Turned off"})
+        older.l10n_pl_ksef_payment_reference = False
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE res_company SET l10n_pl_ksef_payment_reference = NULL WHERE id = %s", [self.company.id]
+        )
+        self.env.invalidate_all()
+        self.assertFalse(self.company.l10n_pl_ksef_payment_reference)
+        self.env["res.company"]._l10n_pl_ksef_payment_reference_on()  # run by the module's upgrade (_auto_init)
+        self.env.invalidate_all()
+        # the database's first company existed before the addon was installed
+        self.assertTrue(self.env.ref("base.main_company").l10n_pl_ksef_payment_reference)
+        self.assertTrue(self.company.l10n_pl_ksef_payment_reference)
+        self.assertFalse(older.l10n_pl_ksef_payment_reference)
+        move = self.invoice()
+        move.action_l10n_pl_ksef_send()
+        self.assertEqual(move.payment_reference, move.l10n_pl_ksef_number)
 
     def test_offline_invoice_not_numbered_yet_says_what_to_quote(self):
         """An invoice issued offline has no KSeF number until KSeF takes it: the print says so."""
@@ -179,6 +210,31 @@ class TestL10nPlKsefPrint(L10nPlKsefSendCommon):
         self.assertIn(pdf.raw, message.attachment_ids.mapped("raw"), "the customer gets that very PDF")
         # (in tests Odoo's report engine stores the HTML it would have printed)
         self.assertIn(move.l10n_pl_ksef_number.encode(), pdf.raw, "the stored invoice print carries the number")
+
+    def test_send_and_print_mail_asks_for_the_ksef_number_only(self):
+        """Art. 108g of the VAT Act: from 2027 the customer quotes the KSeF number in the transfer title. The
+        e-mail of Send & Print is written when the wizard opens, before KSeF numbers the invoice: the e-mail that
+        goes out asks for the KSeF number, not for the reference the invoice had before (the company option
+        "KSeF number as payment reference", on by default)."""
+        self.assertTrue(self.env["res.company"].create({"name": "Another"}).l10n_pl_ksef_payment_reference)
+        move = self.invoice()
+        before = move.payment_reference
+        self.assertTrue(before)
+        wizard = (
+            self.env["account.move.send.wizard"]
+            .with_context(active_model="account.move", active_ids=move.ids)
+            .create({})
+        )
+        self.assertIn(before, str(wizard.body), "Odoo's e-mail names the payment reference")
+        wizard.action_send_and_print()
+        number = move.l10n_pl_ksef_number
+        self.assertEqual(move.payment_reference, number)
+        message = move.message_ids.filtered(lambda m: m.message_type == "comment" and number in (m.body or ""))
+        self.assertEqual(len(message), 1)
+        text = " ".join(lxml_html.fromstring(str(message.body)).text_content().split())
+        self.assertIn("Please quote the KSeF number %s in the title of your transfer." % number, text)
+        self.assertIn("Please use the following communication for your payment: %s" % number, text)
+        self.assertNotIn("communication for your payment: %s" % before, text)
 
     def test_a_pdf_made_before_the_number_is_made_again(self):
         if not wkhtmltopdf_ok(self.env):

@@ -29,6 +29,28 @@ def test_mpp_message_amount_and_limits():
         pt.mpp_message(1, "", NUMBER)
 
 
+def test_mpp_message_fields_keep_the_banks_limits():
+    """Art. 108a ust. 3 pkt 3: the INV field names the invoice; banks take /VAT/10n,2n/IDC/14x/INV/35x/TXT/33x.
+
+    A KSeF 2.0 number (NIP-YYYYMMDD-XXXXXXXXXXXX-CC) has 35 characters: it fills INV whole. A KSeF 1.0 number
+    has 36 (a "-" inside its technical part): it goes without that "-", never cut (a cut number names no
+    invoice). A seller's own invoice number longer than the field is cut to 35 characters.
+    """
+    assert len(NUMBER) == pt.MPP_MAX_INV
+    full = pt.mpp_message("9999999999.99", "7680002466", NUMBER, "x" * 50)
+    assert pt.parse_mpp_message(full) == {"VAT": "9999999999,99", "IDC": "7680002466", "INV": NUMBER, "TXT": "x" * 33}
+    assert len(full) <= pt.MAX_TITLE
+    with pytest.raises(ValueError):
+        pt.mpp_amount("10000000000.00")  # 11 digits before the comma
+    old = "5265877635-20230105-0100A1-F629AB-7C"
+    assert len(old) == 36
+    assert pt.parse_mpp_message(pt.mpp_message(1, "5265877635", old))["INV"] == "5265877635-20230105-0100A1F629AB-7C"
+    own = "FV/2026/12/000123/ODDZIAL-WARSZAWA-POLNOC"
+    assert pt.parse_mpp_message(pt.mpp_message(1, "5265877635", own))["INV"] == own[:35]
+    assert pt.parse_mpp_message("/VAT/1,00/IDC/5265877635/INV/%s" % ("X" * 36)) is None
+    assert pt.parse_mpp_message("/VAT/1.00/IDC/5265877635/INV/FV1") is None  # a comma, not a point
+
+
 def test_exception_titles_are_ascii_and_fit_a_transfer():
     title = pt.exception_title("exempt", "Faktura nr 7/ŁÓDŹ/2026")
     assert title == "Faktura nr 7/LODZ/2026 bez nr KSeF - sprzedawca zwolniony z VAT"
