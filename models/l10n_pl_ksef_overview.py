@@ -22,6 +22,7 @@ import datetime
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
+from odoo.tools.misc import format_date
 
 from .l10n_pl_ksef_document import OFFLINE_MODES
 
@@ -131,10 +132,15 @@ class L10nPlKsefOverview(models.Model):
         help="Supplier invoices KSeF has that could not become bills yet: they are tried again automatically.",
     )
     has_problem = fields.Boolean(string="Needs attention", readonly=True)
-    send_error_en = fields.Text(readonly=True)
-    send_error_pl = fields.Text(readonly=True)
-    send_error_date = fields.Datetime(readonly=True)
-    import_error = fields.Text(readonly=True)
+    send_error_en = fields.Text(string="Last sending problem (English)", readonly=True)
+    send_error_pl = fields.Text(string="Last sending problem (Polish)", readonly=True)
+    send_error_date = fields.Datetime(string="Last sending problem on", readonly=True)
+    import_error = fields.Text(string="Import error", readonly=True)
+    credential = fields.Char(
+        string="KSeF login",
+        compute="_compute_credential",
+        help="How the company logs in to KSeF and until when that works; never the credential itself.",
+    )
     last_error = fields.Text(string="Last error", compute="_compute_last_error")
     last_error_date = fields.Datetime(string="Last error on", compute="_compute_last_error")
 
@@ -239,6 +245,23 @@ class L10nPlKsefOverview(models.Model):
             endpoint=_ENDPOINT_SQL,
             token_last_day=TOKEN_LAST_DAY,
         )
+
+    @api.depends_context("lang")
+    @api.depends("ksef_active", "auth_method", "credential_missing", "credential_valid_to")
+    def _compute_credential(self):
+        methods = dict(self._fields["auth_method"]._description_selection(self.env))
+        for row in self:
+            method = methods.get(row.auth_method) or ""
+            if not row.ksef_active:
+                row.credential = False
+            elif row.credential_missing:
+                row.credential = _("%(method)s: missing", method=method)
+            elif row.credential_valid_to:
+                row.credential = _(
+                    "%(method)s, until %(date)s", method=method, date=format_date(self.env, row.credential_valid_to)
+                )
+            else:
+                row.credential = method
 
     @api.depends_context("lang")
     @api.depends("send_error_en", "send_error_pl", "send_error_date", "import_error", "last_import")

@@ -7,6 +7,7 @@ from lxml import etree
 from odoo.exceptions import AccessError, UserError
 from odoo.fields import Command
 from odoo.tests import new_test_user, tagged
+from odoo.tools.misc import format_date
 from odoo.tools.safe_eval import safe_eval
 
 from odoo.addons.l10n_pl_ksef.ksef_core.ksef_number import make_ksef_number
@@ -38,6 +39,7 @@ LIST_SPEC = {
     "auth_method": {},
     "credential_missing": {},
     "credential_valid_to": {},
+    "credential": {},
     "token_ending": {},
     "to_send_count": {},
     "processing_count": {},
@@ -115,6 +117,7 @@ class TestL10nPlKsefOverview(L10nPlKsefSendCommon):
         self.assertFalse(row.credential_missing)
         self.assertEqual(row.credential_valid_to, TOKEN_LAST_DAY)
         self.assertTrue(row.token_ending)
+        self.assertEqual(row.credential, "KSeF token, until %s" % format_date(self.env, TOKEN_LAST_DAY))
         # the filters of the list find it
         self.assertIn(row, self.Overview.search([("rejected_count", ">", 0)]))
         self.assertIn(row, self.Overview.search([("has_problem", "=", True)]))
@@ -180,6 +183,7 @@ class TestL10nPlKsefOverview(L10nPlKsefSendCommon):
         self.company_b.sudo().l10n_pl_ksef_active = True
         row = self.row(self.company_b)
         self.assertTrue(row.credential_missing, "no authentication certificate")
+        self.assertEqual(row.credential, "Certificate: missing")
         self.assertFalse(row.credential_valid_to)
         self.assertTrue(row.has_problem)
         self.assertFalse(row.token_ending)
@@ -193,6 +197,7 @@ class TestL10nPlKsefOverview(L10nPlKsefSendCommon):
         row = self.row(self.company_b)
         self.assertFalse(row.credential_missing)
         self.assertEqual(row.credential_valid_to, valid_to.date())
+        self.assertEqual(row.credential, "Certificate, until %s" % format_date(self.env, valid_to.date()))
         self.assertFalse(row.token_ending)
 
     def test_no_secret_in_a_row(self):
