@@ -312,26 +312,34 @@ class L10nPlKsefOverview(models.Model):
                 )
             )
         Document = self.env["l10n_pl_ksef.document"]
-        now = fields.Datetime.now()
-        documents = Document.search(
-            [
-                ("company_id", "=", company.id),
-                ("state", "=", "to_send"),
-                "|",
-                ("next_try", "=", False),
-                ("next_try", "<=", now),
-            ],
-            order="id",
-        )
+        due = [
+            ("company_id", "=", company.id),
+            ("state", "=", "to_send"),
+            "|",
+            ("next_try", "=", False),
+            ("next_try", "<=", fields.Datetime.now()),
+        ]
+        threshold = Document._l10n_pl_ksef_batch_threshold()
+        documents = Document.search(due, order="id", limit=threshold)
         if not documents:
             return self._l10n_pl_ksef_notify(
                 _("Nothing of %(company)s is due to be sent to KSeF now.", company=company.name), "info"
             )
         summary = {"time_up": False}
-        if len(documents) < Document._l10n_pl_ksef_batch_threshold():
+        if len(documents) < threshold:
             summary = documents._l10n_pl_ksef_click()  # within a click's time; triggers the cron for the rest
         else:
-            Document._l10n_pl_ksef_wake_up()  # a batch: the cron sends it in its own time
+            # a batch's worth: the cron sends it in a batch session, in its own time
+            Document._l10n_pl_ksef_wake_up()
+            background = Document.search_count(due)
+            return self._l10n_pl_ksef_notify(
+                _(
+                    "%(company)s: %(count)s invoices will be sent in the background, in a batch session.",
+                    company=company.name,
+                    count=background,
+                ),
+                "warning",
+            )
         documents.invalidate_recordset(["state"])
         states = documents.sudo().mapped("state")
         accepted = states.count("accepted")

@@ -252,13 +252,13 @@ class TestL10nPlKsefOverview(L10nPlKsefSendCommon):
 
     def test_send_leaves_a_batch_to_the_cron(self):
         self.env["ir.config_parameter"].sudo().set_param("l10n_pl_ksef.batch_threshold", "3")
-        documents = self.queued(3)
+        documents = self.queued(4)
         cron = self.env.ref("l10n_pl_ksef.ir_cron_l10n_pl_ksef_send")
         triggers = self.env["ir.cron.trigger"].sudo().search_count([("cron_id", "=", cron.id)])
         action = self.office_env().browse(self.company.id).action_send_queued()
         self.assertEqual(set(documents.mapped("state")), {"to_send"}, "a batch is not sent within a click")
         self.assertEqual([number for move in documents.move_id for number in self.stored_numbers_of(move.name)], [])
-        self.assertIn("3 will be sent in the background", action["params"]["message"])
+        self.assertIn("4 invoices will be sent in the background", action["params"]["message"])
         self.assertGreater(self.env["ir.cron.trigger"].sudo().search_count([("cron_id", "=", cron.id)]), triggers)
 
     def test_send_with_nothing_due_says_so(self):
