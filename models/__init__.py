@@ -51,3 +51,4 @@ from . import account_move_send
 from . import l10n_pl_ksef_demo
 from . import account_bank_statement_line_ksef
 from . import l10n_pl_ksef_collective_cache
+from . import l10n_pl_ksef_overview

@@ -14,6 +14,7 @@ KSEF_MODELS = (
     "l10n_pl_ksef.token.state",
     "l10n_pl_ksef.receive.state",
     "l10n_pl_ksef.receive.failure",
+    "l10n_pl_ksef.overview",
 )
 
 
@@ -35,6 +36,8 @@ class TestL10nPlKsefAccessOrm(L10nPlKsefAccessCommon):
             "l10n_pl_ksef.token.state": self.token_state,
             "l10n_pl_ksef.receive.state": self.receive_state,
             "l10n_pl_ksef.receive.failure": self.failure,
+            # the KSeF overview's row of company A (one row per company, its id the company's)
+            "l10n_pl_ksef.overview": self.env["l10n_pl_ksef.overview"].browse(self.company.id),
         }
         self.upo_attachments = self.document.upo_attachment_id | self.closed_session.upo_attachment_id
 
