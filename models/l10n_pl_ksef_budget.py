@@ -10,6 +10,10 @@ committed and, for a cron job, counts a timeout (three in a row and the job coun
   (up to 10 times) while it reports progress (``_commit_progress``): a job's budget is counted from
   the job's start, which ``cron_end_time`` in the context tells (the start + ``MIN_TIME_PER_JOB``).
 
+In prefork mode (``workers`` > 0) a worker is also killed when one unit of work (a request, or a cron
+worker's turn on a database) uses more than ``limit_time_cpu`` seconds of CPU (60 s by default). CPU time
+never exceeds real time, so a budget within that limit keeps a job clear of it, even a CPU-bound import.
+
 A cron job works for ``share`` of its limit (the rest covers the jobs before it in the same turn, the
 last KSeF call under way and the commit), then stops where it is and leaves the rest for its next call
 (it triggers itself or reports the remaining work). A click works at most ``CLICK_TARGET`` seconds, and
@@ -38,13 +42,28 @@ def _seconds(value):
 
 
 def real_time_limit(cron=False):
-    """Seconds after which Odoo kills a request (or, with ``cron``, a cron job); 0.0 when unlimited."""
+    """Seconds after which Odoo kills a request (or, with ``cron``, a cron job); 0.0 when unlimited.
+
+    In prefork mode the CPU limit of a worker's unit of work bounds it too (see above)."""
     limit = _seconds(config.get("limit_time_real"))
     if cron:
         cron_limit = _seconds(config.get("limit_time_real_cron"))
         if cron_limit > 0:
-            return cron_limit
-    return limit if limit > 0 else 0.0
+            limit = cron_limit
+    limit = limit if limit > 0 else 0.0
+    cpu = cpu_time_limit()
+    if cpu and (not limit or cpu < limit):
+        return cpu
+    return limit
+
+
+def cpu_time_limit():
+    """Seconds of CPU after which a prefork worker is killed in one unit of work; 0.0 when none applies
+    (threaded or gevent servers do not enforce ``limit_time_cpu``)."""
+    if _seconds(config.get("workers")) <= 0:
+        return 0.0
+    cpu = _seconds(config.get("limit_time_cpu"))
+    return cpu if cpu > 0 else 0.0
 
 
 def cron_budget(env, share=CRON_SHARE, default=NO_LIMIT_DEFAULT):

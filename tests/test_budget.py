@@ -12,8 +12,11 @@ from odoo.addons.l10n_pl_ksef.models import l10n_pl_ksef_budget as budget
 
 @tagged("post_install_l10n", "post_install", "-at_install")
 class TestL10nPlKsefBudget(TransactionCase):
-    def limits(self, real, cron):
-        return patch.dict(config.options, {"limit_time_real": real, "limit_time_real_cron": cron})
+    def limits(self, real, cron, workers=0, cpu=60):
+        return patch.dict(
+            config.options,
+            {"limit_time_real": real, "limit_time_real_cron": cron, "workers": workers, "limit_time_cpu": cpu},
+        )
 
     def test_a_cron_job_works_for_a_share_of_its_worker_real_time_limit(self):
         with self.limits(120, -1):  # Odoo's defaults: cron jobs are bounded as requests
@@ -43,3 +46,19 @@ class TestL10nPlKsefBudget(TransactionCase):
             self.assertEqual(budget.click_budget(), 20.0)
         with self.limits(0, -1):
             self.assertEqual(budget.click_budget(), 30.0)
+
+    def test_prefork_workers_cpu_limit_bounds_the_budget_too(self):
+        """A prefork worker is killed after ``limit_time_cpu`` seconds of CPU in one turn (a CPU-bound import of
+        a backlog would reach it before its real-time budget): the budget stays within it."""
+        with self.limits(120, -1, workers=4, cpu=60):  # Odoo's defaults in prefork
+            self.assertEqual(budget.real_time_limit(cron=True), 60)
+            self.assertAlmostEqual(budget.cron_budget(self.env), 48.0)
+            self.assertEqual(budget.click_budget(), 30.0)
+        with self.limits(120, 900, workers=4, cpu=600):
+            self.assertAlmostEqual(budget.cron_budget(self.env), 480.0)
+        with self.limits(120, 900, workers=4, cpu=0):  # no CPU limit set
+            self.assertAlmostEqual(budget.cron_budget(self.env), 720.0)
+        with self.limits(120, -1, workers=0, cpu=60):  # threaded servers do not enforce it
+            self.assertAlmostEqual(budget.cron_budget(self.env), 96.0)
+        with self.limits(0, 0, workers=2, cpu=40):
+            self.assertEqual(budget.click_budget(), 20.0)
