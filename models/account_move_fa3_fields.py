@@ -53,6 +53,13 @@ class AccountMove(models.Model):
         copy=False,
         help="The invoice is issued by the buyer on behalf of the seller (P_17).",
     )
+    l10n_pl_ksef_receipt_invoice = fields.Boolean(
+        string="Invoice for a receipt (FP)",
+        copy=False,
+        help="The invoice documents a sale already recorded on a receipt (paragon fiskalny), art. 109 ust. 3d "
+        "of the VAT act: its KSeF document is marked FP. Set automatically on the invoice of Point of Sale orders "
+        "paid without an invoice and invoiced afterwards; not on one asked for at the checkout.",
+    )
     l10n_pl_ksef_correction_type = fields.Selection(
         CORRECTION_TYPES,
         string="Correction takes effect",
