@@ -58,7 +58,8 @@ class AccountMove(models.Model):
         copy=False,
         help="The invoice documents a sale already recorded on a receipt (paragon fiskalny), art. 109 ust. 3d "
         "of the VAT act: its KSeF document is marked FP. Set automatically on the invoice of Point of Sale orders "
-        "paid without an invoice and invoiced afterwards; not on one asked for at the checkout.",
+        "paid without an invoice and invoiced afterwards, not on one asked for at the checkout; it can be changed "
+        "until the invoice goes to KSeF.",
     )
     l10n_pl_ksef_correction_type = fields.Selection(
         CORRECTION_TYPES,

@@ -63,7 +63,7 @@ class TestL10nPlKsefPos(L10nPlKsefSendCommon):
 
     # ------------------------------------------------------------------ helpers
 
-    def pay(self, to_invoice):
+    def pay(self, to_invoice, **context):
         """One coffee (100 net + 23% VAT) paid in cash at the checkout, by the customer with a NIP; with
         ``to_invoice`` the cashier ticked Invoice before the payment (as the POS sends it)."""
         order_uuid = str(uuid.uuid4())
@@ -99,7 +99,7 @@ class TestL10nPlKsefPos(L10nPlKsefSendCommon):
             "amount_total": 123.0,
             "to_invoice": to_invoice,
         }
-        result = self.env["pos.order"].sync_from_ui([data])
+        result = self.env["pos.order"].with_context(**context).sync_from_ui([data])
         order = self.env["pos.order"].browse(result["pos.order"][0]["id"])
         self.assertIn(order.state, ("paid", "done"))
         return order
@@ -184,3 +184,18 @@ class TestL10nPlKsefPos(L10nPlKsefSendCommon):
         invoice.with_user(self.accountant).action_l10n_pl_ksef_send()
         self.assertEqual(invoice.l10n_pl_ksef_state, "accepted", invoice.l10n_pl_ksef_document_id.reason)
         self.assertFalse(self.sent_fa3(invoice).xpath("//f:Fa/f:FP", namespaces=NS))
+
+    def test_invoice_ksef_would_refuse_is_held_and_the_sale_goes_through(self):
+        """The POS posts its invoice as an automated flow (sudo, within the POS's request; the context key
+        stands for that request here): an invoice whose FA(3) would be refused does not break the checkout.
+        It is posted and held from KSeF with what to fix; it is neither queued nor sent, not even by the
+        POS's automated Send & Print."""
+        self.company.l10n_pl_ksef_send_mode = "auto"
+        self.taxes["23"].l10n_pl_ksef_rate_code = False
+        before = self.sim.request_count
+        order = self.pay(to_invoice=True, l10n_pl_ksef_interactive=False)
+        invoice = order.account_move
+        self.assertEqual(invoice.state, "posted", "the sale and its invoice are recorded")
+        self.assertIn("KSeF rate code", invoice.l10n_pl_ksef_hold)
+        self.assertFalse(invoice.l10n_pl_ksef_state, "held: not queued")
+        self.assertEqual(self.sim.request_count, before, "nothing went to KSeF")
