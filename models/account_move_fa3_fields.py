@@ -1,9 +1,11 @@
 """What a customer invoice records for its FA(3) document: kind, correction data, parties, payment form."""
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 
 from ..ksef_core.fa3.model import KINDS
 from ..ksef_core.fa3.totals import SPLIT_PAYMENT_THRESHOLD
+from .l10n_pl_ksef_document import LIVE_STATES
 from .res_partner import PAYMENT_FORMS
 
 KIND_LABELS = {
@@ -118,6 +120,23 @@ class AccountMove(models.Model):
         readonly=False,
         help="How the invoice is to be paid (FormaPlatnosci), from the customer's setting.",
     )
+
+    def write(self, vals):
+        if "l10n_pl_ksef_receipt_invoice" in vals:
+            frozen = self.filtered(
+                lambda move: move.l10n_pl_ksef_state in LIVE_STATES
+                and move.l10n_pl_ksef_receipt_invoice != bool(vals["l10n_pl_ksef_receipt_invoice"])
+            )
+            if frozen:
+                raise UserError(
+                    _(
+                        "%(invoices)s: the KSeF document was already made with its FP mark (invoice for a receipt) "
+                        "and is in KSeF or on its way, so the mark cannot change any more. A queued invoice can be "
+                        "reset to draft (it is withdrawn), changed and confirmed again.",
+                        invoices=", ".join(frozen.mapped("name")),
+                    )
+                )
+        return super().write(vals)
 
     @api.depends("move_type", "company_id.l10n_pl_ksef_active")
     def _compute_l10n_pl_ksef_is_sale(self):

@@ -12,6 +12,7 @@ import uuid
 from lxml import etree
 
 from odoo import fields
+from odoo.exceptions import UserError
 from odoo.fields import Command
 from odoo.modules.registry import Registry
 from odoo.tests import tagged
@@ -130,6 +131,8 @@ class TestL10nPlKsefPos(L10nPlKsefSendCommon):
         self.assertEqual(invoice.l10n_pl_ksef_state, "to_send", "posted by the POS, queued as any invoice")
         self.assertEqual(self.sim.request_count, before, "invoicing in the POS never calls KSeF")
         self.assertEqual(self.value(self.sent_fa3(invoice), "//f:Fa/f:FP"), "1")
+        with self.assertRaisesRegex(UserError, "cannot change any more"):
+            invoice.with_user(self.accountant).l10n_pl_ksef_receipt_invoice = False  # its FA(3) is frozen
         self.run_cron()
         self.assertEqual(invoice.l10n_pl_ksef_state, "accepted", invoice.l10n_pl_ksef_document_id.reason)
         self.assertEqual(self.stored_numbers_of(invoice.name), [invoice.l10n_pl_ksef_number])
