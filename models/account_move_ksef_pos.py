@@ -7,12 +7,13 @@ the field exists, and the one POS method it needs to tell apart is wrapped once 
 
 **Sending.** Point of Sale posts the invoice of its orders itself (``pos.order._generate_pos_order_invoice``:
 ``sudo``, in the orders' company): that post is checked and, when the company sends automatically, queued
-like any other (``account_move_fa3_actions._post``; a sudo post is an automated one, so an invoice whose
-FA(3) would be refused is held, never a broken checkout). Then Point of Sale makes the PDF with Odoo's
-automated Send & Print (``account.move._generate_and_send``), whose default options would include "Send
-to KSeF" and send the invoice at once, whatever the company's setting: under it "Send to KSeF" is offered
-only for a held invoice (refused with what to fix, and no PDF, as everywhere). The invoice thus follows
-the company's setting: queued when posted (automatic), left to the accountant's Send to KSeF (manual).
+like any other (``account_move_fa3_actions._post``; a sudo post within the POS's request is an automated
+one, so an invoice whose FA(3) would be refused is posted and held, never a broken checkout). Then Point
+of Sale makes the PDF with Odoo's automated Send & Print (``account.move._generate_and_send``), whose
+default options would include "Send to KSeF" and send the invoice at once, within the checkout's request,
+whatever the company's setting: under it "Send to KSeF" is offered only for a held invoice (refused with
+what to fix, and no PDF, as everywhere). The invoice thus follows the company's setting: queued when
+posted (automatic), left to the accountant's Send to KSeF (manual).
 
 **FP (art. 109 ust. 3d of the VAT act): an invoice for a sale already on a receipt.** The rule, from
 what Odoo records: an invoice of Point of Sale orders is *issued at the checkout* when Point of Sale makes
