@@ -48,6 +48,7 @@ from . import l10n_pl_ksef_document_endpoint
 from . import account_move_ksef_print
 from . import account_move_ksef_visual
 from . import account_move_send
+from . import account_move_ksef_pos
 from . import l10n_pl_ksef_demo
 from . import account_bank_statement_line_ksef
 from . import l10n_pl_ksef_collective_cache

@@ -160,6 +160,7 @@ class AccountMove(models.Model):
             annotations=self._l10n_pl_ksef_fa3_annotations(problems, details),
             system_info=SYSTEM_INFO,
             exchange_rate=rate,
+            fp=self.l10n_pl_ksef_receipt_invoice,
         )
         supply = self.taxable_supply_date or self.delivery_date
         if supply and supply != invoice.issue_date and not any(line.sale_date for line in invoice.lines):

@@ -1,9 +1,11 @@
 """What a customer invoice records for its FA(3) document: kind, correction data, parties, payment form."""
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 
 from ..ksef_core.fa3.model import KINDS
 from ..ksef_core.fa3.totals import SPLIT_PAYMENT_THRESHOLD
+from .l10n_pl_ksef_document import LIVE_STATES
 from .res_partner import PAYMENT_FORMS
 
 KIND_LABELS = {
@@ -52,6 +54,14 @@ class AccountMove(models.Model):
         string="Self-billing (samofakturowanie)",
         copy=False,
         help="The invoice is issued by the buyer on behalf of the seller (P_17).",
+    )
+    l10n_pl_ksef_receipt_invoice = fields.Boolean(
+        string="Invoice for a receipt (FP)",
+        copy=False,
+        help="The invoice documents a sale already recorded on a receipt (paragon fiskalny), art. 109 ust. 3d "
+        "of the VAT act: its KSeF document is marked FP. Set automatically on the invoice of Point of Sale orders "
+        "paid without an invoice and invoiced afterwards, not on one asked for at the checkout; it can be changed "
+        "until the invoice goes to KSeF.",
     )
     l10n_pl_ksef_correction_type = fields.Selection(
         CORRECTION_TYPES,
@@ -110,6 +120,23 @@ class AccountMove(models.Model):
         readonly=False,
         help="How the invoice is to be paid (FormaPlatnosci), from the customer's setting.",
     )
+
+    def write(self, vals):
+        if "l10n_pl_ksef_receipt_invoice" in vals:
+            frozen = self.filtered(
+                lambda move: move.l10n_pl_ksef_state in LIVE_STATES
+                and move.l10n_pl_ksef_receipt_invoice != bool(vals["l10n_pl_ksef_receipt_invoice"])
+            )
+            if frozen:
+                raise UserError(
+                    _(
+                        "%(invoices)s: the KSeF document was already made with its FP mark (invoice for a receipt) "
+                        "and is in KSeF or on its way, so the mark cannot change any more. A queued invoice can be "
+                        "reset to draft (it is withdrawn), changed and confirmed again.",
+                        invoices=", ".join(frozen.mapped("name")),
+                    )
+                )
+        return super().write(vals)
 
     @api.depends("move_type", "company_id.l10n_pl_ksef_active")
     def _compute_l10n_pl_ksef_is_sale(self):

@@ -50,3 +50,4 @@ from . import test_budget
 from . import test_payment_collective
 from . import test_statement_match
 from . import test_overview
+from . import test_pos
