@@ -263,9 +263,9 @@ run_odoo_tests() {
     # The date-sensitive tests run again at fixed clocks (tag ksef_clocks) in the second database only, which
     # also has the sale app (advance invoices from sale orders) and debit notes: the two take about the same time.
     start_odoo_db "with l10n_pl" "l10n_pl,l10n_pl_ksef" "/l10n_pl_ksef,-ksef_clocks"
-    start_odoo_db "without l10n_pl, with sale" "l10n_pl_ksef,sale,account_debit_note" "/l10n_pl_ksef"
+    start_odoo_db "without l10n_pl, with sale and point of sale" "l10n_pl_ksef,sale,account_debit_note,point_of_sale" "/l10n_pl_ksef"
     collect_odoo_db "with l10n_pl" "${ODOO_PIDS[0]}" "${ODOO_LOGS[0]}"
-    collect_odoo_db "without l10n_pl, with sale" "${ODOO_PIDS[1]}" "${ODOO_LOGS[1]}"
+    collect_odoo_db "without l10n_pl, with sale and point of sale" "${ODOO_PIDS[1]}" "${ODOO_LOGS[1]}"
 }
 
 # --------------------------------------------------------------------------- fault scenarios
