@@ -5,7 +5,7 @@ import datetime
 
 from odoo.tests import HttpCase, mute_logger, tagged
 
-from .access_common import PASSWORDS, L10nPlKsefAccessCommon
+from .access_common import PASSWORDS, L10nPlKsefAccessCommon, readable_fields
 
 ACCESS_ERROR = "odoo.exceptions.AccessError"
 
@@ -89,7 +89,14 @@ class TestL10nPlKsefAccessRpc(L10nPlKsefAccessCommon, HttpCase):
             document = self.assertAnswered(call, self.clerk, "l10n_pl_ksef.document", "read", self.document.ids)
             self.assertEqual(document[0]["ksef_number"], self.sent.l10n_pl_ksef_number)
             self.assertNotIn("upo_url", document[0])
-            self.assertAnswered(call, self.clerk, "account.move", "read", self.sent.ids)
+            self.assertAnswered(
+                call,
+                self.clerk,
+                "account.move",
+                "read",
+                self.sent.ids,
+                fields=readable_fields(self.env(user=self.clerk), "account.move"),
+            )
 
     def test_other_companys_ksef_documents_are_not_found(self):
         documents = self.sent.l10n_pl_ksef_document_ids
