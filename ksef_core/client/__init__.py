@@ -19,6 +19,7 @@ from ..errors import InputError
 from ..nip import validate_nip
 from .auth import Authenticator, CertificateCredential, TokenCredential
 from .batch import MAX_PART_SIZE, BatchResult, BatchSessions
+from .certificates import CertificatesApi
 from .collective import CollectiveIdentifier, CollectiveIdentifiers, CollectiveInvoice
 from .errors import (
     KsefApiError,
@@ -47,6 +48,7 @@ LATARNIA_TIMEOUT = 5
 __all__ = [
     "BatchResult",
     "CertificateCredential",
+    "CertificatesApi",
     "CollectiveIdentifier",
     "CollectiveInvoice",
     "ConnectionReport",
@@ -207,6 +209,7 @@ class KsefClient:
         self.batch = BatchSessions(self, batch_part_size or MAX_PART_SIZE, upload_workers, tmp_dir)
         self.receiving = Receiving(self, tmp_dir=tmp_dir)
         self.collective = CollectiveIdentifiers(self)  # collective identifiers of payments (API 2.7.0)
+        self.certificates = CertificatesApi(self)  # KSeF certificates of the signed-in identity
         self.latarnia_url = (latarnia_url or self.environment.latarnia_url or "").rstrip("/")
 
     def _make_credential(self, ksef_token, certificate, context_type, context_value, verify_chain):
@@ -300,6 +303,20 @@ class KsefClient:
                 else:
                     raise
         return found
+
+    def prepare_signed_login(self, context_type="Nip", context_value=None):
+        """The unsigned ``AuthTokenRequest`` for a sign-in signed outside (qualified signature, Profil Zaufany):
+        ``{"xml", "challenge", "context_type", "context_value", "issued_at", "valid_until"}``."""
+        return self.authenticator.prepare_signed_login(context_type, context_value or self.nip)
+
+    def login_with_signed_request(self, signed_xml, prepared=None):
+        """Sign in with the signed ``AuthTokenRequest``; the tokens become this client's (``on_token_change``
+        is called). Returns the :class:`TokenState`."""
+        verify_chain = getattr(self.credential, "verify_chain", None)
+        state = self.authenticator.login_with_signed_request(signed_xml, prepared, verify_chain)
+        with self.tokens._lock:
+            self.tokens._set(state)
+        return state
 
     def send_invoices(self, invoices, form="FA3", close=False, wait=True):
         """Online: ``[(own_id, xml[, options])]`` → ``{own_id: InvoiceResult}``."""

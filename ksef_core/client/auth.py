@@ -151,6 +151,29 @@ class Authenticator:
             idempotent=True,
         )
 
+    # -- a request signed outside (qualified signature, Profil Zaufany) ------------------------------
+    def prepare_signed_login(self, context_type, context_value, subject_identifier_type="certificateSubject"):
+        """A fresh challenge and the unsigned ``AuthTokenRequest`` for the user to sign outside Odoo.
+
+        Returns ``{"xml": bytes, "challenge", "context_type", "context_value", "issued_at", "valid_until"}``
+        (aware datetimes; KSeF accepts the signed document until ``valid_until``, 10 minutes)."""
+        from .signed_login import prepare
+
+        return prepare(self, context_type, context_value, subject_identifier_type)
+
+    def login_with_signed_request(self, signed_xml, prepared=None, verify_chain=None):
+        """Sign in with an ``AuthTokenRequest`` the user signed (XAdES, enveloped) → :class:`TokenState`.
+
+        :param prepared: what :meth:`prepare_signed_login` returned: the document must be that one (same
+            challenge and context) and still valid; checked before anything is sent.
+        :raises KsefAuthError: with ``code`` ``signed_request_*`` (not signed, not XAdES, another document,
+            challenge expired), ``auth_no_permissions`` (the signer has no permission in the context),
+            ``auth_bad_certificate`` (revoked, expired or Offline certificate)...
+        """
+        from .signed_login import login
+
+        return login(self, signed_xml, prepared, verify_chain)
+
     def _wait(self, reference, auth_token):
         def fetch():
             return self._transport.request("GET", "/auth/%s" % reference, bearer=auth_token)

@@ -273,6 +273,20 @@ _STATUS = {
     },
 }
 
+_STATUS["certificate_enrollment"] = {
+    100: ("in_progress", False, False, "KSeF is processing the certificate request.", "KSeF przetwarza wniosek."),
+    200: ("success", True, True, "KSeF issued the certificate.", "KSeF wydał certyfikat."),
+    400: (
+        "rejected",
+        True,
+        False,
+        "KSeF rejected the certificate request (see KSeF's reason): fix it and enrol again.",
+        "KSeF odrzucił wniosek certyfikacyjny (zob. powód podany przez KSeF): popraw go i złóż ponownie.",
+    ),
+    500: ("unknown_error", True, False, "KSeF reported an unknown error: enrol again.", "Nieznany błąd KSeF."),
+    550: ("cancelled_by_system", True, False, "KSeF cancelled the request: enrol again.", "KSeF anulował wniosek."),
+}
+
 # numeric exception codes of 4xx answers -> (code, message_en, message_pl)
 _EXCEPTIONS = {
     9101: (
@@ -414,6 +428,65 @@ _EXCEPTIONS = {
         "public_key_unknown",
         "KSeF does not know the public key used (rotated): the key list is downloaded again.",
         "KSeF nie zna użytego klucza publicznego (rotacja): lista kluczy zostanie pobrana ponownie.",
+    ),
+    25001: (
+        "certificates_need_xades",
+        "KSeF gives certificate request data only to a sign-in with a signature (qualified signature or seal, "
+        "Profil Zaufany or a KSeF certificate), not with a KSeF token: sign in with a signed request first.",
+        "KSeF udostępnia dane do wniosku certyfikacyjnego tylko po logowaniu podpisem (kwalifikowanym, pieczęcią, "
+        "Profilem Zaufanym lub certyfikatem KSeF), nie tokenem KSeF: najpierw zaloguj się podpisanym żądaniem.",
+    ),
+    25002: (
+        "certificates_need_xades",
+        "KSeF accepts certificate requests only after a sign-in with a signature (qualified signature or seal, "
+        "Profil Zaufany or a KSeF certificate), not with a KSeF token: sign in with a signed request first.",
+        "KSeF przyjmuje wnioski certyfikacyjne tylko po logowaniu podpisem (kwalifikowanym, pieczęcią, Profilem "
+        "Zaufanym lub certyfikatem KSeF), nie tokenem KSeF: najpierw zaloguj się podpisanym żądaniem.",
+    ),
+    25003: (
+        "certificate_subject_mismatch",
+        "The certificate request's data differ from the signer's data in KSeF: build it from the enrolment data.",
+        "Dane we wniosku różnią się od danych podpisującego w KSeF: zbuduj wniosek z danych do wniosku.",
+    ),
+    25004: (
+        "certificate_csr_invalid",
+        "KSeF cannot read the certificate request or its signature is wrong: generate a new request.",
+        "KSeF nie odczytał wniosku certyfikacyjnego lub jego podpis jest błędny: wygeneruj nowy wniosek.",
+    ),
+    25005: (
+        "certificate_enrollment_unknown",
+        "KSeF knows no certificate request with this reference number.",
+        "KSeF nie zna wniosku certyfikacyjnego o tym numerze referencyjnym.",
+    ),
+    25006: (
+        "certificate_enrollment_limit",
+        "The limit of certificate requests for this person or company is reached (see the limits in KSeF).",
+        "Osiągnięto limit wniosków certyfikacyjnych tej osoby lub firmy (zob. limity w KSeF).",
+    ),
+    25007: (
+        "certificate_limit",
+        "The limit of active KSeF certificates is reached: revoke a certificate you no longer use first.",
+        "Osiągnięto limit aktywnych certyfikatów KSeF: najpierw unieważnij nieużywany certyfikat.",
+    ),
+    25008: (
+        "certificate_unknown",
+        "KSeF knows no certificate of yours with this serial number.",
+        "KSeF nie zna Twojego certyfikatu o tym numerze seryjnym.",
+    ),
+    25009: (
+        "certificate_not_revocable",
+        "The certificate is already revoked, blocked or expired.",
+        "Certyfikat jest już unieważniony, zablokowany lub nieważny.",
+    ),
+    25010: (
+        "certificate_key_invalid",
+        "KSeF accepts only EC P-256 or RSA-2048 keys: generate a new key.",
+        "KSeF przyjmuje tylko klucze EC P-256 lub RSA-2048: wygeneruj nowy klucz.",
+    ),
+    25011: (
+        "certificate_csr_algorithm",
+        "The certificate request is signed with an algorithm KSeF refuses: use SHA-256 with RSA or ECDSA.",
+        "Wniosek podpisano algorytmem, którego KSeF nie przyjmuje: użyj SHA-256 z RSA lub ECDSA.",
     ),
     71001: (
         "collective_invoice_not_assignable",

@@ -32,6 +32,8 @@ CORE_MODULES = (
     "keys",
     "auth",
     "auth_xades",
+    "certificates",
+    "certificates_api",
     "tokens",
     "permissions",
     "ratelimit",

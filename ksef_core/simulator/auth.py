@@ -220,8 +220,11 @@ class AuthStore:
         details=None,
         allowed_ips=None,
         token_ref=None,
+        extra=None,
     ):
-        """Record a finished authentication; returns the 202 body (referenceNumber, authenticationToken)."""
+        """Record a finished authentication; returns the 202 body (referenceNumber, authenticationToken).
+
+        ``extra``: more fields kept with the operation (XAdES: ``certificate``, the signer's DN attributes)."""
         ref = new_reference(self.sim.clock, "AU")
         op = {
             "referenceNumber": ref,
@@ -240,6 +243,7 @@ class AuthStore:
             "lastTokenRefreshDate": None,
             "polls": 0,
         }
+        op.update(extra or {})
         self.operations[ref] = op
         token, valid_until = self._issue("operation", ref, self.operation_ttl)
         return {

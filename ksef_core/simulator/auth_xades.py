@@ -5,6 +5,8 @@ are accepted, as on TEST; ``?verifyCertificateChain=true`` refuses them with sta
 Subject: ``certificateSubject`` → the NIP (owner of a NIP context: all permissions) or PESEL of
 the certificate; ``certificateFingerprint`` → the SHA-256 fingerprint (upper-case hex). Others
 need grants (``sim.grant``). An Offline-type certificate cannot authenticate (400/21115).
+KSeF certificates issued by the simulator's CA (``certificates.py``) log in as the identity they were issued to;
+revoked, expired or unknown ones end with status 460.
 """
 
 import re
@@ -13,6 +15,7 @@ from ..credentials import certificate_info
 from ..nip import normalize_nip
 from ..xades import XadesError, verify_enveloped
 from .auth import CONTEXT_TYPES
+from .certificates import signer_record
 from .errors import bad_request
 from .routing import json_response, route
 
@@ -104,7 +107,10 @@ def auth_xades_signature(sim, ctx):
             "Nieprawidłowy certyfikat.",
             ["Certyfikat typu Offline nie może służyć do uwierzytelniania."],
         )
-    if subject_type == "certificateFingerprint":
+    ksef_cert, ksef_problem = sim.certificates.login_check(result.certificate)
+    if ksef_cert and subject_type == "certificateSubject":
+        subject = dict(ksef_cert["identity"])  # a KSeF certificate carries the identity it was issued to
+    elif subject_type == "certificateFingerprint":
         subject = {"type": "Fingerprint", "value": info.fingerprint_sha256.upper()}
     elif info.nip:
         subject = {"type": "Nip", "value": info.nip}
@@ -120,7 +126,9 @@ def auth_xades_signature(sim, ctx):
     verify_chain = (ctx.args.get("verifyCertificateChain") or "").lower() == "true"
     perms = sim.permissions.effective(context["type"], context["value"], [subject])
     code, details = 200, []
-    if not info.is_valid_at(now):
+    if ksef_problem:
+        code, details = 460, [ksef_problem]
+    elif not info.is_valid_at(now):
         code, details = 460, ["Nieważny certyfikat."]
     elif verify_chain and info.is_self_signed:
         code, details = 460, ["Niezaufany łańcuch certyfikatów."]
@@ -131,7 +139,16 @@ def auth_xades_signature(sim, ctx):
         )
     elif not perms:
         code, details = 415, ["Brak przypisanych uprawnień."]
+    if code == 200 and ksef_cert:
+        ksef_cert["lastUseDate"] = now
     result_body = sim.auth.start_operation(
-        "XadesSignature", context, subject, perms if code == 200 else (), code, details, policy
+        "XadesSignature",
+        context,
+        subject,
+        perms if code == 200 else (),
+        code,
+        details,
+        policy,
+        extra={"certificate": signer_record(result.certificate, subject)},
     )
     return json_response(result_body, status=202)
