@@ -19,9 +19,8 @@ import datetime
 from dataclasses import dataclass
 
 from .client.errors import KsefApiError
-from .client.tokens import TokenState
 from .errors import InputError, KsefError, XmlInputError
-from .xades import XadesError, build_auth_token_request, verify_enveloped
+from .xades import XadesError, verify_enveloped
 from .xmlsafe import parse_xml
 
 UTC = datetime.timezone.utc
@@ -64,22 +63,11 @@ def _aware(value):
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _parse_time(text, fallback):
-    try:
-        return _aware(datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00")))
-    except (TypeError, ValueError):
-        return fallback
-
-
 def new_signing_request(client, context_type="Nip", context_value=None):
     """A fresh challenge of KSeF for the context (default: the client's NIP) and the request to sign."""
-    answer = client.transport.request("POST", "/auth/challenge", idempotent=True)
-    issued = None
-    if answer.get("timestampMs"):
-        issued = datetime.datetime.fromtimestamp(int(answer["timestampMs"]) / 1000.0, UTC)
-    issued = _parse_time(answer.get("timestamp"), issued) or client.clock()
-    xml = build_auth_token_request(answer["challenge"], context_type, context_value or client.nip)
-    return SigningRequest(challenge=answer["challenge"], issued_at=issued.replace(microsecond=0), xml=xml)
+    prepared = client.prepare_signed_login(context_type, context_value or client.nip)
+    issued = _aware(prepared["issued_at"]).astimezone(UTC).replace(microsecond=0)
+    return SigningRequest(challenge=prepared["challenge"], issued_at=issued, xml=prepared["xml"])
 
 
 def _refused(code, en, pl, **details):
@@ -162,42 +150,16 @@ def check_signed_request(signed, request, context_value, now):
     return verified
 
 
-def login_with_signed_request(client, signed):
-    """Submit the signed request, complete the login and keep the session in ``client`` (its
-    ``on_token_change`` stores it); returns the :class:`TokenState`."""
-    login = getattr(client.authenticator, "login_with_signed_request", None)
-    if login is not None:
-        state = login(signed)
-    else:
-        state = _login(client, signed)
-    if not isinstance(state, TokenState):
-        state = TokenState.from_dict(state)
-    if not state.context and client.nip:
-        state.context = "Nip:%s" % client.nip
-    client.tokens._set(state)
-    return state
-
-
-def _login(client, signed):
-    transport = client.transport
-    init = transport.request(
-        "POST",
-        "/auth/xades-signature",
-        data=signed,
-        headers={"Content-Type": "application/xml"},
-        idempotent=True,
-    )
-    auth_token = (init.get("authenticationToken") or {}).get("token")
-    client.authenticator._wait(init.get("referenceNumber"), auth_token)
-    tokens = transport.request("POST", "/auth/token/redeem", bearer=auth_token, idempotent=False)
-    return TokenState(
-        access_token=tokens["accessToken"]["token"],
-        access_valid_until=tokens["accessToken"].get("validUntil"),
-        refresh_token=tokens["refreshToken"]["token"],
-        refresh_valid_until=tokens["refreshToken"].get("validUntil"),
-        context="Nip:%s" % client.nip if client.nip else None,
-        method="certificate",
-    )
+def login_with_signed_request(client, signed, request, context_type="Nip", context_value=None):
+    """Submit the signed request (checked against ``request``, the :class:`SigningRequest` given), complete
+    the login and keep the session in ``client`` (its ``on_token_change`` stores it); the :class:`TokenState`."""
+    prepared = {
+        "challenge": request.challenge,
+        "context_type": context_type,
+        "context_value": context_value or client.nip,
+        "valid_until": request.expires_at,
+    }
+    return client.login_with_signed_request(signed, prepared)
 
 
 # --------------------------------------------------------------------------- refusals
@@ -261,11 +223,11 @@ def explain_refusal(exc):
         return exc
     codes = set(exc.exception_codes or ())
     status = (exc.details or {}).get("status")
-    if codes & TOKEN_SESSION_CODES:
+    if codes & TOKEN_SESSION_CODES or exc.code == "certificates_need_xades":
         return token_session_error()
-    if codes & {25003, 25004, 25005} or exc.code in ("cert_limit", "enrollment_limit"):
+    if codes & {25006, 25007} or exc.code in ("certificate_enrollment_limit", "certificate_limit"):
         return limit_error()
-    if 21111 in codes:
+    if 21111 in codes or exc.code == "signed_request_challenge_expired":
         return _refused(
             "signed_challenge_expired",
             "KSeF no longer accepts the challenge of the signed request (it was valid for 10 minutes, or was "
@@ -273,7 +235,9 @@ def explain_refusal(exc):
             "KSeF nie przyjmuje już wyzwania podpisanego żądania (było ważne 10 minut albo zostało już użyte). "
             "Odoo przygotowało nowe żądanie: pobierz je, podpisz i prześlij.",
         )
-    if codes & _NOT_XADES_CODES:
+    if exc.code in ("signed_request_other_document", "signed_request_wrong_document"):
+        return other_document_error()
+    if codes & _NOT_XADES_CODES or exc.code in ("signed_request_not_signed", "signed_request_not_xades"):
         return not_xades_error("ksef_%s" % min(codes & _NOT_XADES_CODES))
     if 21115 in codes or status == 460 or exc.code == "auth_bad_certificate":
         return signer_certificate_error()

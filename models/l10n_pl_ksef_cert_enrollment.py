@@ -16,7 +16,7 @@ from odoo.exceptions import UserError
 from ..ksef_core import credentials as ksef_credentials
 from ..ksef_core.client import KsefClient
 from ..ksef_core.errors import KsefError
-from .l10n_pl_ksef_budget import click_budget
+from .l10n_pl_ksef_budget import click_budget, deadline_in, seconds_to
 
 _logger = logging.getLogger(__name__)
 
@@ -52,6 +52,8 @@ class L10nPlKsefCertEnrollment(models.Model):
     error = fields.Text(readonly=True)
 
     _l10n_pl_ksef_session_field = "session_state"
+    #: how long a click follows the requests (None: a click's budget, see l10n_pl_ksef_budget.click_budget)
+    _l10n_pl_ksef_click_seconds = None
 
     # ------------------------------------------------------------------ client
 
@@ -124,9 +126,7 @@ class L10nPlKsefCertEnrollment(models.Model):
                 request.company_id.name, request.purpose, fields.Date.context_today(request)
             )
             reference, data = certissue.start_enrollment(client, key, request.purpose, name)
-            request.sudo().write(
-                {"reference": reference, "enrollment_data": json.dumps(_as_json(data)), "state": "pending"}
-            )
+            request.sudo().write({"reference": reference, "enrollment_data": json.dumps(data), "state": "pending"})
 
     def _l10n_pl_ksef_follow(self, timeout=None):
         """Ask KSeF about the pending requests (for ``timeout`` seconds at most, default a click's time),
@@ -135,7 +135,9 @@ class L10nPlKsefCertEnrollment(models.Model):
         from ..ksef_core import certissue
 
         summary = {"done": 0, "pending": 0, "failed": 0}
-        budget = click_budget() if timeout is None else timeout
+        if timeout is None:
+            timeout = click_budget() if self._l10n_pl_ksef_click_seconds is None else self._l10n_pl_ksef_click_seconds
+        deadline = deadline_in(timeout)
         for request in self.filtered(lambda r: r.state == "pending" and r.reference):
             try:
                 with request._l10n_pl_ksef_client() as client:
@@ -143,14 +145,14 @@ class L10nPlKsefCertEnrollment(models.Model):
                         client,
                         request.reference,
                         request._l10n_pl_ksef_key(),
+                        request.purpose,
                         _from_json(request.sudo().enrollment_data),
-                        timeout=budget,
+                        timeout=seconds_to(deadline),
                     )
             except (KsefError, UserError) as exc:
                 request._l10n_pl_ksef_fail(exc)
                 summary["failed"] += 1
                 continue
-            budget = 0.0  # the others: one question each
             if credential is None:
                 summary["pending"] += 1
                 continue
@@ -175,32 +177,6 @@ class L10nPlKsefCertEnrollment(models.Model):
         self.sudo().write({"state": "done", "certificate_id": certificate.id, "error": False, "session_state": False})
         return certificate
 
-    @api.model
-    def _cron_l10n_pl_ksef_enrollments(self):
-        """Follow the pending requests (one question each); returns the summary."""
-        pending = self.sudo().search([("state", "=", "pending"), ("reference", "!=", False)])
-        return pending._l10n_pl_ksef_follow(timeout=0.0)
-
-
-def _as_json(data):
-    if data is None or isinstance(data, (dict, list, str, int, float, bool)):
-        return data
-    to_dict = getattr(data, "to_dict", None)
-    if to_dict:
-        return to_dict()
-    return dict(vars(data))
-
 
 def _from_json(text):
-    if not text:
-        return None
-    data = json.loads(text)
-    try:
-        from ..ksef_core import certenroll
-
-        parse = getattr(certenroll, "EnrollmentData", None)
-        if parse is not None and hasattr(parse, "from_dict"):
-            return parse.from_dict(data)
-    except ImportError:
-        pass
-    return data
+    return json.loads(text) if text else None

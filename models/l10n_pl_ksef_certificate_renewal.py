@@ -17,10 +17,13 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..ksef_core.errors import KsefError
+from .l10n_pl_ksef_budget import cron_budget, deadline_in, seconds_to
 
 _logger = logging.getLogger(__name__)
 
 RENEWAL_DAYS = 30
+#: how long the daily job waits for KSeF to issue one certificate (then the next day's run asks again)
+CRON_WAIT_SECONDS = 10.0
 FAILED_ACTIVITY = "l10n_pl_ksef.mail_activity_type_certificate_renewal_failed"
 
 
@@ -44,9 +47,14 @@ class L10nPlKsefCertificate(models.Model):
         certificates = self.sudo().search(
             [("valid_to", ">", now), ("valid_to", "<=", now + datetime.timedelta(days=RENEWAL_DAYS))]
         )
+        deadline = deadline_in(cron_budget(self.env))
+
+        def wait():
+            return min(CRON_WAIT_SECONDS, seconds_to(deadline))
+
         Request = self.env["l10n_pl_ksef.cert.enrollment"].sudo()
         # the first certificates KSeF had not issued within the wizard's click
-        Request.search([("state", "=", "pending"), ("renewed_id", "=", False)])._l10n_pl_ksef_follow(timeout=0.0)
+        Request.search([("state", "=", "pending"), ("renewed_id", "=", False)])._l10n_pl_ksef_follow(timeout=wait())
         results = []
         for certificate in certificates.filtered(lambda c: c._l10n_pl_ksef_renewable()):
             request = Request.search([("renewed_id", "=", certificate.id), ("state", "=", "pending")], limit=1)
@@ -54,7 +62,7 @@ class L10nPlKsefCertificate(models.Model):
                 if not request:
                     request = certificate._l10n_pl_ksef_start_renewal()
                     self.env.cr.commit()  # the reference and the key are kept whatever follows
-                request._l10n_pl_ksef_follow(timeout=0.0)
+                request._l10n_pl_ksef_follow(timeout=wait())
             except (KsefError, UserError) as exc:
                 if request:
                     request._l10n_pl_ksef_fail(exc)

@@ -42,3 +42,17 @@ class ResCompany(models.Model):
             action = self.env.ref("l10n_pl_ksef.l10n_pl_ksef_cert_wizard_action")
             raise RedirectWarning(report["error"], action.id, _("Get a KSeF certificate"))
         return report
+
+    def action_l10n_pl_ksef_ksef_certificates(self):
+        """The company's certificates as KSeF lists them."""
+        self.ensure_one()
+        rows = self.env["l10n_pl_ksef.ksef.certificate"]._l10n_pl_ksef_load(self)
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Certificates in KSeF"),
+            "res_model": "l10n_pl_ksef.ksef.certificate",
+            "view_mode": "list",
+            "views": [(self.env.ref("l10n_pl_ksef.l10n_pl_ksef_ksef_certificate_view_list").id, "list")],
+            "domain": [("id", "in", rows.ids)],
+            "target": "current",
+        }

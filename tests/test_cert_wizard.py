@@ -3,11 +3,13 @@ certificate KSeF issues installed; what the administrator is told when something
 
 import base64
 import datetime
+from unittest.mock import patch
 
 from odoo.exceptions import AccessError, RedirectWarning, UserError
 from odoo.tests import new_test_user, tagged
 
 from odoo.addons.l10n_pl_ksef.ksef_core import certgen, secretbox, xades
+from odoo.addons.l10n_pl_ksef.ksef_core.errors import KsefError
 from odoo.addons.l10n_pl_ksef.ksef_core.simulator.token_end import TOKENS_END
 
 from .common import OTHER_NIP, TEST_NIP, L10nPlKsefTestCommon
@@ -147,3 +149,163 @@ class TestL10nPlKsefTokensEnded(CertWizardCommon):
             self.assertFalse(settings.l10n_pl_ksef_tokens_ended)
             settings.action_l10n_pl_ksef_test_connection()
         self.assertIn("Connected", self.company.l10n_pl_ksef_last_check)
+
+
+@tagged("post_install_l10n", "post_install", "-at_install")
+class TestL10nPlKsefCertIssue(CertWizardCommon):
+    def get_certificate(self, **values):
+        wizard = self.open_wizard(**values)
+        self.upload(wizard, self.sign(wizard))
+        return wizard
+
+    def test_end_to_end_the_installed_certificate_logs_in(self):
+        wizard = self.get_certificate(include_offline=True)
+        self.assertEqual(wizard.step, "done", wizard.result)
+        authentication = self.company.l10n_pl_ksef_certificate_id
+        offline = self.company.l10n_pl_ksef_offline_certificate_id
+        self.assertEqual(authentication.certificate_type, "Authentication")
+        self.assertEqual(offline.certificate_type, "Offline")
+        for certificate in authentication | offline:
+            self.assertTrue(certificate.enrolled_by_odoo)
+            self.assertIn("CCK KSeF", certificate.issuer, "issued by KSeF, not self-made")
+            self.assertEqual(certificate.nip, TEST_NIP)
+            self.assertTrue(certificate.key_description.startswith("EC"), "EC P-256 by default")
+        self.assertEqual(self.company.l10n_pl_ksef_auth_method, "certificate", "the token is left behind")
+        # the private key never left Odoo: the request downloaded and the data sent hold only public parts
+        self.assertNotIn(b"PRIVATE", base64.b64decode(wizard.request_file))
+        report = self.company._l10n_pl_ksef_check_connection()
+        self.assertTrue(report["ok"], report.get("error"))
+        self.assertEqual(report["method"], "certificate")
+
+    def test_rsa_on_request(self):
+        self.get_certificate(key_kind="rsa")
+        self.assertTrue(self.company.l10n_pl_ksef_certificate_id.key_description.startswith("RSA 2048"))
+
+    def test_not_issued_within_the_click_then_check_again(self):
+        self.sim.certificates.pending_polls = 10**6  # KSeF takes its time
+        self.sim.certificates.processing_seconds = 10**6
+        self.addCleanup(setattr, self.sim.certificates, "pending_polls", 1)
+        self.addCleanup(setattr, self.sim.certificates, "processing_seconds", 5)
+        with patch.object(type(self.env["l10n_pl_ksef.cert.enrollment"]), "_l10n_pl_ksef_click_seconds", 0.0):
+            wizard = self.get_certificate()
+        self.assertEqual(wizard.step, "wait")
+        request = wizard.request_ids
+        self.assertEqual(request.state, "pending")
+        self.assertTrue(request.reference, "the reference is kept for Check again and the daily job")
+        self.assertFalse(self.company.l10n_pl_ksef_certificate_id)
+        self.sim.certificates.pending_polls = 0
+        self.sim.certificates.processing_seconds = 0
+        wizard.action_check_again()
+        self.assertEqual(wizard.step, "done", wizard.result)
+        self.company.invalidate_recordset()
+        self.assertEqual(self.company.l10n_pl_ksef_certificate_id, request.certificate_id)
+
+    def test_token_session_is_refused_with_what_to_do(self):
+        request = (
+            self.env["l10n_pl_ksef.cert.enrollment"]
+            .sudo()
+            .create({"company_id": self.company.id, "purpose": "authentication"})
+        )
+        with self.assertRaises(KsefError) as caught, self.company._l10n_pl_ksef_client() as client:
+            request._l10n_pl_ksef_start(client)  # the company's token session
+        self.assertEqual(caught.exception.code, "cert_token_session")
+        self.assertIn("not with a KSeF token", caught.exception.message_en)
+        self.assertIn("Get a KSeF certificate", caught.exception.message_en)
+        self.assertIn("nie tokenem KSeF", caught.exception.message_pl)
+
+    def test_list_and_revoke(self):
+        self.get_certificate(include_offline=True)
+        used = self.company.l10n_pl_ksef_certificate_id
+        action = self.env["res.config.settings"].create({}).action_l10n_pl_ksef_ksef_certificates()
+        rows = self.env["l10n_pl_ksef.ksef.certificate"].search(action["domain"])
+        used_serials = {used.serial_number, self.company.l10n_pl_ksef_offline_certificate_id.serial_number}
+        # KSeF lists every certificate of the identity (the company's NIP), also those of other tests
+        self.assertEqual(set(rows.filtered("used_by_odoo").mapped("serial")), used_serials)
+        mine = rows.filtered(lambda r: r.serial in used_serials)
+        self.assertEqual(sorted(mine.mapped("certificate_type")), ["Authentication", "Offline"])
+        self.assertEqual(set(mine.mapped("status")), {"Active"})
+        row = mine.filtered(lambda r: r.certificate_type == "Authentication")
+        self.assertTrue(row.valid_to > row.valid_from)
+        row.action_revoke()
+        self.assertEqual(row.status, "Revoked")
+        self.company.invalidate_recordset()
+        self.assertFalse(self.company.l10n_pl_ksef_certificate_id, "Odoo no longer uses a revoked certificate")
+        self.assertEqual(self.sim.certificates.certs[row.serial]["status"], "Revoked")
+
+    def test_limit_reached_says_what_to_do(self):
+        limits = dict(self.sim.certificates.limits)
+        self.addCleanup(setattr, self.sim.certificates, "limits", limits)
+        self.sim.certificates.limits = dict(limits, Nip=(300, 0))  # no active certificate more
+        wizard = self.open_wizard()
+        with self.assertRaisesRegex(UserError, "limit of certificates") as caught:
+            self.upload(wizard, self.sign(wizard))
+        self.assertIn("Unieważnij nieużywane certyfikaty", str(caught.exception))
+        self.assertFalse(self.company.l10n_pl_ksef_certificate_id)
+
+
+@tagged("post_install_l10n", "post_install", "-at_install")
+class TestL10nPlKsefCertRenewal(CertWizardCommon):
+    """30 days before a KSeF certificate expires, the daily job gets its successor by itself."""
+
+    def setUp(self):
+        super().setUp()
+        with ksef_clock(MONDAY):
+            wizard = self.open_wizard(include_offline=True)
+            self.upload(wizard, self.sign(wizard))
+        self.assertEqual(wizard.step, "done", wizard.result)
+        self.old_auth = self.company.l10n_pl_ksef_certificate_id
+        self.old_offline = self.company.l10n_pl_ksef_offline_certificate_id
+        # the day the renewal is due: 29 days before the certificates expire
+        self.due = self.old_auth.valid_to.replace(tzinfo=UTC) - datetime.timedelta(days=29)
+
+    def renewal_todos(self, certificate):
+        activity_type = self.env.ref("l10n_pl_ksef.mail_activity_type_certificate_renewal_failed")
+        return certificate.activity_ids.filtered(lambda a: a.activity_type_id == activity_type)
+
+    def run_cron(self):
+        self.env.invalidate_all()
+        return self.env["l10n_pl_ksef.certificate"]._cron_l10n_pl_ksef_certificate_renewal()
+
+    def test_not_renewed_before_30_days(self):
+        with ksef_clock(self.due - datetime.timedelta(days=2)):
+            self.assertEqual(self.run_cron(), [])
+        self.company.invalidate_recordset()
+        self.assertEqual(self.company.l10n_pl_ksef_certificate_id, self.old_auth)
+
+    def test_renewed_30_days_before_expiry(self):
+        with ksef_clock(self.due):
+            results = self.run_cron()
+            self.company.invalidate_recordset()
+            new_auth = self.company.l10n_pl_ksef_certificate_id
+            new_offline = self.company.l10n_pl_ksef_offline_certificate_id
+            self.assertEqual({r["outcome"] for r in results}, {"done"}, results)
+            self.assertNotEqual(new_auth, self.old_auth)
+            self.assertNotEqual(new_offline, self.old_offline)
+            self.assertEqual(new_auth.certificate_type, "Authentication")
+            self.assertEqual(new_offline.certificate_type, "Offline")
+            self.assertGreater(new_auth.valid_to, self.old_auth.valid_to)
+            # the old ones are not revoked: the KOD II printed with the old Offline certificate stays verifiable
+            for old in self.old_auth | self.old_offline:
+                self.assertEqual(self.sim.certificates.certs[old.serial_number]["status"], "Active")
+            self.assertTrue(self.old_offline.exists())
+            # the successor logs in
+            report = self.company._l10n_pl_ksef_check_connection()
+            self.assertTrue(report["ok"], report.get("error"))
+            # nothing for the administrators to do, and no expiry warning either
+            self.env["l10n_pl_ksef.certificate"]._cron_l10n_pl_ksef_certificate_expiry()
+            self.assertFalse(self.old_auth.activity_ids)
+            self.assertEqual(self.run_cron(), [], "renewed once")
+
+    def test_failed_renewal_leaves_one_todo(self):
+        self.sim.certificates.revoke(self.old_auth.serial_number)  # e.g. revoked in the KSeF application
+        with ksef_clock(self.due):
+            results = self.run_cron()
+            failed = [r for r in results if r["certificate"] == self.old_auth.id]
+            self.assertEqual(failed[0]["outcome"], "failed")
+            self.assertIn("certificate", failed[0]["error"])
+            todos = self.renewal_todos(self.old_auth)
+            self.assertIn(self.admin, todos.user_id)
+            self.assertEqual(len(todos), len(todos.user_id), "one to-do per administrator")
+            self.assertIn("Get a KSeF certificate", todos[0].note)
+            self.run_cron()  # the next day's run: no second to-do
+            self.assertEqual(self.renewal_todos(self.old_auth), todos)

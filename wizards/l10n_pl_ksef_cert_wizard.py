@@ -138,7 +138,7 @@ class L10nPlKsefCertWizard(models.TransientModel):
         )
         try:
             with requests[0]._l10n_pl_ksef_client() as client:
-                state = certflow.login_with_signed_request(client, signed)
+                state = certflow.login_with_signed_request(client, signed, request)
                 for other in requests[1:]:
                     other._l10n_pl_ksef_store_session_state(state)
                 requests._l10n_pl_ksef_start(client)
