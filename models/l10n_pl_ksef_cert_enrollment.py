@@ -174,6 +174,7 @@ class L10nPlKsefCertEnrollment(models.Model):
         certificate.sudo().enrolled_by_odoo = True
         if self.purpose == "authentication" and self.company_id.l10n_pl_ksef_auth_method != "certificate":
             self.company_id.sudo().l10n_pl_ksef_auth_method = "certificate"
+            self.company_id._l10n_pl_ksef_token_end_done()
         self.sudo().write({"state": "done", "certificate_id": certificate.id, "error": False, "session_state": False})
         return certificate
 

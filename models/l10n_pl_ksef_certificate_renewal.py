@@ -76,6 +76,8 @@ class L10nPlKsefCertificate(models.Model):
             self.env.cr.commit()
         if results:
             _logger.info("KSeF: %d certificate renewal(s) handled.", len(results))
+        # the companies still on a token: the way to a certificate
+        self.env["res.company"]._l10n_pl_ksef_token_end_todos()
         return results
 
     def _l10n_pl_ksef_start_renewal(self):

@@ -309,3 +309,27 @@ class TestL10nPlKsefCertRenewal(CertWizardCommon):
             self.assertIn("Get a KSeF certificate", todos[0].note)
             self.run_cron()  # the next day's run: no second to-do
             self.assertEqual(self.renewal_todos(self.old_auth), todos)
+
+
+@tagged("post_install_l10n", "post_install", "-at_install")
+class TestL10nPlKsefTokenEndTodo(CertWizardCommon):
+    def test_companies_on_a_token_get_a_todo_until_they_have_a_certificate(self):
+        Certificate = self.env["l10n_pl_ksef.certificate"]
+        activity_type = self.env.ref("l10n_pl_ksef.mail_activity_type_tokens_end")
+
+        def todos():
+            return self.company.partner_id.activity_ids.filtered(lambda a: a.activity_type_id == activity_type)
+
+        with ksef_clock(datetime.datetime(2026, 11, 20, 9, 0, tzinfo=UTC)):  # more than 30 days before
+            Certificate._cron_l10n_pl_ksef_certificate_renewal()
+            self.assertFalse(todos())
+        with ksef_clock(MONDAY):
+            Certificate._cron_l10n_pl_ksef_certificate_renewal()
+            Certificate._cron_l10n_pl_ksef_certificate_renewal()
+            self.assertIn(self.admin, todos().user_id)
+            self.assertEqual(len(todos()), len(todos().user_id), "one to-do per administrator, never two")
+            self.assertNotIn(self.accountant, todos().user_id)
+            self.assertIn("Get a KSeF certificate", todos()[0].note)
+            wizard = self.open_wizard()
+            self.upload(wizard, self.sign(wizard))
+            self.assertFalse(todos(), "the company left its token: nothing more to do")
