@@ -149,7 +149,8 @@ class L10nPlKsefCertWizard(models.TransientModel):
                 return self.action_prepare(notice=error.bilingual())
             raise UserError(error.bilingual()) from None
         self.request_ids = requests
-        self.env.cr.commit()  # the references and the keys are kept whatever follows
+        # KSeF holds the requests now: their references and keys must outlive whatever follows
+        self.env.cr.commit()  # pylint: disable=invalid-commit
         return self.action_check_again()
 
     # ------------------------------------------------------------------ 3. waiting for KSeF
