@@ -74,7 +74,8 @@ class L10nPlKsefCertificate(models.Model):
             if error:
                 certificate._l10n_pl_ksef_renewal_failed(error)
             results.append({"certificate": certificate.id, "outcome": outcome, "error": error})
-            self.env.cr.commit()  # pylint: disable=invalid-commit  (one certificate done: kept)
+            # one certificate done: kept whatever happens to the next one
+            self.env.cr.commit()  # pylint: disable=invalid-commit
         if results:
             _logger.info("KSeF: %d certificate renewal(s) handled.", len(results))
         # the companies still on a token: the way to a certificate
