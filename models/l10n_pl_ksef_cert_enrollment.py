@@ -52,8 +52,6 @@ class L10nPlKsefCertEnrollment(models.Model):
     error = fields.Text(readonly=True)
 
     _l10n_pl_ksef_session_field = "session_state"
-    #: how long a click follows the requests (None: a click's budget, see l10n_pl_ksef_budget.click_budget)
-    _l10n_pl_ksef_click_seconds = None
 
     # ------------------------------------------------------------------ client
 
@@ -135,9 +133,7 @@ class L10nPlKsefCertEnrollment(models.Model):
         from ..ksef_core import certissue
 
         summary = {"done": 0, "pending": 0, "failed": 0}
-        if timeout is None:
-            timeout = click_budget() if self._l10n_pl_ksef_click_seconds is None else self._l10n_pl_ksef_click_seconds
-        deadline = deadline_in(timeout)
+        deadline = deadline_in(click_budget() if timeout is None else timeout)
         for request in self.filtered(lambda r: r.state == "pending" and r.reference):
             try:
                 with request._l10n_pl_ksef_client() as client:

@@ -11,6 +11,7 @@ from odoo.tests import new_test_user, tagged
 from odoo.addons.l10n_pl_ksef.ksef_core import certgen, secretbox, xades
 from odoo.addons.l10n_pl_ksef.ksef_core.errors import KsefError
 from odoo.addons.l10n_pl_ksef.ksef_core.simulator.token_end import TOKENS_END
+from odoo.addons.l10n_pl_ksef.models import l10n_pl_ksef_cert_enrollment as cert_enrollment
 
 from .common import OTHER_NIP, TEST_NIP, L10nPlKsefTestCommon
 from .test_clocks import ksef_clock
@@ -186,7 +187,8 @@ class TestL10nPlKsefCertIssue(CertWizardCommon):
         self.sim.certificates.processing_seconds = 10**6
         self.addCleanup(setattr, self.sim.certificates, "pending_polls", 1)
         self.addCleanup(setattr, self.sim.certificates, "processing_seconds", 5)
-        with patch.object(type(self.env["l10n_pl_ksef.cert.enrollment"]), "_l10n_pl_ksef_click_seconds", 0.0):
+        # a click's time is up before KSeF answers
+        with patch.object(cert_enrollment, "click_budget", return_value=0.0):
             wizard = self.get_certificate()
         self.assertEqual(wizard.step, "wait")
         request = wizard.request_ids
