@@ -196,3 +196,7 @@ class Authenticator:
         new.access_token = data["accessToken"]["token"]
         new.access_valid_until = TokenState(access_valid_until=data["accessToken"].get("validUntil")).access_valid_until
         return new
+
+
+#: the name the Odoo side may use for the authentication client
+AuthClient = Authenticator

@@ -283,8 +283,20 @@ _STATUS["certificate_enrollment"] = {
         "KSeF rejected the certificate request (see KSeF's reason): fix it and enrol again.",
         "KSeF odrzucił wniosek certyfikacyjny (zob. powód podany przez KSeF): popraw go i złóż ponownie.",
     ),
-    500: ("unknown_error", True, False, "KSeF reported an unknown error: enrol again.", "Nieznany błąd KSeF."),
-    550: ("cancelled_by_system", True, False, "KSeF cancelled the request: enrol again.", "KSeF anulował wniosek."),
+    500: (
+        "unknown_error",
+        True,
+        False,
+        "KSeF reported an unknown error with the certificate request: send the request again later.",
+        "KSeF zgłosił nieznany błąd wniosku certyfikacyjnego: wyślij wniosek ponownie później.",
+    ),
+    550: (
+        "cancelled_by_system",
+        True,
+        False,
+        "KSeF cancelled the certificate request: send it again.",
+        "KSeF anulował wniosek certyfikacyjny: wyślij go ponownie.",
+    ),
 }
 
 # numeric exception codes of 4xx answers -> (code, message_en, message_pl)

@@ -72,3 +72,20 @@ class SimulatorAdmin:
     def collective_identifier(self, number):
         """Creator context, seller NIP, date and invoices (with payment details) of one identifier."""
         return self._call("GET", "/collective-identifiers/%s" % number)
+
+    def certificates(self):
+        """``{"caCertificate": base64 DER, "certificates": [CertificateListItem...]}`` of every KSeF certificate."""
+        return self._call("GET", "/certificates")
+
+    def revoke_certificate(self, serial, reason="Unspecified"):
+        """Revoke a KSeF certificate as its owner would (a later XAdES login with it ends with status 460)."""
+        return self._call("POST", "/certificates/%s/revoke" % serial, {"revocationReason": reason})
+
+    def expire_certificate(self, serial, valid_to=None):
+        """End a KSeF certificate's validity now (or at ``valid_to``, ISO text): KSeF treats it as Expired."""
+        return self._call("POST", "/certificates/%s/expire" % serial, {"validTo": valid_to} if valid_to else {})
+
+    def certificate_config(self, pending_polls=None, processing_seconds=None, limits=None):
+        """Enrolment processing (status polls answering 100, simulated seconds) and per-identity limits."""
+        body = {"pendingPolls": pending_polls, "processingSeconds": processing_seconds, "limits": limits}
+        return self._call("POST", "/certificates/config", {k: v for k, v in body.items() if v is not None})

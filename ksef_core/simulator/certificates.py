@@ -4,7 +4,8 @@
   A XAdES login records the signer's DN (``auth_ops[ref]["certificate"]``); the enrolment data come from it:
   a person (commonName, givenName, surname, serialNumber ``TINPL-<NIP>`` / ``PNOPL-<PESEL>``, countryName,
   uniqueIdentifier if present) or a seal (commonName, organizationName, organizationIdentifier ``VATPL-<NIP>``,
-  countryName, uniqueIdentifier if present).
+  countryName, uniqueIdentifier if present). Several given names come as one string joined by spaces (the
+  contract's ``givenName`` is a string; ksef-docs speak of a list, which the official SDKs do not read).
 * Enrolments are processed asynchronously: the first ``pending_polls`` (1) status polls answer 100, or
   ``processing_seconds`` (5) of simulated time pass; then the certificate is issued (200 + serial) by the
   simulator's CA (:mod:`.ksef_ca`), or the request is rejected (400: key already certified for another
@@ -76,7 +77,7 @@ def enrollment_data_for(signer):
             m = _VATPL_RE.search(items[0])
             items = ["VATPL-%s" % m.group(2)] if m else items[:1]
         if field == "givenName" and len(items) > 1:
-            out[field] = items
+            out[field] = " ".join(items)  # the contract (and the SDKs) have one string
         elif items:
             out[field] = items[0]
     out.setdefault("commonName", signer.get("dn") or "")

@@ -12,7 +12,7 @@ import re
 from ..hashing import b64, b64decode
 from .certificates import enrollment_data_for
 from .clock import iso, parse_iso
-from .errors import Forbidden, bad_request, validation_error
+from .errors import ApiError, Forbidden, bad_request, validation_error
 from .routing import empty, json_response, route
 
 SERIAL_RE = re.compile(r"^[0-9A-F]{16}$")
@@ -39,6 +39,8 @@ def _signer(sim, ctx, code, description):
 
 def _object(ctx):
     body = ctx.json
+    if body is None:  # "null" as the body of an optional filter
+        return {}
     if not isinstance(body, dict):
         raise validation_error("Treść żądania musi być obiektem JSON.")
     return body
@@ -212,3 +214,65 @@ def testdata_update_certificate(sim, ctx):
     sim.certificates.owned(_identity(ctx), serial)
     sim.certificates.expire(serial, valid_to)
     return empty(200)
+
+
+# -- admin API (/_sim, no auth): drive certificates from another process (Odoo tests, demo) ---------------------
+
+
+def _admin(method, path):
+    return route(method, path, auth="none", rate_group=None, prefix="/_sim")
+
+
+def _admin_record(sim, ctx):
+    record = sim.certificates.certs.get(ctx.param("serial"))
+    if record is None:
+        raise ApiError(404, None, "unknown certificate")
+    return record
+
+
+@_admin("GET", "/certificates")
+def admin_certificates(sim, ctx):
+    """Every KSeF certificate of the simulator (the CA certificate as ``caCertificate``)."""
+    store = sim.certificates
+    items = sorted(store.certs.values(), key=lambda r: r["requestDate"], reverse=True)
+    return json_response(
+        {"caCertificate": b64(store.ca.certificate_der), "certificates": [store.list_item(r) for r in items]}
+    )
+
+
+@_admin("POST", "/certificates/{serial}/revoke")
+def admin_revoke(sim, ctx):
+    _admin_record(sim, ctx)
+    body = ctx.json if isinstance(ctx.json, dict) else {}
+    sim.certificates.revoke(ctx.param("serial"), body.get("revocationReason") or "Unspecified")
+    return empty(204)
+
+
+@_admin("POST", "/certificates/{serial}/expire")
+def admin_expire(sim, ctx):
+    _admin_record(sim, ctx)
+    body = ctx.json if isinstance(ctx.json, dict) else {}
+    sim.certificates.expire(ctx.param("serial"), _date(body, "validTo"))
+    return empty(204)
+
+
+@_admin("POST", "/certificates/config")
+def admin_config(sim, ctx):
+    """``{pendingPolls?, processingSeconds?, limits?: {"Nip": [requests, active], ...}}`` → current values."""
+    store = sim.certificates
+    body = _object(ctx)
+    if body.get("pendingPolls") is not None:
+        store.pending_polls = int(body["pendingPolls"])
+    if body.get("processingSeconds") is not None:
+        store.processing_seconds = float(body["processingSeconds"])
+    for kind, pair in (body.get("limits") or {}).items():
+        if kind not in store.limits or not isinstance(pair, list) or len(pair) != 2:
+            raise validation_error("limits: {Nip|Pesel|Fingerprint: [requests, active]}")
+        store.limits[kind] = (int(pair[0]), int(pair[1]))
+    return json_response(
+        {
+            "pendingPolls": store.pending_polls,
+            "processingSeconds": store.processing_seconds,
+            "limits": {k: list(v) for k, v in store.limits.items()},
+        }
+    )

@@ -9,8 +9,9 @@ import pytest
 
 from ksef_core.certenroll import build_csr, check_issued, generate_key
 from ksef_core.certgen import make_test_certificate
-from ksef_core.client import KsefApiError, KsefAuthError
-from ksef_core.errors import CredentialError
+from ksef_core.client import CertificatesApi, KsefApiError, KsefAuthError, KsefProcessingError
+from ksef_core.credentials import check_for_offline_signing
+from ksef_core.errors import CredentialError, InputError
 
 NIP = "5265877635"
 OTHER_NIP = "7740001454"
@@ -104,6 +105,7 @@ def test_offline_certificate_is_issued_but_cannot_sign_in(simulator, make_client
     assert cert["type"] == "Offline"
     credential = check_issued(cert["der"], key, data, "Offline")
     assert credential.info().usage == "Offline"
+    assert check_for_offline_signing(credential).is_ksef_issued  # fit for KOD II of offline invoices
     with pytest.raises(CredentialError) as err:  # refused before any request
         make_client(simulator, certificate=credential)
     assert err.value.code == "usage_mismatch"
@@ -171,3 +173,37 @@ def test_expired_ksef_certificate_and_key_checks(simulator, make_client):
     with pytest.raises(KsefAuthError) as err:
         make_client(simulator, certificate=credential).check_connection()
     assert err.value.details["status"] == 460
+
+
+def test_bare_transport_and_input_errors_without_a_request(simulator, make_client):
+    client = make_client(simulator, certificate=make_test_certificate(nip=NIP))
+    client.tokens.login()
+    api = CertificatesApi(client.transport, access_token=client.token_state.access_token)
+    assert api.enrollment_data()["serialNumber"] == "TINPL-" + NIP
+    before = simulator.sim.request_count
+    for call, code in (
+        (lambda: api.enroll(b"csr", "abc", "Authentication"), "certificate_name_invalid"),
+        (lambda: api.enroll(b"csr", "Good name", "Both"), "certificate_type_invalid"),
+        (lambda: api.enrollment_status("nope"), "reference_invalid"),
+        (lambda: api.retrieve(["12345"]), "certificate_serial_invalid"),
+        (lambda: api.revoke("0123456789ABCDEF", "Lost"), "revocation_reason_invalid"),
+        (lambda: api.query(status="Gone"), "certificate_status_invalid"),
+        (lambda: generate_key("dsa"), "key_type_unknown"),
+    ):
+        with pytest.raises(InputError) as err:
+            call()
+        assert err.value.code == code
+    assert simulator.sim.request_count == before
+
+
+def test_rejected_enrolment_raises_with_the_reason(simulator, make_client):
+    """KSeF refuses to certify a public key already certified for another identity (status 400)."""
+    key = generate_key()
+    first = make_client(simulator, certificate=make_test_certificate(nip=NIP))
+    _enrol(first, key, first.certificates.enrollment_data())
+    second = make_client(simulator, nip=OTHER_NIP, certificate=make_test_certificate(nip=OTHER_NIP, key_slot=6))
+    ref = second.certificates.enroll(build_csr(key, second.certificates.enrollment_data()), "Same key", "Offline")
+    with pytest.raises(KsefProcessingError) as err:
+        second.certificates.wait_for_enrollment(ref, timeout=10)
+    assert err.value.code == "certificate_enrollment_rejected" and err.value.status_code == 400
+    assert "certyfikowany przez inny podmiot" in err.value.message_pl
