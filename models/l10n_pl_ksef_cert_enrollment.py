@@ -66,6 +66,8 @@ class L10nPlKsefCertEnrollment(models.Model):
             "environment": environment,
             "custom_api_url": custom_url,
             "nip": company.l10n_pl_ksef_nip,
+            # no wait of the login or the enrollment outlasts a click (a cron job's run asks again tomorrow)
+            "deadline_seconds": click_budget(),
         }
         kwargs.update(options)
         try:

@@ -116,6 +116,8 @@ class TestL10nPlKsefCertWizard(CertWizardCommon):
             self.env["l10n_pl_ksef.cert.wizard"].with_user(self.accountant).create({"company_id": self.company.id})
         with self.assertRaises(AccessError):
             self.env["l10n_pl_ksef.cert.enrollment"].with_user(self.accountant).search([])
+        with self.assertRaisesRegex(UserError, "Only administrators"):
+            self.company.with_user(self.accountant).action_l10n_pl_ksef_get_certificate()
         request = (
             self.env["l10n_pl_ksef.cert.enrollment"]
             .sudo()
