@@ -80,9 +80,10 @@ class ResCompany(models.Model):
         activity_type = self.env.ref(TOKEN_END_ACTIVITY)
         group = self.env.ref("base.group_system").sudo()
         made = 0
-        for company in (
-            self.sudo().search([("l10n_pl_ksef_active", "=", True)]).filtered(lambda c: c._l10n_pl_ksef_on_token())
-        ):
+        companies = self.sudo().search([("l10n_pl_ksef_active", "=", True)])
+        on_token = companies.filtered(lambda c: c._l10n_pl_ksef_on_token())
+        (companies - on_token)._l10n_pl_ksef_token_end_done()  # left the token another way (Set up credentials)
+        for company in on_token:
             partner = company.partner_id
             already = partner.activity_ids.filtered(lambda a: a.activity_type_id == activity_type).user_id
             admins = group.all_user_ids.filtered(

@@ -338,3 +338,13 @@ class TestL10nPlKsefTokenEndTodo(CertWizardCommon):
             wizard = self.open_wizard()
             self.upload(wizard, self.sign(wizard))
             self.assertFalse(todos(), "the company left its token: nothing more to do")
+            # a company that uploads a certificate in Set up credentials instead: done at the next run
+            self.connect_to_simulator()
+            Certificate._cron_l10n_pl_ksef_certificate_renewal()
+            self.assertTrue(todos())
+            seal = self.signer()
+            self.setup_wizard(
+                auth_method="certificate", certificate_file=base64.b64encode(seal.to_pkcs12("pw")), password="pw"
+            ).action_save_credentials()
+            Certificate._cron_l10n_pl_ksef_certificate_renewal()
+            self.assertFalse(todos())
