@@ -28,6 +28,7 @@ offline modes. All KSeF logic lives in the pure-Python ``ksef_core`` package.
         "views/res_users_views.xml",
         "wizards/l10n_pl_ksef_setup_wizard_views.xml",
         "wizards/l10n_pl_ksef_user_token_wizard_views.xml",
+        "wizards/l10n_pl_ksef_cert_wizard_views.xml",
         "views/account_move_views.xml",
         "views/l10n_pl_ksef_receive_failure_views.xml",
         "views/account_move_fa3_views.xml",

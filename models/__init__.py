@@ -53,3 +53,6 @@ from . import l10n_pl_ksef_demo
 from . import account_bank_statement_line_ksef
 from . import l10n_pl_ksef_collective_cache
 from . import l10n_pl_ksef_overview
+from . import l10n_pl_ksef_cert_enrollment
+from . import l10n_pl_ksef_certificate_renewal
+from . import res_company_ksef_certificates

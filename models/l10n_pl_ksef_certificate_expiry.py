@@ -35,6 +35,9 @@ class L10nPlKsefCertificate(models.Model):
         """
         limit = fields.Datetime.now() + datetime.timedelta(days=EXPIRY_WARNING_DAYS)
         certificates = self.sudo().search([("valid_to", "!=", False), ("valid_to", "<=", limit)])
+        # those Odoo renews by itself need no warning (a failed renewal leaves its own to-do)
+        now = fields.Datetime.now()
+        certificates = certificates.filtered(lambda c: not c._l10n_pl_ksef_renewable() or c.valid_to <= now)
         activity_type = self.env.ref(ACTIVITY_TYPE)
         created = 0
         for certificate in certificates:

@@ -26,6 +26,7 @@ class ResConfigSettings(models.TransientModel):
     l10n_pl_ksef_unavailable_mode = fields.Selection(related="company_id.l10n_pl_ksef_unavailable_mode", readonly=False)
     l10n_pl_ksef_auth_method = fields.Selection(related="company_id.l10n_pl_ksef_auth_method")
     l10n_pl_ksef_token_set = fields.Boolean(related="company_id.l10n_pl_ksef_token_set")
+    l10n_pl_ksef_tokens_ended = fields.Boolean(related="company_id.l10n_pl_ksef_tokens_ended")
     l10n_pl_ksef_certificate_id = fields.Many2one(related="company_id.l10n_pl_ksef_certificate_id")
     l10n_pl_ksef_offline_certificate_id = fields.Many2one(related="company_id.l10n_pl_ksef_offline_certificate_id")
     l10n_pl_ksef_last_check = fields.Text(related="company_id.l10n_pl_ksef_last_check")
@@ -56,6 +57,14 @@ class ResConfigSettings(models.TransientModel):
             "context": {"default_company_id": self.company_id.id},
         }
 
+    def action_l10n_pl_ksef_get_certificate(self):
+        self.ensure_one()
+        return self.company_id.action_l10n_pl_ksef_get_certificate()
+
+    def action_l10n_pl_ksef_ksef_certificates(self):
+        self.ensure_one()
+        return self.company_id.action_l10n_pl_ksef_ksef_certificates()
+
     def action_l10n_pl_ksef_user_tokens(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("l10n_pl_ksef.l10n_pl_ksef_user_token_action")
@@ -77,5 +86,6 @@ class ResConfigSettings(models.TransientModel):
     def action_l10n_pl_ksef_test_connection(self):
         self.ensure_one()
         wizard = self.env["l10n_pl_ksef.setup.wizard"].create({"company_id": self.company_id.id, "step": "done"})
-        wizard.result = self.company_id._l10n_pl_ksef_connection_report_html()
+        company = self.company_id.with_context(l10n_pl_ksef_redirect_tokens_ended=True)
+        wizard.result = company._l10n_pl_ksef_connection_report_html()
         return wizard._reopen()

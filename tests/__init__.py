@@ -51,3 +51,4 @@ from . import test_payment_collective
 from . import test_statement_match
 from . import test_overview
 from . import test_pos
+from . import test_cert_wizard

@@ -11,6 +11,7 @@ import logging
 from ..crypto import rsa_oaep_encrypt
 from ..errors import InputError
 from ..hashing import b64
+from ..token_end import explain_token_refusal
 from . import status_codes
 from .errors import KsefAuthError
 from .keys import TOKEN_ENCRYPTION
@@ -93,7 +94,12 @@ class Authenticator:
             init = self._init_xades(credential)
         auth_token = (init.get("authenticationToken") or {}).get("token")
         reference = init.get("referenceNumber")
-        self._wait(reference, auth_token)
+        try:
+            self._wait(reference, auth_token)
+        except KsefAuthError as exc:
+            if credential.method != "token":
+                raise
+            raise explain_token_refusal(exc, self.clock() if self.clock else None) from None
         tokens = self._transport.request("POST", "/auth/token/redeem", bearer=auth_token, idempotent=False)
         ctx_type, ctx_value = credential.context
         return TokenState(

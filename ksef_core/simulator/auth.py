@@ -19,6 +19,7 @@ from .clock import iso
 from .errors import ApiError, Unauthorized, bad_request, validation_error
 from .refs import new_reference
 from .routing import Principal, empty, json_response, route
+from .token_end import tokens_refused
 
 CHALLENGE_RE = re.compile(r"^\d{8}-CR-[A-F0-9]{10}-[A-F0-9]{10}-[A-F0-9]{2}$")
 CONTEXT_TYPES = ("Nip", "InternalId", "NipVatUe", "PeppolId")
@@ -80,6 +81,7 @@ class AuthStore:
         self.access_ttl = 900
         self.refresh_ttl = 7 * 24 * 3600
         self.pending_polls = 0
+        self.tokens_end = None  # the "tokens ended" switch (token_end.py)
         self._prune_at = 10000
 
     def _prune(self, now):
@@ -354,7 +356,10 @@ def auth_ksef_token(sim, ctx):
     except Exception:
         token, stamp = "", ""
     record, reason = sim.tokens.verify(token)
-    if problem:
+    ended = tokens_refused(sim)
+    if ended:
+        code, details = 450, ended
+    elif problem:
         code, details = 450, [problem]
     elif not token:
         code, details = 450, ["Nieprawidłowy token."]
