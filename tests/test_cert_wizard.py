@@ -5,6 +5,7 @@ import base64
 import datetime
 from unittest.mock import patch
 
+from odoo import fields
 from odoo.exceptions import AccessError, RedirectWarning, UserError
 from odoo.tests import new_test_user, tagged
 
@@ -196,6 +197,12 @@ class TestL10nPlKsefCertIssue(CertWizardCommon):
         request = wizard.request_ids
         self.assertEqual(request.state, "pending")
         self.assertTrue(request.reference, "the reference is kept for Check again and the daily job")
+        cron = self.env.ref("l10n_pl_ksef.ir_cron_l10n_pl_ksef_certificate_renewal")
+        soon = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]).mapped("call_at")
+        self.assertTrue(
+            any(at <= fields.Datetime.now() + datetime.timedelta(minutes=10) for at in soon),
+            "the scheduled action asks KSeF again within minutes, not the next day",
+        )
         self.assertFalse(self.company.l10n_pl_ksef_certificate_id)
         self.sim.certificates.pending_polls = 0
         self.sim.certificates.processing_seconds = 0

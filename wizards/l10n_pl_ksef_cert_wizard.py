@@ -17,6 +17,9 @@ from ..ksef_core.client.errors import KsefApiError
 from ..ksef_core.errors import KsefError
 from .reopen import reopen_wizard
 
+#: minutes after which the scheduled action asks KSeF again for a certificate not issued within the click
+RETRY_MINUTES = 5
+
 
 class L10nPlKsefCertWizard(models.TransientModel):
     _name = "l10n_pl_ksef.cert.wizard"
@@ -178,8 +181,12 @@ class L10nPlKsefCertWizard(models.TransientModel):
         else:
             self.step = "wait"
             self.result = _(
-                "KSeF has not issued the certificate yet. Odoo keeps asking every day; click Check again to ask "
-                "now. You can close this window."
+                "KSeF has not issued the certificate yet. Odoo asks again in a few minutes and installs it; click "
+                "Check again to ask now. You can close this window."
+            )
+            # the scheduled action follows the pending requests (daily, and now soon)
+            self.env.ref("l10n_pl_ksef.ir_cron_l10n_pl_ksef_certificate_renewal").sudo()._trigger(
+                at=fields.Datetime.now() + datetime.timedelta(minutes=RETRY_MINUTES)
             )
         return self._reopen()
 
