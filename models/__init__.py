@@ -50,4 +50,5 @@ from . import account_move_ksef_visual
 from . import account_move_send
 from . import l10n_pl_ksef_demo
 from . import account_bank_statement_line_ksef
+from . import account_bank_statement_line_ksef_auto
 from . import l10n_pl_ksef_collective_cache
