@@ -208,28 +208,29 @@ class AccountBankStatementLine(models.Model):
         if not plan:
             return
         no_sync = {"skip_account_move_synchronization": True, "skip_readonly_check": True}
-        by_account, by_partner = {}, {}
+        suspense_by_target, others_by_partner, st_lines_by_partner = {}, {}, {}
         for st_line, amls, suspense in plan:
             partner = amls.partner_id.commercial_partner_id
-            by_account.setdefault(amls.account_id, []).append(suspense.id)
-            entry = by_partner.setdefault(partner, {"st_lines": [], "amls": []})
+            suspense_by_target.setdefault((amls.account_id.id, partner.id), []).append(suspense.id)
             if st_line.partner_id.commercial_partner_id != partner:
-                entry["st_lines"].append(st_line.id)
-                entry["amls"] += st_line.move_id.line_ids.ids
-            elif suspense.partner_id != partner:
-                entry["amls"].append(suspense.id)
-        AccountMoveLine = self.env["account.move.line"].with_context(**no_sync)
-        for account, ids in by_account.items():
-            AccountMoveLine.browse(ids).write({"account_id": account.id})
-        for partner, entry in by_partner.items():
-            st_lines = self.browse(entry["st_lines"]).with_context(**no_sync)
-            if st_lines:
-                st_lines.write({"partner_id": partner.id})
-                st_lines.move_id.filtered(lambda move, p=partner: move.partner_id != p).write(
-                    {"partner_id": partner.id}
+                st_lines_by_partner.setdefault(partner.id, []).append(st_line.id)
+                others = st_line.move_id.line_ids - suspense
+                others_by_partner.setdefault(partner.id, []).extend(
+                    others.filtered(lambda aml, p=partner: aml.partner_id != p).ids
                 )
-            if entry["amls"]:
-                AccountMoveLine.browse(entry["amls"]).write({"partner_id": partner.id})
+        AccountMoveLine = self.env["account.move.line"].with_context(**no_sync)
+        # one write per customer and account (each written journal item is logged once on its entry, as Odoo does)
+        for (account_id, partner_id), ids in suspense_by_target.items():
+            AccountMoveLine.browse(ids).write({"account_id": account_id, "partner_id": partner_id})
+        for partner_id, ids in others_by_partner.items():
+            if ids:
+                AccountMoveLine.browse(ids).write({"partner_id": partner_id})
+        for partner_id, ids in st_lines_by_partner.items():
+            st_lines = self.browse(ids).with_context(**no_sync)
+            st_lines.write({"partner_id": partner_id})
+            st_lines.move_id.filtered(lambda move, p=partner_id: move.partner_id.id != p).write(
+                {"partner_id": partner_id}
+            )
         self.env["account.move.line"]._reconcile_plan([suspense + amls for _st_line, amls, suspense in plan])
 
     def action_l10n_pl_ksef_match(self):
