@@ -24,6 +24,9 @@ budget). Measured: T (wall time of those calls), R (HTTP requests the simulator 
 included), Q (SQL queries per line). Checked from the database: each line is reconciled with exactly the
 invoices it names (W = lines reconciled with others), M = lines reconciled with all their invoices, paid.
 
+Diagnostics: ``KSEF_BENCH_PROFILE=1`` prints a cProfile of the matching, ``KSEF_BENCH_SQLSTATS=1`` the statements
+it ran by kind (both to stderr; ``KSEF_BENCH_DB`` with a smaller ``--lines`` to iterate).
+
 Last line: ``match: M of N lines matched in T s, wrong W, KSeF requests R, queries/line Q``. Targets: M = N,
 W = 0, T <= 120 s, R <= the number of collective identifiers, Q <= 10. Exit status 1 when M < N or W > 0.
 """
@@ -33,6 +36,7 @@ import collections
 import datetime
 import importlib.util
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -144,6 +148,20 @@ def count_requests(sim):
         return original(request)
 
     sim.dispatch = dispatch
+    return counter
+
+
+def sql_tally(cr):
+    """A Counter of the statements ``cr`` runs from now on, by their first words (diagnostics)."""
+    counter = collections.Counter()
+    original = cr.execute
+
+    def execute(query, params=None, log_exceptions=True):
+        text = " ".join(str(getattr(query, "code", query)).split())
+        counter[text[:90]] += 1
+        return original(query, params, log_exceptions)
+
+    cr.execute = execute
     return counter
 
 
@@ -278,7 +296,9 @@ def run(env, args):
         Cron = env["account.bank.statement.line"]
         calls = 0
         start = time.perf_counter()
-        profile = None
+        profile = tally = None
+        if os.environ.get("KSEF_BENCH_SQLSTATS"):  # which statements the matching runs, by table and verb
+            tally = sql_tally(env.cr)
         if os.environ.get("KSEF_BENCH_PROFILE"):
             import cProfile
 
@@ -294,12 +314,14 @@ def run(env, args):
         queries = env.cr.sql_log_count - queries
         if profile is not None:
             import pstats
-            import sys
 
             profile.disable()
             order = os.environ.get("KSEF_BENCH_SORT", "cumtime")
             pstats.Stats(profile, stream=sys.stderr).sort_stats(order).print_stats(70)
         ksef_requests = srv.sim.request_count - before
+        if tally is not None:
+            for key, count in tally.most_common(40):
+                print("  sql %6d %s" % (count, key), file=sys.stderr)
         print("requests: %s" % ", ".join("%s %d" % item for item in sorted(requests.items())), flush=True)
 
     found, done = reconciled_with(env, st_lines)
