@@ -51,6 +51,7 @@ from . import account_move_send
 from . import account_move_ksef_pos
 from . import l10n_pl_ksef_demo
 from . import account_bank_statement_line_ksef
+from . import account_bank_statement_line_ksef_auto
 from . import l10n_pl_ksef_collective_cache
 from . import l10n_pl_ksef_overview
 from . import l10n_pl_ksef_cert_enrollment

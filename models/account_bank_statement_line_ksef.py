@@ -26,6 +26,9 @@ from ..ksef_core.ksef_number import find_ksef_numbers
 
 _logger = logging.getLogger(__name__)
 
+#: statement lines matched together: their labels read, their invoices searched and reconciled in one go
+MATCH_BATCH = 500
+
 
 class AccountBankStatementLine(models.Model):
     _inherit = "account.bank.statement.line"
@@ -34,17 +37,20 @@ class AccountBankStatementLine(models.Model):
         """``(ksef_numbers, collective_identifiers)`` quoted in the label and the notes of this line."""
         self.ensure_one()
         numbers, collectives = [], []
-        for text in (self.payment_ref, html2plaintext(self.narration or "")):
+        texts = [self.payment_ref] + ([html2plaintext(self.narration)] if self.narration else [])
+        for text in texts:
             found_numbers, found_collectives = find_ksef_numbers(text)
             numbers += [n for n in found_numbers if n not in numbers]
             collectives += [c for c in found_collectives if c not in collectives]
         return numbers, collectives
 
-    def _l10n_pl_ksef_collective_invoices(self, references=None):
+    def _l10n_pl_ksef_collective_invoices(self, references=None, remote=True, errors=None):
         """``{(company id, identifier): [(ksef_number, amount, currency)] or None}`` for the collective
-        identifiers these lines quote: KSeF asked once per company for those it was not asked about yet. When
-        KSeF cannot answer, that company's identifiers are left out (their lines wait for the next try).
-        ``references``: ``{line: _l10n_pl_ksef_label_references()}`` when read already."""
+        identifiers these lines quote: KSeF asked once per company for those it was not asked about yet (with
+        ``remote`` False: not asked, only what it answered before). When KSeF cannot answer, that company's
+        identifiers are left out (their lines wait for the next try) and ``errors`` (a dict) gets
+        ``{company id: what went wrong}``. ``references``: ``{line: _l10n_pl_ksef_label_references()}`` when
+        read already."""
         wanted = {}
         for st_line in self:
             identifiers = ((references or {}).get(st_line) or st_line._l10n_pl_ksef_label_references())[1]
@@ -54,9 +60,11 @@ class AccountBankStatementLine(models.Model):
         Cache = self.env["l10n_pl_ksef.collective.cache"]
         for company, identifiers in wanted.items():
             try:
-                found = Cache._l10n_pl_ksef_invoices(company, identifiers)
+                found = Cache._l10n_pl_ksef_invoices(company, identifiers, remote=remote)
             except (KsefError, UserError) as exc:
                 _logger.info("KSeF: collective identifiers of company %s not resolved (%s)", company.id, exc)
+                if errors is not None:
+                    errors[company.id] = exc.bilingual() if hasattr(exc, "bilingual") else str(exc)
                 continue
             out.update(((company.id, identifier), items) for identifier, items in found.items())
         return out
@@ -74,27 +82,64 @@ class AccountBankStatementLine(models.Model):
         total = sum((Decimal(amount) for _number, amount, _currency in items), Decimal(0))
         return self.currency_id.compare_amounts(float(total), abs(self.amount)) == 0
 
+    def _l10n_pl_ksef_quoted_numbers(self, collective, references):
+        """The KSeF numbers of the invoices this line pays: those it quotes and those of the collective
+        identifiers it quotes; None while one of those identifiers is not resolved yet (KSeF not asked or
+        not answering; only for a company using KSeF)."""
+        self.ensure_one()
+        numbers, identifiers = references
+        numbers = list(numbers)
+        for identifier in identifiers:
+            key = (self.company_id.id, identifier)
+            if key not in collective:
+                if self.company_id.l10n_pl_ksef_active:
+                    return None
+                continue
+            numbers += [item[0] for item in collective[key] or [] if item[0] not in numbers]
+        return numbers
+
+    def _l10n_pl_ksef_open_receivables(self, numbers_by_line):
+        """``{line: open receivable lines}`` of the customer invoices (and credit notes) with the KSeF numbers
+        ``numbers_by_line`` gives each line, among the journal items Odoo proposes for a statement line; oldest
+        due first. One search per company for all the lines."""
+        AccountMoveLine = self.env["account.move.line"]
+        sale_types = self.env["account.move"].get_sale_types(include_receipts=True)
+        by_company = {}
+        for st_line, numbers in numbers_by_line.items():
+            if numbers:
+                by_company.setdefault(st_line.company_id, []).append(st_line)
+        out = dict.fromkeys(numbers_by_line, AccountMoveLine)
+        for st_lines in by_company.values():
+            wanted = {number for st_line in st_lines for number in numbers_by_line[st_line]}
+            domain = [
+                # what Odoo proposes for a statement line of this company (the lines of other statement lines
+                # are entries, never among the sale types)
+                *st_lines[0]._get_default_amls_matching_domain(),
+                ("account_type", "=", "asset_receivable"),
+                ("move_id.move_type", "in", sale_types),
+                ("move_id.l10n_pl_ksef_number", "in", sorted(wanted)),
+            ]
+            found = AccountMoveLine.search(domain, order="date_maturity, id")
+            position = {aml.id: index for index, aml in enumerate(found)}
+            by_number = {}
+            for aml in found:
+                by_number.setdefault(aml.move_id.l10n_pl_ksef_number, []).append(aml.id)
+            for st_line in st_lines:
+                ids = {aml_id for number in numbers_by_line[st_line] for aml_id in by_number.get(number, ())}
+                out[st_line] = AccountMoveLine.browse(sorted(ids, key=position.__getitem__))
+        return out
+
     def _l10n_pl_ksef_invoice_matching_amls(self, collective=None, references=None):
         """The open receivable lines of the customer invoices (and credit notes) this line quotes by KSeF
         number or through a collective identifier, among the journal items Odoo proposes for it; oldest due
         first. ``collective``: :meth:`_l10n_pl_ksef_collective_invoices` when known already; ``references``:
         :meth:`_l10n_pl_ksef_label_references` when read already."""
         self.ensure_one()
-        numbers, identifiers = references or self._l10n_pl_ksef_label_references()
-        numbers = list(numbers)
-        if identifiers:
-            collective = self._l10n_pl_ksef_collective_invoices() if collective is None else collective
-            for identifier in identifiers:
-                numbers += [item[0] for item in collective.get((self.company_id.id, identifier)) or []]
-        if not numbers:
-            return self.env["account.move.line"]
-        domain = [
-            *self._get_default_amls_matching_domain(),
-            ("account_type", "=", "asset_receivable"),
-            ("move_id.move_type", "in", self.env["account.move"].get_sale_types(include_receipts=True)),
-            ("move_id.l10n_pl_ksef_number", "in", numbers),
-        ]
-        return self.env["account.move.line"].search(domain, order="date_maturity, id")
+        references = references or self._l10n_pl_ksef_label_references()
+        if collective is None:
+            collective = self._l10n_pl_ksef_collective_invoices({self: references}) if references[1] else {}
+        numbers = self._l10n_pl_ksef_quoted_numbers(collective, references) or []
+        return self._l10n_pl_ksef_open_receivables({self: numbers})[self]
 
     @api.model
     def _l10n_pl_ksef_can_reconcile(self, st_line, amls, suspense):
@@ -108,34 +153,85 @@ class AccountBankStatementLine(models.Model):
             return False
         return sum(amls.mapped("amount_residual_currency")) * st_line.amount > 0
 
-    def _l10n_pl_ksef_match(self):
+    def _l10n_pl_ksef_match(self, remote=True):
         """Reconcile each line not reconciled yet with the customer invoices it quotes by KSeF number (a part
         payment pays them partly, the oldest due first; more than they owe stays as the customer's credit on
         the receivable account). Lines quoting none, or that cannot be matched without a choice (several
         customers, another currency, amounts KSeF names for a collective identifier that the line does not pay)
-        are left as they are. Returns the lines matched."""
-        matched = self.browse()
+        are left as they are. ``remote`` False: KSeF is not asked about collective identifiers (only what it
+        answered before is used). Returns the lines matched."""
+        return self._l10n_pl_ksef_match_run(remote=remote)["matched"]
+
+    def _l10n_pl_ksef_match_run(self, remote=True):
+        """:meth:`_l10n_pl_ksef_match`, ``MATCH_BATCH`` lines at a time (their labels read once, one search of
+        their invoices, one reconciliation). Returns ``{"matched": lines, "waiting": lines quoting a
+        collective identifier KSeF did not resolve yet, "errors": {company id: why KSeF did not answer}}``."""
+        result = {"matched": self.browse(), "waiting": self.browse(), "errors": {}}
         todo = self.filtered(lambda line: not line.is_reconciled)
-        # each label is read once for the whole run
-        references = {st_line: st_line._l10n_pl_ksef_label_references() for st_line in todo}
-        collective = todo._l10n_pl_ksef_collective_invoices(references)
-        for st_line in todo:
-            amls = st_line._l10n_pl_ksef_invoice_matching_amls(collective, references[st_line])
-            if not amls or not st_line._l10n_pl_ksef_collective_amount_ok(collective, references[st_line]):
-                continue
-            suspense = st_line._seek_for_lines()[1]
-            if not self._l10n_pl_ksef_can_reconcile(st_line, amls, suspense):
-                continue
+        for start in range(0, len(todo), MATCH_BATCH):
+            todo[start : start + MATCH_BATCH]._l10n_pl_ksef_match_batch(remote, result)
+        return result
+
+    def _l10n_pl_ksef_match_batch(self, remote, result):
+        references = {st_line: st_line._l10n_pl_ksef_label_references() for st_line in self}
+        quoting = self.filtered(lambda line: references[line][0] or references[line][1])
+        collective = quoting._l10n_pl_ksef_collective_invoices(references, remote=remote, errors=result["errors"])
+        numbers = {}
+        for st_line in quoting:
+            found = st_line._l10n_pl_ksef_quoted_numbers(collective, references[st_line])
+            if found is None:
+                result["waiting"] |= st_line
+            elif found and st_line._l10n_pl_ksef_collective_amount_ok(collective, references[st_line]):
+                numbers[st_line] = found
+        # two lines paying one invoice: the second is matched after the first, with what is left to pay
+        while numbers:
+            plan, claimed, later = [], set(), {}
+            for st_line, amls in self._l10n_pl_ksef_open_receivables(numbers).items():
+                if not amls:
+                    continue
+                if claimed.intersection(amls.ids):
+                    later[st_line] = numbers[st_line]
+                    continue
+                suspense = st_line._seek_for_lines()[1]
+                if self._l10n_pl_ksef_can_reconcile(st_line, amls, suspense):
+                    plan.append((st_line, amls, suspense))
+                    claimed.update(amls.ids)
+            self._l10n_pl_ksef_reconcile(plan)
+            result["matched"] |= self.browse([st_line.id for st_line, _amls, _suspense in plan])
+            numbers = later
+
+    @api.model
+    def _l10n_pl_ksef_reconcile(self, plan):
+        """Reconcile each ``(statement line, invoice lines, suspense line)`` of ``plan`` as Odoo reconciles a
+        statement line: the customer on the transaction, its suspense line moved to the invoices' receivable
+        account and reconciled with them. Written per customer and per account, reconciled in one go."""
+        if not plan:
+            return
+        no_sync = {"skip_account_move_synchronization": True, "skip_readonly_check": True}
+        suspense_by_target, others_by_partner, st_lines_by_partner = {}, {}, {}
+        for st_line, amls, suspense in plan:
             partner = amls.partner_id.commercial_partner_id
+            suspense_by_target.setdefault((amls.account_id.id, partner.id), []).append(suspense.id)
             if st_line.partner_id.commercial_partner_id != partner:
-                st_line.partner_id = partner
-            suspense = st_line._seek_for_lines()[1]
-            suspense.with_context(skip_account_move_synchronization=True).write(
-                {"account_id": amls.account_id.id, "partner_id": partner.id}
+                st_lines_by_partner.setdefault(partner.id, []).append(st_line.id)
+                others = st_line.move_id.line_ids - suspense
+                others_by_partner.setdefault(partner.id, []).extend(
+                    others.filtered(lambda aml, p=partner: aml.partner_id != p).ids
+                )
+        AccountMoveLine = self.env["account.move.line"].with_context(**no_sync)
+        # one write per customer and account (each written journal item is logged once on its entry, as Odoo does)
+        for (account_id, partner_id), ids in suspense_by_target.items():
+            AccountMoveLine.browse(ids).write({"account_id": account_id, "partner_id": partner_id})
+        for partner_id, ids in others_by_partner.items():
+            if ids:
+                AccountMoveLine.browse(ids).write({"partner_id": partner_id})
+        for partner_id, ids in st_lines_by_partner.items():
+            st_lines = self.browse(ids).with_context(**no_sync)
+            st_lines.write({"partner_id": partner_id})
+            st_lines.move_id.filtered(lambda move, p=partner_id: move.partner_id.id != p).write(
+                {"partner_id": partner_id}
             )
-            (suspense + amls).reconcile()
-            matched |= st_line
-        return matched
+        self.env["account.move.line"]._reconcile_plan([suspense + amls for _st_line, amls, suspense in plan])
 
     def action_l10n_pl_ksef_match(self):
         """ "Match by KSeF number" (action menu of the bank transactions): :meth:`_l10n_pl_ksef_match`, and how

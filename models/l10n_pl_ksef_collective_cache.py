@@ -25,16 +25,19 @@ class L10nPlKsefCollectiveCache(models.Model):
     _identifier_unique = models.Constraint("UNIQUE(company_id, identifier)", "One entry per identifier.")
 
     @api.model
-    def _l10n_pl_ksef_invoices(self, company, identifiers):
+    def _l10n_pl_ksef_invoices(self, company, identifiers, remote=True):
         """``{identifier: [(ksef_number, amount or None, currency or None)] or None}``: from this table, KSeF
-        asked once for those not in it yet. KSeF errors (unreachable, refusing) are raised as they come."""
+        asked once for those not in it yet (with ``remote`` False: not asked, those are left out). KSeF errors
+        (unreachable, refusing) are raised as they come."""
         identifiers = list(dict.fromkeys(identifiers))
         if not identifiers:
             return {}
         cached = self.sudo().search([("company_id", "=", company.id), ("identifier", "in", identifiers)])
         out = {c.identifier: json.loads(c.invoices_json) if c.known else None for c in cached}
         missing = [i for i in identifiers if i not in out]
-        if missing:
+        if not remote:
+            identifiers = [i for i in identifiers if i in out]
+        elif missing:
             with company.sudo()._l10n_pl_ksef_client(ksef_user=self.env["res.users"]) as client:
                 answered = client.collective.invoices_many(missing)
             rows = []

@@ -1,6 +1,7 @@
 """Being paid: a bank statement line quoting a customer invoice's KSeF number (art. 108g of the VAT Act, from
-2027) is reconciled with that invoice. Odoo Community has no automatic bank matching of its own, so the tests call
-the addon's matching (``account.bank.statement.line._l10n_pl_ksef_match``) directly."""
+2027) is reconciled with that invoice. Odoo Community has no automatic bank matching of its own: these tests call
+the addon's matching (``account.bank.statement.line._l10n_pl_ksef_match``, what the action runs) on lines created
+without the matching at import (that one: ``test_statement_match_import.py``)."""
 
 import datetime
 
@@ -37,8 +38,13 @@ class StatementMatchCommon(L10nPlKsefFa3Common):
             invoice.l10n_pl_ksef_number = make_ksef_number(TEST_NIP, ISSUED, "0100000000%s" % tail)
         return invoice
 
-    def st_line(self, label, amount, **values):
-        return self.env["account.bank.statement.line"].create(
+    def st_line(self, label, amount, imported=False, **values):
+        """A bank transaction: by default as the lines of a statement imported before the matching at import
+        (left for the action); ``imported``: as Odoo's create makes it now (matched at once)."""
+        StLine = self.env["account.bank.statement.line"]
+        if not imported:
+            StLine = StLine.with_context(l10n_pl_ksef_no_match=True)
+        return StLine.create(
             {"journal_id": self.bank_journal.id, "date": PAID, "payment_ref": label, "amount": amount, **values}
         )
 
@@ -83,6 +89,14 @@ class TestStatementMatch(StatementMatchCommon):
         self.assertEqual(third.payment_state, "partial")
         self.assertAlmostEqual(third.amount_residual, 300.0)
 
+    def test_one_run_two_part_payments_of_one_invoice(self):
+        """Two transfers of one run paying one invoice in two parts: both matched, the invoice paid."""
+        invoice = self.invoice("09", 500.0)
+        lines = self.st_line(invoice.l10n_pl_ksef_number, 200.0) | self.st_line(invoice.l10n_pl_ksef_number, 300.0)
+        self.assertEqual(lines._l10n_pl_ksef_match(), lines)
+        self.assertEqual(lines.mapped("is_reconciled"), [True, True])
+        self.assertEqual(invoice.payment_state, "paid")
+
     def test_action_menu_matches_the_selected_lines(self):
         """The "Match by KSeF number" action of the bank transactions, as an accountant runs it."""
         invoice = self.invoice("08")
@@ -117,9 +131,8 @@ class TestStatementMatch(StatementMatchCommon):
         self.assertFalse(again._l10n_pl_ksef_match(), "a paid invoice is not paid twice")
 
 
-@tagged("post_install", "-at_install")
-class TestStatementMatchCollective(StatementMatchCommon):
-    """A transfer paying several invoices quotes the collective identifier KSeF issued for them (art. 108g)."""
+class StatementMatchKsefCommon(StatementMatchCommon):
+    """The company connected to the simulator, its invoices accepted there, collective identifiers (no tests)."""
 
     @classmethod
     def setUpClass(cls):
@@ -158,6 +171,15 @@ class TestStatementMatchCollective(StatementMatchCommon):
             for i in invoices
         ]
         return self.sim.collective.generate({"type": "Nip", "value": OTHER_NIP}, items)["number"]
+
+    def ksef_down(self):
+        for path in (*API_PATHS, "/collective-identifiers", "/collective-identifiers/*"):
+            self.sim.faults.error(path, status=503, count=None)
+
+
+@tagged("post_install", "-at_install")
+class TestStatementMatchCollective(StatementMatchKsefCommon):
+    """A transfer paying several invoices quotes the collective identifier KSeF issued for them (art. 108g)."""
 
     def test_collective_identifier_pays_its_invoices_asked_once(self):
         invoices = self.ksef_invoice(100.0) | self.ksef_invoice(250.0) | self.ksef_invoice(40.0)
@@ -205,7 +227,3 @@ class TestStatementMatchCollective(StatementMatchCommon):
 
         unknown = identifier[:20] + ("0" if identifier[20] != "0" else "1") + identifier[21:32]
         self.assertFalse(self.st_line(unknown + "-" + checksum(unknown), 300.0)._l10n_pl_ksef_match())
-
-    def ksef_down(self):
-        for path in (*API_PATHS, "/collective-identifiers", "/collective-identifiers/*"):
-            self.sim.faults.error(path, status=503, count=None)
