@@ -17,6 +17,8 @@ exactly their sum or is left for a person to match.
 import logging
 from decimal import Decimal
 
+from markupsafe import Markup, escape
+
 from odoo import _, api, models
 from odoo.exceptions import UserError
 from odoo.tools import html2plaintext
@@ -28,6 +30,10 @@ _logger = logging.getLogger(__name__)
 
 #: statement lines matched together: their labels read, their invoices searched and reconciled in one go
 MATCH_BATCH = 500
+#: Odoo's field tracking would log, per transaction, its journal items rewritten and, per invoice, the change
+#: of its payment status (about 20 queries a line: followers, subtypes, a message each); each invoice gets one
+#: note instead, saying which transaction paid it and why, written for all of them at once
+QUIET = {"tracking_disable": True, "mail_notrack": True}
 
 
 class AccountBankStatementLine(models.Model):
@@ -207,7 +213,7 @@ class AccountBankStatementLine(models.Model):
         account and reconciled with them. Written per customer and per account, reconciled in one go."""
         if not plan:
             return
-        no_sync = {"skip_account_move_synchronization": True, "skip_readonly_check": True}
+        no_sync = {"skip_account_move_synchronization": True, "skip_readonly_check": True, **QUIET}
         suspense_by_target, others_by_partner, st_lines_by_partner = {}, {}, {}
         for st_line, amls, suspense in plan:
             partner = amls.partner_id.commercial_partner_id
@@ -231,7 +237,24 @@ class AccountBankStatementLine(models.Model):
             st_lines.move_id.filtered(lambda move, p=partner_id: move.partner_id.id != p).write(
                 {"partner_id": partner_id}
             )
-        self.env["account.move.line"]._reconcile_plan([suspense + amls for _st_line, amls, suspense in plan])
+        self.env["account.move.line"].with_context(**QUIET)._reconcile_plan(
+            [suspense + amls for _st_line, amls, suspense in plan]
+        )
+        bodies = {}
+        for st_line, amls, _suspense in plan:
+            for invoice in amls.move_id:
+                note = escape(
+                    _(
+                        "Paid by the bank transaction %(transaction)s of %(date)s: its title quotes this invoice's "
+                        "KSeF number %(number)s (itself or through a collective identifier).",
+                        transaction=st_line.move_id.name,
+                        date=st_line.date,
+                        number=invoice.l10n_pl_ksef_number or "",
+                    )
+                )
+                bodies[invoice.id] = bodies[invoice.id] + Markup("<br/>") + note if invoice.id in bodies else note
+        if bodies:
+            self.env["account.move"].browse(list(bodies))._message_log_batch(bodies)
 
     def action_l10n_pl_ksef_match(self):
         """ "Match by KSeF number" (action menu of the bank transactions): :meth:`_l10n_pl_ksef_match`, and how

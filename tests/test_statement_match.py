@@ -75,6 +75,10 @@ class TestStatementMatch(StatementMatchCommon):
         self.assertIn(
             line.move_id, self.receivable(invoice).matched_credit_ids.credit_move_id.move_id, "paid by this line"
         )
+        # the accountant reads on the invoice which transaction paid it and why (one note, not Odoo's tracking)
+        notes = invoice.message_ids.filtered(lambda message: line.move_id.name in (message.body or ""))
+        self.assertEqual(len(notes), 1, invoice.message_ids.mapped("body"))
+        self.assertIn(invoice.l10n_pl_ksef_number, notes.body)
 
     def test_two_invoices_one_line_and_part_payment(self):
         first, second = self.invoice("03", 300.0), self.invoice("04", 700.0)
