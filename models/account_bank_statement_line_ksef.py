@@ -29,7 +29,7 @@ from ..ksef_core.ksef_number import find_ksef_numbers
 _logger = logging.getLogger(__name__)
 
 #: statement lines matched together: their labels read, their invoices searched and reconciled in one go
-MATCH_BATCH = 500
+MATCH_BATCH = 1000
 #: Odoo's field tracking would log, per transaction, its journal items rewritten and, per invoice, the change
 #: of its payment status (about 20 queries a line: followers, subtypes, a message each); each invoice gets one
 #: note instead, saying which transaction paid it and why, written for all of them at once
