@@ -58,6 +58,10 @@ class L10nPlKsefCertificate(models.Model):
         results = []
         for certificate in certificates.filtered(lambda c: c._l10n_pl_ksef_renewable()):
             request = Request.search([("renewed_id", "=", certificate.id), ("state", "=", "pending")], limit=1)
+            if request and not request.reference:
+                # never sent (left by a run that stopped before KSeF took it): started again
+                request._l10n_pl_ksef_fail(UserError(_("The request was never sent to KSeF.")))
+                request = Request
             try:
                 if not request:
                     request = certificate._l10n_pl_ksef_start_renewal()
@@ -97,8 +101,13 @@ class L10nPlKsefCertificate(models.Model):
                 }
             )
         )
-        with request._l10n_pl_ksef_client() as client:
-            request._l10n_pl_ksef_start(client)
+        try:
+            with request._l10n_pl_ksef_client() as client:
+                request._l10n_pl_ksef_start(client)
+        except (KsefError, UserError) as exc:
+            # not sent: failed, so that the next run starts a new one
+            request._l10n_pl_ksef_fail(exc)
+            raise
         return request
 
     def _l10n_pl_ksef_renewal_failed(self, error):

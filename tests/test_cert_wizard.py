@@ -322,6 +322,24 @@ class TestL10nPlKsefCertRenewal(CertWizardCommon):
             self.run_cron()  # the next day's run: no second to-do
             self.assertEqual(self.renewal_todos(self.old_auth), todos)
 
+    def test_renewal_failed_before_sending_is_tried_again_next_day(self):
+        self.sim.faults.error("/auth/*", status=503, count=None)  # KSeF unavailable on the due day
+        with ksef_clock(self.due):
+            results = self.run_cron()
+            self.assertEqual({r["outcome"] for r in results}, {"failed"}, results)
+            todos = self.renewal_todos(self.old_auth)
+            self.assertEqual(len(todos), len(todos.user_id), "one to-do per administrator")
+            self.assertIn(self.admin, todos.user_id)
+        self.sim.faults.clear()
+        with ksef_clock(self.due + datetime.timedelta(days=1)):
+            results = self.run_cron()
+            self.assertEqual({r["outcome"] for r in results}, {"done"}, results)
+            self.company.invalidate_recordset()
+            self.assertNotEqual(self.company.l10n_pl_ksef_certificate_id, self.old_auth)
+            self.assertNotEqual(self.company.l10n_pl_ksef_offline_certificate_id, self.old_offline)
+            self.assertFalse(self.renewal_todos(self.old_auth), "renewed: the failure's to-do is gone")
+            self.assertFalse(self.renewal_todos(self.old_offline))
+
 
 @tagged("post_install_l10n", "post_install", "-at_install")
 class TestL10nPlKsefTokenEndTodo(CertWizardCommon):
