@@ -12,7 +12,14 @@ import re
 
 from . import certenroll
 from .certflow import explain_refusal, limit_error
-from .client.errors import KsefApiError, KsefTimeout
+from .client.errors import (
+    KsefApiError,
+    KsefIntegrityError,
+    KsefRateLimited,
+    KsefTimeout,
+    KsefUnavailable,
+    KsefUnknownOutcome,
+)
 from .errors import KsefError
 
 #: the ERP's purposes and KSeF's certificate types
@@ -95,6 +102,19 @@ def follow_enrollment(client, reference, key, purpose, enrollment_data=None, tim
         return certenroll.check_issued(issued[0]["der"], key, enrollment_data, TYPES[purpose])
     except KsefError as exc:
         raise EnrollmentRefused(exc.message_en, exc.message_pl, code=exc.code) from None
+
+
+#: a moment's trouble: the enrollment goes on in KSeF, it is asked about again later
+_TRANSIENT = (KsefUnavailable, KsefRateLimited, KsefUnknownOutcome, KsefTimeout, KsefIntegrityError)
+
+
+def is_final(exc):
+    """Whether ``exc`` (raised by :func:`follow_enrollment`) ends the enrollment: KSeF refused it (status
+    400/500/550), no longer knows it (25005, 410) or issued what does not fit the request. A temporary error
+    (KSeF unavailable, rate limit, timeout, unknown outcome, a certificate not returned yet) does not."""
+    if isinstance(exc, _TRANSIENT):
+        return False
+    return getattr(exc, "code", None) != "enrollment_not_retrieved"
 
 
 def renewal_due(not_after, now, days=30):

@@ -148,6 +148,11 @@ class L10nPlKsefCertEnrollment(models.Model):
                         timeout=seconds_to(deadline),
                     )
             except (KsefError, UserError) as exc:
+                if isinstance(exc, KsefError) and not certissue.is_final(exc):
+                    # KSeF goes on with it: still pending, its session kept, asked again later
+                    request.sudo().error = exc.bilingual()
+                    summary["pending"] += 1
+                    continue
                 request._l10n_pl_ksef_fail(exc)
                 summary["failed"] += 1
                 continue

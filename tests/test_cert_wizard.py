@@ -211,6 +211,25 @@ class TestL10nPlKsefCertIssue(CertWizardCommon):
         self.company.invalidate_recordset()
         self.assertEqual(self.company.l10n_pl_ksef_certificate_id, request.certificate_id)
 
+    def test_ksef_unavailable_while_following_keeps_the_request(self):
+        before = len(self.sim.certificates.certs)
+        # KSeF answers 503 to every question about the enrollment (after the client's retries: unavailable)
+        # (the first GET is the enrollment data, before the enrollment is sent)
+        self.sim.faults.error("/certificates/enrollments/*", method="GET", status=503, count=None, skip=1)
+        wizard = self.get_certificate()
+        request = wizard.request_ids
+        self.assertEqual(request.state, "pending", request.error)
+        self.assertEqual(wizard.step, "wait")
+        self.assertIn("503", request.error, "the last error is kept")
+        self.assertTrue(request.sudo().session_state, "the session is kept to ask again")
+        self.sim.faults.clear()
+        wizard.action_check_again()
+        self.assertEqual(wizard.step, "done", wizard.result)
+        self.assertEqual(request.state, "done")
+        self.company.invalidate_recordset()
+        self.assertEqual(self.company.l10n_pl_ksef_certificate_id, request.certificate_id)
+        self.assertEqual(len(self.sim.certificates.certs), before + 1, "KSeF issued one certificate, not two")
+
     def test_token_session_is_refused_with_what_to_do(self):
         request = (
             self.env["l10n_pl_ksef.cert.enrollment"]
