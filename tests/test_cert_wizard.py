@@ -230,6 +230,22 @@ class TestL10nPlKsefCertIssue(CertWizardCommon):
         self.assertEqual(self.company.l10n_pl_ksef_certificate_id, request.certificate_id)
         self.assertEqual(len(self.sim.certificates.certs), before + 1, "KSeF issued one certificate, not two")
 
+    def test_offline_refused_keeps_the_authentication_certificate(self):
+        # KSeF takes the Authentication enrollment and refuses the Offline one
+        self.sim.faults.error("/certificates/enrollments", method="POST", status=400, skip=1)
+        wizard = self.get_certificate(include_offline=True)
+        authentication = wizard.request_ids.filtered(lambda r: r.purpose == "authentication")
+        offline = wizard.request_ids - authentication
+        self.assertEqual(authentication.state, "done", authentication.error)
+        self.assertTrue(authentication.reference)
+        self.assertEqual(offline.state, "failed")
+        self.assertEqual(wizard.step, "done", "the installed certificate is not asked for again")
+        self.assertIn("Installed", wizard.result)
+        self.assertIn(offline.error, wizard.result, "the refusal is shown too")
+        self.company.invalidate_recordset()
+        self.assertEqual(self.company.l10n_pl_ksef_certificate_id, authentication.certificate_id)
+        self.assertFalse(self.company.l10n_pl_ksef_offline_certificate_id)
+
     def test_token_session_is_refused_with_what_to_do(self):
         request = (
             self.env["l10n_pl_ksef.cert.enrollment"]
