@@ -104,6 +104,27 @@ def follow_enrollment(client, reference, key, purpose, enrollment_data=None, tim
         raise EnrollmentRefused(exc.message_en, exc.message_pl, code=exc.code) from None
 
 
+def find_issued(client, name, key, purpose):
+    """The certificate KSeF issued under ``name`` for ``key`` (an enrollment sent without its answer being
+    kept) as a :class:`~ksef_core.credentials.Credential`, or None when KSeF has none.
+
+    :raises KsefError: KSeF could not be asked
+    """
+    api = client.certificates
+    try:
+        items = api.query_all(name=name, type=TYPES[purpose])
+        serials = [item["serial"] for item in items if item.get("name") == name]
+        issued = api.retrieve(serials) if serials else []
+    except KsefApiError as exc:
+        raise explain_refusal(exc) from None
+    for item in issued:
+        try:
+            return certenroll.check_issued(item["der"], key, None, TYPES[purpose])
+        except KsefError:
+            continue  # another key's certificate of the same name
+    return None
+
+
 #: a moment's trouble: the enrollment goes on in KSeF, it is asked about again later
 _TRANSIENT = (KsefUnavailable, KsefRateLimited, KsefUnknownOutcome, KsefTimeout, KsefIntegrityError)
 

@@ -9,7 +9,7 @@ from odoo import fields
 from odoo.exceptions import AccessError, RedirectWarning, UserError
 from odoo.tests import new_test_user, tagged
 
-from odoo.addons.l10n_pl_ksef.ksef_core import certgen, secretbox, xades
+from odoo.addons.l10n_pl_ksef.ksef_core import certgen, certissue, secretbox, xades
 from odoo.addons.l10n_pl_ksef.ksef_core.errors import KsefError
 from odoo.addons.l10n_pl_ksef.ksef_core.simulator.token_end import TOKENS_END
 from odoo.addons.l10n_pl_ksef.models import l10n_pl_ksef_cert_enrollment as cert_enrollment
@@ -374,6 +374,48 @@ class TestL10nPlKsefCertRenewal(CertWizardCommon):
             self.assertNotEqual(self.company.l10n_pl_ksef_offline_certificate_id, self.old_offline)
             self.assertFalse(self.renewal_todos(self.old_auth), "renewed: the failure's to-do is gone")
             self.assertFalse(self.renewal_todos(self.old_offline))
+
+    def sending_request(self):
+        """What a crash between sending the enrollment and keeping KSeF's answer leaves: a request being sent,
+        with its key and its name."""
+        request = (
+            self.env["l10n_pl_ksef.cert.enrollment"]
+            .sudo()
+            .create(
+                {
+                    "company_id": self.company.id,
+                    "purpose": "authentication",
+                    "renewed_id": self.old_auth.id,
+                    "state": "sending",
+                    "certificate_name": "Odoo Authentication crash %s" % self.old_auth.id,
+                }
+            )
+        )
+        key = certissue.generate_key("ec")
+        request._l10n_pl_ksef_set_key(key)
+        return request, key
+
+    def test_request_sent_before_a_crash_is_installed(self):
+        self.addCleanup(setattr, self.sim.certificates, "processing_seconds", 5)
+        self.sim.certificates.processing_seconds = 0
+        request, key = self.sending_request()
+        with request._l10n_pl_ksef_client() as client:  # KSeF took it; Odoo stopped before keeping the answer
+            certissue.start_enrollment(client, key, "authentication", request.certificate_name)
+        self.run_cron()
+        self.assertEqual(request.state, "done", request.error)
+        self.company.invalidate_recordset()
+        self.assertEqual(self.company.l10n_pl_ksef_certificate_id, request.certificate_id)
+        named = [c for c in self.sim.certificates.certs.values() if c["name"] == request.certificate_name]
+        self.assertEqual(len(named), 1, "installed, not asked for again")
+        self.assertEqual(named[0]["serial"], request.certificate_id.serial_number)
+
+    def test_request_never_sent_fails_after_a_while(self):
+        request, _key = self.sending_request()
+        request._l10n_pl_ksef_recover()
+        self.assertEqual(request.state, "sending", "KSeF may still be issuing it")
+        request._l10n_pl_ksef_recover(now=fields.Datetime.now() + datetime.timedelta(hours=2))
+        self.assertEqual(request.state, "failed", "so that a renewal starts again")
+        self.assertIn("no certificate", request.error)
 
 
 @tagged("post_install_l10n", "post_install", "-at_install")

@@ -13,7 +13,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..ksef_core import certflow
-from ..ksef_core.client.errors import KsefApiError
+from ..ksef_core.client.errors import KsefApiError, KsefUnknownOutcome
 from ..ksef_core.errors import KsefError
 from .reopen import reopen_wizard
 
@@ -160,12 +160,13 @@ class L10nPlKsefCertWizard(models.TransientModel):
                 requests.unlink()
                 return self.action_prepare(notice=error.bilingual())
             raise UserError(error.bilingual()) from None
+        # a refused one fails alone (one whose answer was lost stays "being sent": found again by its name)
+        for one, error in refused:
+            if not (isinstance(error, KsefUnknownOutcome) and one.state == "sending"):
+                one._l10n_pl_ksef_fail(error)
+        self.env.cr.commit()  # pylint: disable=invalid-commit
         if len(refused) == len(requests):
             raise UserError("\n\n".join(error.bilingual() for _request, error in refused))
-        # one refused, the other sent: the refused one fails alone
-        for one, error in refused:
-            one._l10n_pl_ksef_fail(error)
-        self.env.cr.commit()  # pylint: disable=invalid-commit
         return self.action_check_again()
 
     # ------------------------------------------------------------------ 3. waiting for KSeF
@@ -174,6 +175,7 @@ class L10nPlKsefCertWizard(models.TransientModel):
         self.ensure_one()
         self._l10n_pl_ksef_check_admin(self.company_id)
         requests = self.request_ids.sudo()
+        requests._l10n_pl_ksef_recover()
         requests._l10n_pl_ksef_follow()
         done = requests.filtered(lambda r: r.state == "done")
         failed = requests.filtered(lambda r: r.state == "failed")
@@ -185,7 +187,7 @@ class L10nPlKsefCertWizard(models.TransientModel):
             )
             for r in done
         ] + failed.mapped("error")
-        if any(r.state == "pending" for r in requests):
+        if any(r.state in ("sending", "pending") for r in requests):
             self.step = "wait"
             self.result = "\n\n".join(
                 [
