@@ -213,7 +213,8 @@ class L10nPlKsefCertEnrollment(models.Model):
     def _l10n_pl_ksef_fail(self, exc):
         self.ensure_one()
         message = exc.bilingual() if isinstance(exc, KsefError) else exc.args[0]
-        self.sudo().write({"state": "failed", "error": message, "session_state": False})
+        # the key certifies nothing now: not kept
+        self.sudo().write({"state": "failed", "error": message, "session_state": False, "key_encrypted": False})
 
     def _l10n_pl_ksef_install(self, credential):
         """Install the issued certificate as the company's certificate of this purpose."""
@@ -225,7 +226,16 @@ class L10nPlKsefCertEnrollment(models.Model):
         if self.purpose == "authentication" and self.company_id.l10n_pl_ksef_auth_method != "certificate":
             self.company_id.sudo().l10n_pl_ksef_auth_method = "certificate"
             self.company_id._l10n_pl_ksef_token_end_done()
-        self.sudo().write({"state": "done", "certificate_id": certificate.id, "error": False, "session_state": False})
+        # the key lives on in the installed certificate only
+        self.sudo().write(
+            {
+                "state": "done",
+                "certificate_id": certificate.id,
+                "error": False,
+                "session_state": False,
+                "key_encrypted": False,
+            }
+        )
         return certificate
 
 

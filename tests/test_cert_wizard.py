@@ -245,6 +245,9 @@ class TestL10nPlKsefCertIssue(CertWizardCommon):
         self.company.invalidate_recordset()
         self.assertEqual(self.company.l10n_pl_ksef_certificate_id, authentication.certificate_id)
         self.assertFalse(self.company.l10n_pl_ksef_offline_certificate_id)
+        # the keys are not kept in the requests: in the installed certificate only, the refused one's gone
+        self.assertFalse(authentication.sudo().key_encrypted)
+        self.assertFalse(offline.sudo().key_encrypted)
 
     def test_token_session_is_refused_with_what_to_do(self):
         request = (
@@ -277,6 +280,25 @@ class TestL10nPlKsefCertIssue(CertWizardCommon):
         self.company.invalidate_recordset()
         self.assertFalse(self.company.l10n_pl_ksef_certificate_id, "Odoo no longer uses a revoked certificate")
         self.assertEqual(self.sim.certificates.certs[row.serial]["status"], "Revoked")
+
+    def test_revoke_already_revoked_by_a_lost_answer(self):
+        """A retry of the revocation (its first answer lost) hears "already revoked" (25009): it is done."""
+        self.get_certificate(include_offline=True)
+        used = self.company.l10n_pl_ksef_certificate_id
+        offline = self.company.l10n_pl_ksef_offline_certificate_id
+        action = self.env["res.config.settings"].create({}).action_l10n_pl_ksef_ksef_certificates()
+        rows = self.env["l10n_pl_ksef.ksef.certificate"].search(action["domain"])
+        row = rows.filtered(lambda r: r.serial == used.serial_number)
+        offline_row = rows.filtered(lambda r: r.serial == offline.serial_number)
+        self.sim.certificates.revoke(used.serial_number)  # the first request, whose answer was lost
+        row.action_revoke()
+        self.assertEqual(row.status, "Revoked")
+        self.assertFalse(used.active, "Odoo no longer uses a revoked certificate")
+        # a certificate KSeF holds as expired (not revoked) is not said to be revoked: the refusal is shown
+        self.sim.certificates.expire(offline.serial_number)
+        with self.assertRaisesRegex(UserError, "already revoked, blocked or expired"):
+            offline_row.action_revoke()
+        self.assertTrue(offline.active)
 
     def test_limit_reached_says_what_to_do(self):
         limits = dict(self.sim.certificates.limits)
