@@ -177,6 +177,8 @@ class L10nPlKsefCertEnrollment(models.Model):
                 summary["failed"] += 1
                 continue
             if credential is None:
+                if request.error:
+                    request.sudo().error = False  # KSeF answered again: only still issuing it
                 summary["pending"] += 1
                 continue
             request._l10n_pl_ksef_install(credential)
@@ -191,7 +193,7 @@ class L10nPlKsefCertEnrollment(models.Model):
 
         now = now or fields.Datetime.now()
         for request in self.filtered(lambda r: r.state == "sending"):
-            late = request.write_date <= now - SENDING_GRACE
+            late = request.create_date <= now - SENDING_GRACE
             try:
                 with request._l10n_pl_ksef_client() as client:
                     credential = certissue.find_issued(

@@ -221,6 +221,7 @@ class TestL10nPlKsefCertIssue(CertWizardCommon):
         self.assertEqual(request.state, "pending", request.error)
         self.assertEqual(wizard.step, "wait")
         self.assertIn("503", request.error, "the last error is kept")
+        self.assertIn(request.error, wizard.result, "and shown")
         self.assertTrue(request.sudo().session_state, "the session is kept to ask again")
         self.sim.faults.clear()
         wizard.action_check_again()

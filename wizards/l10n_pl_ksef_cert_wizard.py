@@ -187,6 +187,8 @@ class L10nPlKsefCertWizard(models.TransientModel):
             )
             for r in done
         ] + failed.mapped("error")
+        # a temporary error of KSeF while asking (asked again later)
+        lines += requests.filtered(lambda r: r.state in ("sending", "pending") and r.error).mapped("error")
         if any(r.state in ("sending", "pending") for r in requests):
             self.step = "wait"
             self.result = "\n\n".join(
