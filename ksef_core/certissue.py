@@ -12,7 +12,14 @@ import re
 
 from . import certenroll
 from .certflow import explain_refusal, limit_error
-from .client.errors import KsefApiError, KsefTimeout
+from .client.errors import (
+    KsefApiError,
+    KsefIntegrityError,
+    KsefRateLimited,
+    KsefTimeout,
+    KsefUnavailable,
+    KsefUnknownOutcome,
+)
 from .errors import KsefError
 
 #: the ERP's purposes and KSeF's certificate types
@@ -95,6 +102,40 @@ def follow_enrollment(client, reference, key, purpose, enrollment_data=None, tim
         return certenroll.check_issued(issued[0]["der"], key, enrollment_data, TYPES[purpose])
     except KsefError as exc:
         raise EnrollmentRefused(exc.message_en, exc.message_pl, code=exc.code) from None
+
+
+def find_issued(client, name, key, purpose):
+    """The certificate KSeF issued under ``name`` for ``key`` (an enrollment sent without its answer being
+    kept) as a :class:`~ksef_core.credentials.Credential`, or None when KSeF has none.
+
+    :raises KsefError: KSeF could not be asked
+    """
+    api = client.certificates
+    try:
+        items = api.query_all(name=name, type=TYPES[purpose])
+        serials = [item["serial"] for item in items if item.get("name") == name]
+        issued = api.retrieve(serials) if serials else []
+    except KsefApiError as exc:
+        raise explain_refusal(exc) from None
+    for item in issued:
+        try:
+            return certenroll.check_issued(item["der"], key, None, TYPES[purpose])
+        except KsefError:
+            continue  # another key's certificate of the same name
+    return None
+
+
+#: a moment's trouble: the enrollment goes on in KSeF, it is asked about again later
+_TRANSIENT = (KsefUnavailable, KsefRateLimited, KsefUnknownOutcome, KsefTimeout, KsefIntegrityError)
+
+
+def is_final(exc):
+    """Whether ``exc`` (raised by :func:`follow_enrollment`) ends the enrollment: KSeF refused it (status
+    400/500/550), no longer knows it (25005, 410) or issued what does not fit the request. A temporary error
+    (KSeF unavailable, rate limit, timeout, unknown outcome, a certificate not returned yet) does not."""
+    if isinstance(exc, _TRANSIENT):
+        return False
+    return getattr(exc, "code", None) != "enrollment_not_retrieved"
 
 
 def renewal_due(not_after, now, days=30):

@@ -18,14 +18,15 @@ class ResCompany(models.Model):
         if not certificate:
             return _(
                 "Offline invoices need the company's KSeF Offline certificate, which signs their second QR code "
-                "(KOD II). Request one in the KSeF taxpayer application (Certificates > Request a certificate, "
-                "type Offline), then add it in Settings > Invoicing > KSeF > Set up credentials > Offline "
-                "certificate."
+                "(KOD II). Get one in Settings > KSeF > Get a KSeF certificate (tick Also an Offline certificate), "
+                "or request one in the KSeF taxpayer application (Certificates > Request a certificate, type "
+                "Offline) and add it in Settings > Invoicing > KSeF > Set up credentials > Offline certificate."
             )
         if certificate.valid_to and certificate.valid_to < fields.Datetime.now():
             return _(
-                "The company's KSeF Offline certificate expired on %(date)s: request a new one in the KSeF taxpayer "
-                "application and add it in Settings > Invoicing > KSeF > Set up credentials.",
+                "The company's KSeF Offline certificate expired on %(date)s: get a new one in Settings > KSeF > Get "
+                "a KSeF certificate, or request one in the KSeF taxpayer application and add it in Settings > "
+                "Invoicing > KSeF > Set up credentials.",
                 date=certificate.valid_to.date(),
             )
         return False

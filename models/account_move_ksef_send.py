@@ -12,6 +12,7 @@ from odoo.exceptions import UserError
 from odoo.tools import format_date
 
 from ..ksef_core.hashing import sha256_b64
+from ..ksef_core.token_end import tokens_ended_error
 from .l10n_pl_ksef_document import LIVE_STATES
 from .l10n_pl_ksef_document_send import CRON_XMLID
 
@@ -294,6 +295,8 @@ class AccountMove(models.Model):
         """Send to KSeF (form button and list action)."""
         moves = self.filtered(lambda m: m.move_type in SENDABLE_TYPES) or self
         errors, summary = moves._l10n_pl_ksef_send_click()
+        if summary.get("tokens_ended"):
+            self.env["res.company"]._l10n_pl_ksef_redirect_tokens_ended()
         return moves._l10n_pl_ksef_notification(errors, time_up=summary["time_up"])
 
     def _l10n_pl_ksef_outcome(self, errors):
@@ -376,6 +379,10 @@ class AccountMove(models.Model):
         """Ask KSeF now about these invoices (and send those of them that are queued), within a click's time."""
         documents = self.l10n_pl_ksef_document_id
         summary = documents._l10n_pl_ksef_click() if documents else {"time_up": False}
+        # refused by this click, or by the last login (not tried again before its retry time)
+        ended = tokens_ended_error().message_en
+        if summary.get("tokens_ended") or any(d.last_error == ended for d in documents.sudo()):
+            self.env["res.company"]._l10n_pl_ksef_redirect_tokens_ended()
         return self._l10n_pl_ksef_notification({}, time_up=summary["time_up"])
 
     def action_l10n_pl_ksef_download_upo(self):

@@ -5,8 +5,10 @@ A click follows the enrollment for a click's time at most; the daily job (and "C
 from the reference kept here. The logic is ``ksef_core.certissue``'s; this model keeps its state.
 """
 
+import datetime
 import json
 import logging
+import secrets
 
 from cryptography.hazmat.primitives import serialization
 
@@ -19,6 +21,10 @@ from ..ksef_core.errors import KsefError
 from .l10n_pl_ksef_budget import click_budget, deadline_in, seconds_to
 
 _logger = logging.getLogger(__name__)
+
+
+#: how long a request "being sent" may still be in KSeF's processing before it is given up
+SENDING_GRACE = datetime.timedelta(hours=1)
 
 
 class L10nPlKsefCertEnrollment(models.Model):
@@ -36,12 +42,22 @@ class L10nPlKsefCertEnrollment(models.Model):
         [("ec", "EC P-256 (recommended)"), ("rsa", "RSA 2048")], required=True, default="ec", readonly=True
     )
     state = fields.Selection(
-        [("pending", "Waiting for KSeF"), ("done", "Installed"), ("failed", "Failed")],
+        [
+            ("sending", "Being sent to KSeF"),
+            ("pending", "Waiting for KSeF"),
+            ("done", "Installed"),
+            ("failed", "Failed"),
+        ],
         default="pending",
         required=True,
         readonly=True,
     )
     reference = fields.Char(string="Enrollment reference", readonly=True, copy=False)
+    certificate_name = fields.Char(
+        readonly=True,
+        copy=False,
+        help="The certificate's name in KSeF, unique: how a request sent without its answer being kept is found again.",
+    )
     enrollment_data = fields.Text(readonly=True, copy=False, groups="base.group_system")
     key_encrypted = fields.Char(string="Private key (encrypted)", groups="base.group_system", copy=False)
     session_state = fields.Char(string="KSeF session (encrypted)", groups="base.group_system", copy=False)
@@ -125,6 +141,10 @@ class L10nPlKsefCertEnrollment(models.Model):
             name = certissue.certificate_name(
                 request.company_id.name, request.purpose, fields.Date.context_today(request)
             )
+            name = "%s %s" % (name[:91], secrets.token_hex(4))  # unique: found again by it after a crash
+            request.sudo().write({"state": "sending", "certificate_name": name})
+            # the key must outlive the enrollment KSeF may take (found again by its name if its answer is lost)
+            request.env.cr.commit()  # pylint: disable=invalid-commit
             reference, data = certissue.start_enrollment(client, key, request.purpose, name)
             request.sudo().write({"reference": reference, "enrollment_data": json.dumps(data), "state": "pending"})
 
@@ -148,20 +168,55 @@ class L10nPlKsefCertEnrollment(models.Model):
                         timeout=seconds_to(deadline),
                     )
             except (KsefError, UserError) as exc:
+                if isinstance(exc, KsefError) and not certissue.is_final(exc):
+                    # KSeF goes on with it: still pending, its session kept, asked again later
+                    request.sudo().error = exc.bilingual()
+                    summary["pending"] += 1
+                    continue
                 request._l10n_pl_ksef_fail(exc)
                 summary["failed"] += 1
                 continue
             if credential is None:
+                if request.error:
+                    request.sudo().error = False  # KSeF answered again: only still issuing it
                 summary["pending"] += 1
                 continue
             request._l10n_pl_ksef_install(credential)
             summary["done"] += 1
         return summary
 
+    def _l10n_pl_ksef_recover(self, now=None):
+        """Requests left "being sent" (Odoo stopped between sending them and keeping KSeF's answer): install the
+        certificate KSeF issued under the request's name for its key; fail those for which KSeF has none after
+        ``SENDING_GRACE`` (started again then). Errors as data on the records."""
+        from ..ksef_core import certissue
+
+        now = now or fields.Datetime.now()
+        for request in self.filtered(lambda r: r.state == "sending"):
+            late = request.create_date <= now - SENDING_GRACE
+            try:
+                with request._l10n_pl_ksef_client() as client:
+                    credential = certissue.find_issued(
+                        client, request.certificate_name, request._l10n_pl_ksef_key(), request.purpose
+                    )
+            except (KsefError, UserError) as exc:
+                if late:
+                    request._l10n_pl_ksef_fail(exc)
+                else:
+                    request.sudo().error = exc.bilingual() if isinstance(exc, KsefError) else exc.args[0]
+                continue
+            if credential is not None:
+                request._l10n_pl_ksef_install(credential)
+            elif late:
+                request._l10n_pl_ksef_fail(
+                    UserError(_("KSeF has no certificate of this request: it was not sent, or was refused."))
+                )
+
     def _l10n_pl_ksef_fail(self, exc):
         self.ensure_one()
         message = exc.bilingual() if isinstance(exc, KsefError) else exc.args[0]
-        self.sudo().write({"state": "failed", "error": message, "session_state": False})
+        # the key certifies nothing now: not kept
+        self.sudo().write({"state": "failed", "error": message, "session_state": False, "key_encrypted": False})
 
     def _l10n_pl_ksef_install(self, credential):
         """Install the issued certificate as the company's certificate of this purpose."""
@@ -173,7 +228,16 @@ class L10nPlKsefCertEnrollment(models.Model):
         if self.purpose == "authentication" and self.company_id.l10n_pl_ksef_auth_method != "certificate":
             self.company_id.sudo().l10n_pl_ksef_auth_method = "certificate"
             self.company_id._l10n_pl_ksef_token_end_done()
-        self.sudo().write({"state": "done", "certificate_id": certificate.id, "error": False, "session_state": False})
+        # the key lives on in the installed certificate only
+        self.sudo().write(
+            {
+                "state": "done",
+                "certificate_id": certificate.id,
+                "error": False,
+                "session_state": False,
+                "key_encrypted": False,
+            }
+        )
         return certificate
 
 

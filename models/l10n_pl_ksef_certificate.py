@@ -108,7 +108,13 @@ class L10nPlKsefCertificate(models.Model):
         bundle = credential.certificate_pem() + credential.chain_pem() + credential.private_key_pem()
         existing = self.sudo().search([("company_id", "=", company.id), ("purpose", "=", purpose)])
         existing.active = False
-        existing.activity_unlink(["l10n_pl_ksef.mail_activity_type_certificate_expiry"])  # replaced: nothing to do
+        # replaced: nothing to do (neither the expiry warning nor a failed renewal's to-do)
+        existing.activity_unlink(
+            [
+                "l10n_pl_ksef.mail_activity_type_certificate_expiry",
+                "l10n_pl_ksef.mail_activity_type_certificate_renewal_failed",
+            ]
+        )
         if purpose == "authentication":
             company._l10n_pl_ksef_reset_session(named_tokens=False)  # the old certificate's session must go
         return self.sudo().create(

@@ -78,7 +78,8 @@ class L10nPlKsefCertificate(models.Model):
             ),
             consequence,
             _(
-                "Request a new certificate in the KSeF taxpayer application (Certyfikaty), then upload it in "
-                "Settings > Accounting > KSeF > Set up credentials."
+                "Get a new certificate in Settings > KSeF > Get a KSeF certificate, or request one in the KSeF "
+                "taxpayer application (Certyfikaty) and upload it in Settings > Accounting > KSeF > Set up "
+                "credentials."
             ),
         )

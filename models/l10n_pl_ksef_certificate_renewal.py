@@ -16,6 +16,7 @@ from markupsafe import Markup
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from ..ksef_core.client.errors import KsefUnknownOutcome
 from ..ksef_core.errors import KsefError
 from .l10n_pl_ksef_budget import cron_budget, deadline_in, seconds_to
 
@@ -43,6 +44,8 @@ class L10nPlKsefCertificate(models.Model):
     def _cron_l10n_pl_ksef_certificate_renewal(self):
         """Renew the KSeF certificates expiring within 30 days; returns ``[{certificate, outcome, error}]``
         (errors are data, never raised)."""
+        # the requests Odoo stopped sending before keeping KSeF's answer (a certificate installed is archived)
+        self.env["l10n_pl_ksef.cert.enrollment"].sudo().search([("state", "=", "sending")])._l10n_pl_ksef_recover()
         now = fields.Datetime.now()
         certificates = self.sudo().search(
             [("valid_to", ">", now), ("valid_to", "<=", now + datetime.timedelta(days=RENEWAL_DAYS))]
@@ -57,7 +60,17 @@ class L10nPlKsefCertificate(models.Model):
         Request.search([("state", "=", "pending"), ("renewed_id", "=", False)])._l10n_pl_ksef_follow(timeout=wait())
         results = []
         for certificate in certificates.filtered(lambda c: c._l10n_pl_ksef_renewable()):
-            request = Request.search([("renewed_id", "=", certificate.id), ("state", "=", "pending")], limit=1)
+            request = Request.search(
+                [("renewed_id", "=", certificate.id), ("state", "in", ("sending", "pending"))], limit=1
+            )
+            if request.state == "sending":
+                # KSeF may still be issuing it: found again by its name at a next run
+                results.append({"certificate": certificate.id, "outcome": "pending", "error": None})
+                continue
+            if request and not request.reference:
+                # never sent (left by a run that stopped before KSeF took it): started again
+                request._l10n_pl_ksef_fail(UserError(_("The request was never sent to KSeF.")))
+                request = Request
             try:
                 if not request:
                     request = certificate._l10n_pl_ksef_start_renewal()
@@ -97,8 +110,15 @@ class L10nPlKsefCertificate(models.Model):
                 }
             )
         )
-        with request._l10n_pl_ksef_client() as client:
-            request._l10n_pl_ksef_start(client)
+        try:
+            with request._l10n_pl_ksef_client() as client:
+                request._l10n_pl_ksef_start(client)
+        except (KsefError, UserError) as exc:
+            if not (isinstance(exc, KsefUnknownOutcome) and request.state == "sending"):
+                # not sent: failed, so that the next run starts a new one (KSeF may have taken one whose answer
+                # was lost: found again by its name at the next run)
+                request._l10n_pl_ksef_fail(exc)
+            raise
         return request
 
     def _l10n_pl_ksef_renewal_failed(self, error):

@@ -78,6 +78,7 @@ class L10nPlKsefDocument(models.Model):
                 result = Document._l10n_pl_ksef_run(company, interactive=True, only=documents)
                 summary["time_up"] |= bool(result.get("time_up"))
                 summary["busy"] |= bool(result.get("busy"))
+                summary["tokens_ended"] = summary.get("tokens_ended") or result.get("error_code") == "tokens_ended"
                 released = documents.filtered(
                     lambda d: d.state == "to_send" and not d.invoice_hash and d.waits_for_id.state == "accepted"
                 )

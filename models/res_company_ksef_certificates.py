@@ -7,7 +7,7 @@ from markupsafe import Markup
 from odoo import _, api, fields, models
 from odoo.exceptions import RedirectWarning
 
-from ..ksef_core.token_end import TOKENS_ACCEPTED_UNTIL, tokens_ended
+from ..ksef_core.token_end import TOKENS_ACCEPTED_UNTIL, tokens_ended, tokens_ended_error
 
 #: administrators of a company still on a token get a to-do this many days before tokens end
 TOKEN_END_NOTICE_DAYS = 30
@@ -40,6 +40,13 @@ class ResCompany(models.Model):
             "target": "new",
             "context": {"default_company_id": self.id},
         }
+
+    @api.model
+    def _l10n_pl_ksef_redirect_tokens_ended(self):
+        """Raise what a button that logged in says when KSeF refused the token because tokens have ended:
+        the way out, Get a KSeF certificate."""
+        action = self.env.ref("l10n_pl_ksef.l10n_pl_ksef_cert_wizard_action")
+        raise RedirectWarning(tokens_ended_error().bilingual(), action.id, _("Get a KSeF certificate"))
 
     def _l10n_pl_ksef_check_connection(self, ksef_user=None):
         # EXTENDS: when KSeF refuses the token because tokens have ended, Test connection opens the way out

@@ -368,6 +368,8 @@ class ResCompany(models.Model):
                 )
             )
         result = self.sudo()._l10n_pl_ksef_receive_run(interactive=True)
+        if result.get("error_code") == "tokens_ended":
+            self._l10n_pl_ksef_redirect_tokens_ended()
         if result["more"]:
             self.env.ref(CRON_XMLID).sudo()._trigger()
         return {

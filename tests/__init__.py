@@ -53,3 +53,4 @@ from . import test_overview
 from . import test_pos
 from . import test_cert_wizard
 from . import test_statement_match_import
+from . import test_tokens_ended_buttons

@@ -9,7 +9,7 @@ from odoo import fields
 from odoo.exceptions import AccessError, RedirectWarning, UserError
 from odoo.tests import new_test_user, tagged
 
-from odoo.addons.l10n_pl_ksef.ksef_core import certgen, secretbox, xades
+from odoo.addons.l10n_pl_ksef.ksef_core import certgen, certissue, secretbox, xades
 from odoo.addons.l10n_pl_ksef.ksef_core.errors import KsefError
 from odoo.addons.l10n_pl_ksef.ksef_core.simulator.token_end import TOKENS_END
 from odoo.addons.l10n_pl_ksef.models import l10n_pl_ksef_cert_enrollment as cert_enrollment
@@ -211,6 +211,45 @@ class TestL10nPlKsefCertIssue(CertWizardCommon):
         self.company.invalidate_recordset()
         self.assertEqual(self.company.l10n_pl_ksef_certificate_id, request.certificate_id)
 
+    def test_ksef_unavailable_while_following_keeps_the_request(self):
+        before = len(self.sim.certificates.certs)
+        # KSeF answers 503 to every question about the enrollment (after the client's retries: unavailable)
+        # (the first GET is the enrollment data, before the enrollment is sent)
+        self.sim.faults.error("/certificates/enrollments/*", method="GET", status=503, count=None, skip=1)
+        wizard = self.get_certificate()
+        request = wizard.request_ids
+        self.assertEqual(request.state, "pending", request.error)
+        self.assertEqual(wizard.step, "wait")
+        self.assertIn("503", request.error, "the last error is kept")
+        self.assertIn(request.error, wizard.result, "and shown")
+        self.assertTrue(request.sudo().session_state, "the session is kept to ask again")
+        self.sim.faults.clear()
+        wizard.action_check_again()
+        self.assertEqual(wizard.step, "done", wizard.result)
+        self.assertEqual(request.state, "done")
+        self.company.invalidate_recordset()
+        self.assertEqual(self.company.l10n_pl_ksef_certificate_id, request.certificate_id)
+        self.assertEqual(len(self.sim.certificates.certs), before + 1, "KSeF issued one certificate, not two")
+
+    def test_offline_refused_keeps_the_authentication_certificate(self):
+        # KSeF takes the Authentication enrollment and refuses the Offline one
+        self.sim.faults.error("/certificates/enrollments", method="POST", status=400, skip=1)
+        wizard = self.get_certificate(include_offline=True)
+        authentication = wizard.request_ids.filtered(lambda r: r.purpose == "authentication")
+        offline = wizard.request_ids - authentication
+        self.assertEqual(authentication.state, "done", authentication.error)
+        self.assertTrue(authentication.reference)
+        self.assertEqual(offline.state, "failed")
+        self.assertEqual(wizard.step, "done", "the installed certificate is not asked for again")
+        self.assertIn("Installed", wizard.result)
+        self.assertIn(offline.error, wizard.result, "the refusal is shown too")
+        self.company.invalidate_recordset()
+        self.assertEqual(self.company.l10n_pl_ksef_certificate_id, authentication.certificate_id)
+        self.assertFalse(self.company.l10n_pl_ksef_offline_certificate_id)
+        # the keys are not kept in the requests: in the installed certificate only, the refused one's gone
+        self.assertFalse(authentication.sudo().key_encrypted)
+        self.assertFalse(offline.sudo().key_encrypted)
+
     def test_token_session_is_refused_with_what_to_do(self):
         request = (
             self.env["l10n_pl_ksef.cert.enrollment"]
@@ -242,6 +281,25 @@ class TestL10nPlKsefCertIssue(CertWizardCommon):
         self.company.invalidate_recordset()
         self.assertFalse(self.company.l10n_pl_ksef_certificate_id, "Odoo no longer uses a revoked certificate")
         self.assertEqual(self.sim.certificates.certs[row.serial]["status"], "Revoked")
+
+    def test_revoke_already_revoked_by_a_lost_answer(self):
+        """A retry of the revocation (its first answer lost) hears "already revoked" (25009): it is done."""
+        self.get_certificate(include_offline=True)
+        used = self.company.l10n_pl_ksef_certificate_id
+        offline = self.company.l10n_pl_ksef_offline_certificate_id
+        action = self.env["res.config.settings"].create({}).action_l10n_pl_ksef_ksef_certificates()
+        rows = self.env["l10n_pl_ksef.ksef.certificate"].search(action["domain"])
+        row = rows.filtered(lambda r: r.serial == used.serial_number)
+        offline_row = rows.filtered(lambda r: r.serial == offline.serial_number)
+        self.sim.certificates.revoke(used.serial_number)  # the first request, whose answer was lost
+        row.action_revoke()
+        self.assertEqual(row.status, "Revoked")
+        self.assertFalse(used.active, "Odoo no longer uses a revoked certificate")
+        # a certificate KSeF holds as expired (not revoked) is not said to be revoked: the refusal is shown
+        self.sim.certificates.expire(offline.serial_number)
+        with self.assertRaisesRegex(UserError, "already revoked, blocked or expired"):
+            offline_row.action_revoke()
+        self.assertTrue(offline.active)
 
     def test_limit_reached_says_what_to_do(self):
         limits = dict(self.sim.certificates.limits)
@@ -321,6 +379,66 @@ class TestL10nPlKsefCertRenewal(CertWizardCommon):
             self.assertIn("Get a KSeF certificate", todos[0].note)
             self.run_cron()  # the next day's run: no second to-do
             self.assertEqual(self.renewal_todos(self.old_auth), todos)
+
+    def test_renewal_failed_before_sending_is_tried_again_next_day(self):
+        self.sim.faults.error("/auth/*", status=503, count=None)  # KSeF unavailable on the due day
+        with ksef_clock(self.due):
+            results = self.run_cron()
+            self.assertEqual({r["outcome"] for r in results}, {"failed"}, results)
+            todos = self.renewal_todos(self.old_auth)
+            self.assertEqual(len(todos), len(todos.user_id), "one to-do per administrator")
+            self.assertIn(self.admin, todos.user_id)
+        self.sim.faults.clear()
+        with ksef_clock(self.due + datetime.timedelta(days=1)):
+            results = self.run_cron()
+            self.assertEqual({r["outcome"] for r in results}, {"done"}, results)
+            self.company.invalidate_recordset()
+            self.assertNotEqual(self.company.l10n_pl_ksef_certificate_id, self.old_auth)
+            self.assertNotEqual(self.company.l10n_pl_ksef_offline_certificate_id, self.old_offline)
+            self.assertFalse(self.renewal_todos(self.old_auth), "renewed: the failure's to-do is gone")
+            self.assertFalse(self.renewal_todos(self.old_offline))
+
+    def sending_request(self):
+        """What a crash between sending the enrollment and keeping KSeF's answer leaves: a request being sent,
+        with its key and its name."""
+        request = (
+            self.env["l10n_pl_ksef.cert.enrollment"]
+            .sudo()
+            .create(
+                {
+                    "company_id": self.company.id,
+                    "purpose": "authentication",
+                    "renewed_id": self.old_auth.id,
+                    "state": "sending",
+                    "certificate_name": "Odoo Authentication crash %s" % self.old_auth.id,
+                }
+            )
+        )
+        key = certissue.generate_key("ec")
+        request._l10n_pl_ksef_set_key(key)
+        return request, key
+
+    def test_request_sent_before_a_crash_is_installed(self):
+        self.addCleanup(setattr, self.sim.certificates, "processing_seconds", 5)
+        self.sim.certificates.processing_seconds = 0
+        request, key = self.sending_request()
+        with request._l10n_pl_ksef_client() as client:  # KSeF took it; Odoo stopped before keeping the answer
+            certissue.start_enrollment(client, key, "authentication", request.certificate_name)
+        self.run_cron()
+        self.assertEqual(request.state, "done", request.error)
+        self.company.invalidate_recordset()
+        self.assertEqual(self.company.l10n_pl_ksef_certificate_id, request.certificate_id)
+        named = [c for c in self.sim.certificates.certs.values() if c["name"] == request.certificate_name]
+        self.assertEqual(len(named), 1, "installed, not asked for again")
+        self.assertEqual(named[0]["serial"], request.certificate_id.serial_number)
+
+    def test_request_never_sent_fails_after_a_while(self):
+        request, _key = self.sending_request()
+        request._l10n_pl_ksef_recover()
+        self.assertEqual(request.state, "sending", "KSeF may still be issuing it")
+        request._l10n_pl_ksef_recover(now=fields.Datetime.now() + datetime.timedelta(hours=2))
+        self.assertEqual(request.state, "failed", "so that a renewal starts again")
+        self.assertIn("no certificate", request.error)
 
 
 @tagged("post_install_l10n", "post_install", "-at_install")

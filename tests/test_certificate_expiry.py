@@ -59,6 +59,7 @@ class TestL10nPlKsefCertificateExpiry(L10nPlKsefTestCommon):
         todo = activities.filtered(lambda a: a.user_id == self.admin)
         self.assertIn(fields.Date.to_string(certificate.valid_to.date()), todo.summary)
         self.assertIn("Set up credentials", str(todo.note))
+        self.assertIn("Get a KSeF certificate", str(todo.note), "Odoo can get the new one itself")
         self.assertIn(certificate.serial_number, str(todo.note))
         # the daily run does not pile up duplicates
         self.env["l10n_pl_ksef.certificate"]._cron_l10n_pl_ksef_certificate_expiry()

@@ -152,7 +152,7 @@ class TestL10nPlKsefOffline(L10nPlKsefSendCommon):
         self.assertEqual((document.state, document.invoicing_mode), ("to_send", "online"))
         self.assertIn("Offline certificate", document.last_error)
         other = self.invoice()
-        with self.assertRaisesRegex(UserError, "Request one in the KSeF taxpayer application"):
+        with self.assertRaisesRegex(UserError, "Get a KSeF certificate"):
             other.action_l10n_pl_ksef_issue_offline()
         self.assertFalse(other.l10n_pl_ksef_document_id)
 

@@ -13,7 +13,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..ksef_core import certflow
-from ..ksef_core.client.errors import KsefApiError
+from ..ksef_core.client.errors import KsefApiError, KsefUnknownOutcome
 from ..ksef_core.errors import KsefError
 from .reopen import reopen_wizard
 
@@ -139,21 +139,34 @@ class L10nPlKsefCertWizard(models.TransientModel):
         requests = Request.create(
             [{"company_id": self.company_id.id, "purpose": p, "key_kind": self.key_kind} for p in purposes]
         )
+        self.request_ids = requests
+        refused = []
         try:
             with requests[0]._l10n_pl_ksef_client() as client:
                 state = certflow.login_with_signed_request(client, signed, request)
                 for other in requests[1:]:
                     other._l10n_pl_ksef_store_session_state(state)
-                requests._l10n_pl_ksef_start(client)
+                for one in requests:
+                    try:
+                        one._l10n_pl_ksef_start(client)
+                    except KsefError as exc:
+                        refused.append((one, _explained(exc)))
+                        continue
+                    # KSeF holds this request now: its reference and key must outlive whatever follows
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
         except KsefError as exc:
-            error = certflow.explain_refusal(exc) if isinstance(exc, KsefApiError) else exc
-            if error.code == "signed_challenge_expired":
+            error = _explained(exc)
+            if error.code == "signed_challenge_expired" and not requests.filtered("reference"):
                 requests.unlink()
                 return self.action_prepare(notice=error.bilingual())
             raise UserError(error.bilingual()) from None
-        self.request_ids = requests
-        # KSeF holds the requests now: their references and keys must outlive whatever follows
+        # a refused one fails alone (one whose answer was lost stays "being sent": found again by its name)
+        for one, error in refused:
+            if not (isinstance(error, KsefUnknownOutcome) and one.state == "sending"):
+                one._l10n_pl_ksef_fail(error)
         self.env.cr.commit()  # pylint: disable=invalid-commit
+        if len(refused) == len(requests):
+            raise UserError("\n\n".join(error.bilingual() for _request, error in refused))
         return self.action_check_again()
 
     # ------------------------------------------------------------------ 3. waiting for KSeF
@@ -162,33 +175,46 @@ class L10nPlKsefCertWizard(models.TransientModel):
         self.ensure_one()
         self._l10n_pl_ksef_check_admin(self.company_id)
         requests = self.request_ids.sudo()
+        requests._l10n_pl_ksef_recover()
         requests._l10n_pl_ksef_follow()
+        done = requests.filtered(lambda r: r.state == "done")
         failed = requests.filtered(lambda r: r.state == "failed")
-        if failed:
-            self.result = "\n\n".join(failed.mapped("error"))
-        if all(r.state == "done" for r in requests):
-            self.step = "done"
-            self.result = "\n".join(
-                _(
-                    "Installed: %(certificate)s, valid until %(date)s",
-                    certificate=r.certificate_id.name,
-                    date=fields.Date.to_string(r.certificate_id.valid_to.date()),
-                )
-                for r in requests
+        lines = [
+            _(
+                "Installed: %(certificate)s, valid until %(date)s",
+                certificate=r.certificate_id.name,
+                date=fields.Date.to_string(r.certificate_id.valid_to.date()),
             )
-        elif not any(r.state == "pending" for r in requests):
-            self.step = "start"  # all refused: start again, the reasons are shown
-        else:
+            for r in done
+        ] + failed.mapped("error")
+        # a temporary error of KSeF while asking (asked again later)
+        lines += requests.filtered(lambda r: r.state in ("sending", "pending") and r.error).mapped("error")
+        if any(r.state in ("sending", "pending") for r in requests):
             self.step = "wait"
-            self.result = _(
-                "KSeF has not issued the certificate yet. Odoo asks again in a few minutes and installs it; click "
-                "Check again to ask now. You can close this window."
+            self.result = "\n\n".join(
+                [
+                    *lines,
+                    _(
+                        "KSeF has not issued the certificate yet. Odoo asks again in a few minutes and installs it; "
+                        "click Check again to ask now. You can close this window."
+                    ),
+                ]
             )
             # the scheduled action follows the pending requests (daily, and now soon)
             self.env.ref("l10n_pl_ksef.ir_cron_l10n_pl_ksef_certificate_renewal").sudo()._trigger(
                 at=fields.Datetime.now() + datetime.timedelta(minutes=RETRY_MINUTES)
             )
+        elif done:
+            self.step = "done"  # what was installed stays; a refused one is said (get it again later)
+            self.result = "\n\n".join(lines)
+        else:
+            self.step = "start"  # all refused: start again, the reasons are shown
+            self.result = "\n\n".join(lines)
         return self._reopen()
+
+
+def _explained(exc):
+    return certflow.explain_refusal(exc) if isinstance(exc, KsefApiError) else exc
 
 
 def _naive(value):

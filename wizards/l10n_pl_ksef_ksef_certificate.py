@@ -71,7 +71,12 @@ class L10nPlKsefKsefCertificate(models.TransientModel):
             raise UserError(_("Only an active certificate can be revoked."))
         try:
             with self.company_id._l10n_pl_ksef_client(ksef_user=self.env["res.users"]) as client:
-                client.certificates.revoke(self.serial, "Unspecified")
+                try:
+                    client.certificates.revoke(self.serial, "Unspecified")
+                except KsefApiError as exc:
+                    # "already revoked": maybe by this very request, whose first answer was lost before a retry
+                    if 25009 not in (exc.exception_codes or ()) or _status_in_ksef(client, self.serial) != "Revoked":
+                        raise
         except KsefApiError as exc:
             raise UserError(explain_refusal(exc).bilingual()) from None
         except KsefError as exc:
@@ -84,6 +89,13 @@ class L10nPlKsefKsefCertificate(models.TransientModel):
         mine.active = False
         self.write({"status": "Revoked", "used_by_odoo": False})
         return True
+
+
+def _status_in_ksef(client, serial):
+    found = [
+        item for item in client.certificates.query(serial=serial) if (item["serial"] or "").upper() == serial.upper()
+    ]
+    return found[0]["status"] if found else None
 
 
 def _naive(value):

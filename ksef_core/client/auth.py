@@ -13,7 +13,7 @@ from ..errors import InputError
 from ..hashing import b64
 from ..token_end import explain_token_refusal
 from . import status_codes
-from .errors import KsefAuthError
+from .errors import KsefApiError, KsefAuthError
 from .keys import TOKEN_ENCRYPTION
 from .polling import PollPolicy, poll
 from .tokens import TokenState, check_ksef_token
@@ -88,7 +88,13 @@ class Authenticator:
     def authenticate(self, credential):
         """Full login with a :class:`TokenCredential` or :class:`CertificateCredential`."""
         if credential.method == "token":
-            init = self._keys.with_key(TOKEN_ENCRYPTION, lambda key: self._init_token(credential, key))
+            try:
+                init = self._keys.with_key(TOKEN_ENCRYPTION, lambda key: self._init_token(credential, key))
+            except KsefApiError as exc:  # refused at once (not in the operation's status)
+                explained = explain_token_refusal(exc, self.clock() if self.clock else None)
+                if explained is exc:
+                    raise
+                raise explained from None
         else:
             credential.check(self.clock() if self.clock else None)
             init = self._init_xades(credential)

@@ -41,3 +41,16 @@ def test_before_the_end_a_bad_token_stays_a_bad_token(simulator, make_client):
     with pytest.raises(KsefAuthError) as caught:
         client.check_connection()
     assert not isinstance(caught.value, TokensEnded)
+
+
+def test_a_token_refused_at_once_after_the_end_says_tokens_ended(simulator, make_client):
+    """KSeF may refuse the token in its answer to POST /auth/ksef-token, not only in the login's status."""
+    token = simulator.sim.mint_token(NIP, ("InvoiceWrite", "InvoiceRead"))
+    simulator.sim.clock.set(datetime.datetime(2027, 1, 2, 9, 0, tzinfo=UTC))
+    simulator.sim.faults.error("/auth/ksef-token", method="POST", status=401, count=None)
+    try:
+        with pytest.raises(TokensEnded) as caught:
+            make_client(simulator, token=token).check_connection()
+    finally:
+        simulator.sim.faults.clear()
+    assert "Get a KSeF certificate" in caught.value.message_en
