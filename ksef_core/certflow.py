@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from .client.errors import KsefApiError
 from .errors import InputError, KsefError, XmlInputError
 from .xades import XadesError, verify_enveloped
+from .xmldsig import C14N_METHODS, DS, ENVELOPED, XADES, XPATH_TRANSFORM
 from .xmlsafe import parse_xml
 
 UTC = datetime.timezone.utc
@@ -121,16 +122,24 @@ def check_signed_request(signed, request, context_value, now):
     if request.expired(now):
         raise expired_error(request.expires_at)
     try:
-        parse_xml(signed, 2_000_000, "signed request", "podpisane żądanie")
+        document = parse_xml(signed, 2_000_000, "signed request", "podpisane żądanie")
     except XmlInputError:
         raise not_xades_error("not_xml") from None
     try:
         verified = verify_enveloped(signed)
     except XadesError as exc:
-        if exc.ksef_code == 9105 and (exc.details or {}).get("reason") in ("digest_mismatch", "reference_digest"):
+        reason = (exc.details or {}).get("reason")
+        if exc.ksef_code == 9105 and reason in ("digest_mismatch", "reference_digest"):
             raise other_document_error() from None
-        raise not_xades_error((exc.details or {}).get("reason") or exc.code) from None
-    root = verified.signed_root
+        if reason not in KSEF_DECIDES:
+            raise not_xades_error(reason or exc.code) from None
+        # a form KSeF accepts that is not checked here (an enveloping signature, the xmldsig-filter2 or base64
+        # transforms): what was signed is still checked, the signature itself is left to KSeF
+        verified, root = None, _signed_request_element(document)
+        if root is None:
+            raise not_xades_error(reason) from None
+    else:
+        root = verified.signed_root
     if root.tag.rsplit("}", 1)[-1] != "AuthTokenRequest":
         raise other_document_error()
     challenge = "".join(el.text or "" for el in root if el.tag.rsplit("}", 1)[-1] == "Challenge").strip()
@@ -148,6 +157,33 @@ def check_signed_request(signed, request, context_value, now):
             "i podpisz je." % (", ".join(values) or "?", context_value),
         )
     return verified
+
+
+#: why a signature is not verified here although KSeF accepts it (API-NOTES §2.3): an enveloping signature, a
+#: transform the local verifier lacks (xmldsig-filter2, base64)
+KSEF_DECIDES = {"not_enveloped", "transform_unsupported"}
+#: the transforms KSeF accepts in a signed request (API-NOTES §2.3)
+KSEF_TRANSFORMS = {
+    ENVELOPED,
+    XPATH_TRANSFORM,
+    "http://www.w3.org/2002/06/xmldsig-filter2",
+    "http://www.w3.org/2000/09/xmldsig#base64",
+    *C14N_METHODS,
+}
+
+
+def _signed_request_element(document):
+    """The ``AuthTokenRequest`` of a document with one XML signature holding XAdES signed properties, or None."""
+    signatures = [el for el in document.iter() if isinstance(el.tag, str) and el.tag == "{%s}Signature" % DS]
+    if len(signatures) != 1 or not any(True for _el in signatures[0].iter("{%s}SignedProperties" % XADES)):
+        return None
+    transforms = {el.get("Algorithm") for el in signatures[0].iter("{%s}Transform" % DS)}
+    if not transforms <= KSEF_TRANSFORMS:
+        return None
+    for element in document.iter():
+        if isinstance(element.tag, str) and element.tag.rsplit("}", 1)[-1] == "AuthTokenRequest":
+            return element
+    return None
 
 
 def login_with_signed_request(client, signed, request, context_type="Nip", context_value=None):

@@ -60,6 +60,11 @@ def read_signed_request(signed_xml):
             "Nie można odczytać podpisanego pliku (%s)." % exc.message_pl,
             "signed_request_unreadable",
         ) from None
+    if root.tag == "{%s}Signature" % DS:  # an enveloping signature: the request is inside its ds:Object
+        for element in root.iterfind("{%s}Object/*" % DS):
+            if isinstance(element.tag, str) and element.tag.split("}", 1)[-1] == "AuthTokenRequest":
+                root = element
+                break
     namespace = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
     if namespace not in AUTH_NS.values() or root.tag.split("}", 1)[-1] != "AuthTokenRequest":
         raise _error(
@@ -68,7 +73,7 @@ def read_signed_request(signed_xml):
             "Podpisany plik nie jest żądaniem uwierzytelnienia KSeF (AuthTokenRequest): podpisano inny dokument.",
             "signed_request_wrong_document",
         )
-    signatures = list(root.iter("{%s}Signature" % DS))
+    signatures = list(root.getroottree().getroot().iter("{%s}Signature" % DS))
     if not signatures:
         raise _error(
             "The file is not signed (no XML signature inside): sign it with a XAdES signature, not PAdES or a "
