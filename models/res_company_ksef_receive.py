@@ -27,6 +27,9 @@ is bounded, and the job's time comes from that limit (``cron_budget``, ``l10n_pl
 * the cron starts no company once the job's budget is spent: it reports the companies still due and
   Odoo runs the job again at once, in a fresh worker turn.
 
+A company whose last check failed (KSeF down, a revoked token) gets a probe: short HTTP timeouts, one
+retry and ``PROBE_SECONDS`` (``l10n_pl_ksef_send_turn.py``), so that it never holds up the others.
+
 The cron takes the due companies least recently checked first, commits after each one and reports
 as remaining only the companies due now, so Odoo calls it again only for a real backlog; it wakes
 itself for the earliest next check that comes before its next hourly run.
@@ -56,6 +59,7 @@ from ..ksef_core.client import (
 from ..ksef_core.errors import KsefError
 from .l10n_pl_ksef_budget import cron_budget, deadline_in
 from .l10n_pl_ksef_document_click import DEADLINE_KEY
+from .l10n_pl_ksef_send_turn import PROBE_KEY, PROBE_SECONDS, SHARE_KEY
 
 _logger = logging.getLogger(__name__)
 
@@ -208,6 +212,9 @@ class ResCompany(models.Model):
             if index and Company.env["l10n_pl_ksef.document"]._l10n_pl_ksef_time_up():
                 self._l10n_pl_ksef_receive_progress(0, len(queue) - index + again)
                 break
+            if company.sudo().l10n_pl_ksef_receive_state_ids[:1].consecutive_errors:
+                # KSeF failed for it last time: a short probe, never the other companies' time
+                company = company.with_context(**{PROBE_KEY: True, SHARE_KEY: deadline_in(PROBE_SECONDS)})
             result = company._l10n_pl_ksef_receive_run(durable_backoff=True)
             results[company.id] = result
             again += bool(result["more"])
