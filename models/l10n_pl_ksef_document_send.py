@@ -39,6 +39,7 @@ from ..ksef_core.client.errors import KsefApiError, KsefUnavailable
 from ..ksef_core.client.tokens import parse_datetime
 from ..ksef_core.errors import KsefError
 from .l10n_pl_ksef_budget import cron_budget, deadline_in
+from .l10n_pl_ksef_cron_lanes import SEND_LANES, call_other_lanes
 from .l10n_pl_ksef_document import OFFLINE_MODES
 from .l10n_pl_ksef_send_turn import PROBE_KEY, PROBE_SECONDS, SHARE_KEY, SHARE_SECONDS
 
@@ -149,11 +150,17 @@ class L10nPlKsefDocument(models.Model):
         # the job's time comes from the cron worker's real-time limit (l10n_pl_ksef_budget.py)
         Document = self._l10n_pl_ksef_with_budget(cron_budget(self.env))
         results = {}
-        turns = self._l10n_pl_ksef_due_turns()
+        listed_at = fields.Datetime.now()
+        turns = self._l10n_pl_ksef_due_turns(listed_at)
+        if len(turns) > 1:
+            call_other_lanes(self.env, SEND_LANES)  # another cron worker takes companies too
+        Turn = self.env["l10n_pl_ksef.send.turn"].sudo()
         for index, (company, failures) in enumerate(turns):
             if Document._l10n_pl_ksef_time_up():
                 self._l10n_pl_ksef_progress(index, len(turns) - index)
                 break
+            if index and Turn._l10n_pl_ksef_served_since(company, listed_at):
+                continue  # another lane has served it meanwhile
             # a company's share: what is left of its queue waits until every other company had its turn
             share = PROBE_SECONDS if failures else SHARE_SECONDS
             runner = Document.with_context(**{SHARE_KEY: deadline_in(share), PROBE_KEY: bool(failures)})

@@ -69,11 +69,21 @@ class L10nPlKsefSendTurn(models.Model):
     @api.model
     def _l10n_pl_ksef_failures_of(self, company):
         """Failed runs in a row of ``company`` (0 when it never failed or was never served)."""
-        self.env.cr.execute(
-            SQL("SELECT failures FROM l10n_pl_ksef_send_turn WHERE company_id = %s", company.id)
-        )
+        self.env.cr.execute(SQL("SELECT failures FROM l10n_pl_ksef_send_turn WHERE company_id = %s", company.id))
         row = self.env.cr.fetchone()
         return row[0] if row else 0
+
+    @api.model
+    def _l10n_pl_ksef_served_since(self, company, moment):
+        """Whether a turn of ``company`` started at ``moment`` or later (another cron lane took it)."""
+        self.env.cr.execute(
+            SQL(
+                "SELECT 1 FROM l10n_pl_ksef_send_turn WHERE company_id = %s AND last_served >= %s",
+                company.id,
+                moment,
+            )
+        )
+        return bool(self.env.cr.fetchone())
 
     @api.model
     def _l10n_pl_ksef_serve(self, company, now):

@@ -58,6 +58,7 @@ from ..ksef_core.client import (
 )
 from ..ksef_core.errors import KsefError
 from .l10n_pl_ksef_budget import cron_budget, deadline_in
+from .l10n_pl_ksef_cron_lanes import RECEIVE_LANES, call_other_lanes
 from .l10n_pl_ksef_document_click import DEADLINE_KEY
 from .l10n_pl_ksef_send_turn import PROBE_KEY, PROBE_SECONDS, SHARE_KEY
 
@@ -207,11 +208,15 @@ class ResCompany(models.Model):
             return results
         Company = self.with_context(**{DEADLINE_KEY: deadline_in(budget)})
         queue = Company._l10n_pl_ksef_receive_queue()
+        if len(queue) > 1:
+            call_other_lanes(self.env, RECEIVE_LANES)  # another cron worker takes companies too
         again = 0  # companies with more invoices waiting: due again at once
         for index, company in enumerate(queue):
             if index and Company.env["l10n_pl_ksef.document"]._l10n_pl_ksef_time_up():
                 self._l10n_pl_ksef_receive_progress(0, len(queue) - index + again)
                 break
+            if index and not company._l10n_pl_ksef_receive_still_due():
+                continue  # another lane has checked it meanwhile
             if company.sudo().l10n_pl_ksef_receive_state_ids[:1].consecutive_errors:
                 # KSeF failed for it last time: a short probe, never the other companies' time
                 company = company.with_context(**{PROBE_KEY: True, SHARE_KEY: deadline_in(PROBE_SECONDS)})
@@ -223,6 +228,13 @@ class ResCompany(models.Model):
                 break
         self._l10n_pl_ksef_receive_wake_up()
         return results
+
+    def _l10n_pl_ksef_receive_still_due(self):
+        """Whether this company is still due now (the queue was read a while ago; another lane may have checked
+        it since)."""
+        self.env.cr.execute("SELECT next_attempt FROM l10n_pl_ksef_receive_state WHERE company_id = %s", (self.id,))
+        row = self.env.cr.fetchone()
+        return not row or not row[0] or row[0] <= fields.Datetime.now()
 
     @api.model
     def _l10n_pl_ksef_receive_candidates(self):

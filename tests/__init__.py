@@ -49,3 +49,4 @@ from . import test_send_click
 from . import test_budget
 from . import test_payment_collective
 from . import test_statement_match
+from . import test_send_fairness
