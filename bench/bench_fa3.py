@@ -35,8 +35,12 @@ def invoice(n, lines=20):
         number="FV/%06d/2026" % n,
         issue_date=date(2026, 2, 15),
         created_at=datetime(2026, 2, 15, 9, 30, tzinfo=timezone.utc),
-        seller=Party(name="ABC AGD sp. z o.o.", nip="5265877635", address=Address("ul. Kwiatowa 1", "00-001 Warszawa")),
-        buyer=Party(name="F.H.U. Jan Kowalski", nip="1111111111", address=Address("ul. Polna 1", "00-002 Warszawa")),
+        seller=Party(
+            name="ABC AGD sp. z o.o.", nip="5265877635", address=Address("ul. Kwiatowa 1", "00-001 Warszawa")
+        ),
+        buyer=Party(
+            name="F.H.U. Jan Kowalski", nip="1111111111", address=Address("ul. Polna 1", "00-002 Warszawa")
+        ),
         lines=[
             Line(
                 name="Towar %d" % i,
@@ -73,10 +77,22 @@ def main():
     inv = invoice(1)
     xml = build_fa3(inv)
     print("20-line invoice: %d bytes" % len(xml))
-    print("build + XSD validate, median of 300: %.3f ms (target <= 2 ms)" % median_ms(lambda: build_fa3(inv), 300))
-    print("build only, median of 300:           %.3f ms" % median_ms(lambda: build_fa3(inv, validate=False), 300))
-    print("parse + XSD validate, median of 300: %.3f ms (target <= 2 ms)" % median_ms(lambda: parse_fa3(xml), 300))
-    print("parse only, median of 300:           %.3f ms" % median_ms(lambda: parse_fa3(xml, validate=False), 300))
+    print(
+        "build + XSD validate, median of 300: %.3f ms (target <= 2 ms)"
+        % median_ms(lambda: build_fa3(inv), 300)
+    )
+    print(
+        "build only, median of 300:           %.3f ms"
+        % median_ms(lambda: build_fa3(inv, validate=False), 300)
+    )
+    print(
+        "parse + XSD validate, median of 300: %.3f ms (target <= 2 ms)"
+        % median_ms(lambda: parse_fa3(xml), 300)
+    )
+    print(
+        "parse only, median of 300:           %.3f ms"
+        % median_ms(lambda: parse_fa3(xml, validate=False), 300)
+    )
     models = [invoice(n) for n in range(count)]
     t0 = time.perf_counter()
     total = 0

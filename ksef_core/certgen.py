@@ -171,7 +171,9 @@ def make_test_certificate(
             content_commitment=usage == USAGE_OFFLINE,
         )
         builder = builder.add_extension(ku, critical=True)
-    builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    builder = builder.add_extension(
+        x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+    )
     cert = builder.sign(signing_key, hashes.SHA256(), default_backend())
     chain = []
     if issuer is not None:

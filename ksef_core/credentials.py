@@ -72,7 +72,9 @@ def _fmt_dt(dt):
 
 
 def _spki(public_key):
-    return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 def _to_password_bytes(password):
@@ -247,14 +249,18 @@ class Credential:
         self._require_key()
         pw = _to_password_bytes(password)
         enc = serialization.BestAvailableEncryption(pw) if pw else serialization.NoEncryption()
-        return self.private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
+        return self.private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc
+        )
 
     def to_pkcs12(self, password=None, friendly_name=None):
         """PKCS#12 bytes (certificate, key, chain); encrypted when ``password`` is given."""
         pw = _to_password_bytes(password)
         enc = serialization.BestAvailableEncryption(pw) if pw else serialization.NoEncryption()
         name = (friendly_name or self.info().common_name or "ksef").encode("utf-8")
-        return pkcs12.serialize_key_and_certificates(name, self.private_key, self.certificate, self.chain or None, enc)
+        return pkcs12.serialize_key_and_certificates(
+            name, self.private_key, self.certificate, self.chain or None, enc
+        )
 
     def _require_key(self):
         if self.private_key is None:
@@ -272,7 +278,8 @@ class Credential:
 
 def _err_unreadable(what_en, what_pl):
     return CredentialError(
-        "The %s could not be read: it is not a certificate/key file or it is damaged. %s" % (what_en, _ACCEPTED_EN),
+        "The %s could not be read: it is not a certificate/key file or it is damaged. %s"
+        % (what_en, _ACCEPTED_EN),
         "Nie można odczytać pliku (%s): to nie jest plik certyfikatu/klucza albo jest uszkodzony. %s"
         % (what_pl, _ACCEPTED_PL),
         code="file_unreadable",

@@ -76,7 +76,9 @@ class AesCbcStreamDecryptor:
 
 
 def _oaep():
-    return asym_padding.OAEP(mgf=asym_padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+    return asym_padding.OAEP(
+        mgf=asym_padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None
+    )
 
 
 def rsa_oaep_encrypt(public_key, data):

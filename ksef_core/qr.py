@@ -34,7 +34,9 @@ CONTEXT_TYPES = ("Nip", "InternalId", "NipVatUe", "PeppolId")
 _PSS_SHA256 = "http://www.w3.org/2007/05/xmldsig-more#sha256-rsa-MGF1"
 _ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
 _HASH_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
-_KOD1_RE = re.compile(r"^(https?)://([^/]+)((?:/[^/]+)*?)/invoice/(\d{10})/(\d{2}-\d{2}-\d{4})/([A-Za-z0-9_-]{43})$")
+_KOD1_RE = re.compile(
+    r"^(https?)://([^/]+)((?:/[^/]+)*?)/invoice/(\d{10})/(\d{2}-\d{2}-\d{4})/([A-Za-z0-9_-]{43})$"
+)
 _KOD2_RE = re.compile(
     r"^(https?)://([^/]+)((?:/[^/]+)*?)/certificate/(Nip|InternalId|NipVatUe|PeppolId)/([^/]+)/(\d{10})/"
     r"([0-9A-Fa-f]+)/([A-Za-z0-9_-]{43})/([A-Za-z0-9_-]+)$"
@@ -93,7 +95,8 @@ def _hash_b64url(invoice_bytes=None, invoice_hash=None):
         if isinstance(invoice_bytes, str):
             raise _input_error(
                 "Give the exact invoice file bytes, not text: the hash must cover the file as sent.",
-                "Podaj dokładne bajty pliku faktury, nie tekst: skrót musi obejmować plik w postaci wysłanej.",
+                "Podaj dokładne bajty pliku faktury, nie tekst: skrót musi obejmować plik "
+                "w postaci wysłanej.",
                 "qr_invoice_not_bytes",
             )
         return sha256_b64url(bytes(invoice_bytes))
@@ -191,7 +194,9 @@ def kod2_url(
         _hash_b64url(invoice_bytes, invoice_hash),
     )
     signed_part = unsigned.split("://", 1)[1]
-    signature = sign_bytes(credential.private_key, signed_part.encode("utf-8"), _signing_method(credential.private_key))
+    signature = sign_bytes(
+        credential.private_key, signed_part.encode("utf-8"), _signing_method(credential.private_key)
+    )
     return "%s/%s" % (unsigned, b64url(signature))
 
 
@@ -346,7 +351,8 @@ def qr_svg(url, label=None, module_size=4, border=4):
         '<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d">'
         % (size, height, size, height),
         '<rect width="100%" height="100%" fill="#fff"/>',
-        '<path transform="scale(%d)" fill="#000" shape-rendering="crispEdges" d="%s"/>' % (module_size, "".join(path)),
+        '<path transform="scale(%d)" fill="#000" shape-rendering="crispEdges" d="%s"/>'
+        % (module_size, "".join(path)),
     ]
     if label:
         parts.append(

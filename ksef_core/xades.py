@@ -119,7 +119,8 @@ def build_auth_token_request(
     challenge = (challenge or "").strip()
     if not _CHALLENGE_RE.match(challenge):
         raise _bad_input(
-            "The authentication challenge has an unexpected format; request a new one (POST /auth/challenge).",
+            "The authentication challenge has an unexpected format; request a new one "
+            "(POST /auth/challenge).",
             "Wyzwanie uwierzytelniające ma nieoczekiwany format; pobierz nowe (POST /auth/challenge).",
             "auth_challenge_invalid",
         )
@@ -427,7 +428,9 @@ def verify_enveloped(xml, check_certificate=False, now=None):
     digest_method = None
     references = signed_info.findall("ds:Reference", NSMAP)
     if not references:
-        raise invalid_signature("SignedInfo has no Reference", "SignedInfo nie zawiera elementu Reference", "structure")
+        raise invalid_signature(
+            "SignedInfo has no Reference", "SignedInfo nie zawiera elementu Reference", "structure"
+        )
     for ref in references:
         dm = ref.find("ds:DigestMethod", NSMAP)
         dv = ref.find("ds:DigestValue", NSMAP)

@@ -169,7 +169,9 @@ def digest(algo_name, data):
 
 
 def _inclusive_prefixes(transform):
-    incl = [c for c in transform if isinstance(c.tag, str) and etree.QName(c).localname == "InclusiveNamespaces"]
+    incl = [
+        c for c in transform if isinstance(c.tag, str) and etree.QName(c).localname == "InclusiveNamespaces"
+    ]
     if not incl:
         return None
     return [p for p in (incl[0].get("PrefixList") or "").split() if p != "#default"] or None

@@ -33,11 +33,8 @@ def main(argv):
     po_path = I18N / "pl.po"
     po = polib.pofile(str(po_path)) if po_path.exists() else polib.POFile()
     po.merge(pot)
-    po.metadata = dict(
-        pot.metadata,
-        Language="pl",
-        **{"Plural-Forms": ("nplurals=3; plural=(n==1 ? 0 : n%10>=2 && n%10<=4 && (n%100<10 || n%100>=20) ? 1 : 2);")},
-    )
+    po.metadata = dict(pot.metadata, Language="pl", **{"Plural-Forms": (
+        "nplurals=3; plural=(n==1 ? 0 : n%10>=2 && n%10<=4 && (n%100<10 || n%100>=20) ? 1 : 2);")})
     for entry in po.obsolete_entries():
         po.remove(entry)
     if "--odoo" in argv:

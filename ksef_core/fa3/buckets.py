@@ -57,7 +57,9 @@ BUCKETS = OrderedDict(
         Bucket("6_3", "P_13_6_3", None, None, "0% eksport", "0% export"),
         Bucket("7", "P_13_7", None, None, "zwolnione", "exempt"),
         Bucket("8", "P_13_8", None, None, "poza krajem (np I)", "outside Poland (np I)"),
-        Bucket("9", "P_13_9", None, None, "art. 100 ust. 1 pkt 4 (np II)", "art. 100(1)(4) (np II)"),
+        Bucket(
+            "9", "P_13_9", None, None, "art. 100 ust. 1 pkt 4 (np II)", "art. 100(1)(4) (np II)"
+        ),
         Bucket("10", "P_13_10", None, None, "odwrotne obciążenie", "reverse charge"),
         Bucket("11", "P_13_11", None, None, "procedura marży", "margin scheme"),
     )

@@ -103,7 +103,8 @@ def _annotations(fa, invoice, total, problems):
                 "PMarzy",
                 "Faktura/Fa/Adnotacje/PMarzy",
                 "unknown margin scheme '%s'; use one of %s." % (ann.margin_scheme, ", ".join(MARGIN_SCHEMES)),
-                "nieznana procedura marży '%s'; użyj jednej z %s." % (ann.margin_scheme, ", ".join(MARGIN_SCHEMES)),
+                "nieznana procedura marży '%s'; użyj jednej z %s."
+                % (ann.margin_scheme, ", ".join(MARGIN_SCHEMES)),
             )
         sub(pm, "P_PMarzy", "1")
         sub(pm, MARGIN_SCHEMES.get(ann.margin_scheme, "P_PMarzy_2"), "1")
@@ -196,7 +197,9 @@ def _payment(fa, pay, problems):
     for i, term in enumerate(pay.terms, 1):
         t = sub(el, "TerminPlatnosci")
         if term.due_date is not None:
-            sub(t, "Termin", fmt_date(term.due_date, "Termin", "%s/TerminPlatnosci[%d]" % (path, i), problems))
+            sub(
+                t, "Termin", fmt_date(term.due_date, "Termin", "%s/TerminPlatnosci[%d]" % (path, i), problems)
+            )
         if term.count is not None or term.unit or term.start_event:
             d = sub(t, "TerminOpis")
             sub(d, "Ilosc", str(term.count if term.count is not None else ""))

@@ -209,7 +209,10 @@ def _issue_for(error, root):
         )
         return ValidationIssue(element, path, en, pl, en, pl, None, error.line, "unexpected", msg)
     if "No matching global declaration" in msg or "No matching global element" in msg:
-        pl = "Dokument nie jest fakturą FA(3): element główny %s nie jest elementem Faktura schematu FA(3)." % element
+        pl = (
+            "Dokument nie jest fakturą FA(3): element główny %s nie jest elementem Faktura schematu FA(3)."
+            % element
+        )
         en = "The document is not an FA(3) invoice: its root %s is not the FA(3) Faktura element." % element
         return ValidationIssue(element, path, en, pl, en, pl, None, error.line, "root", msg)
 

@@ -86,7 +86,9 @@ def parse_party(el):
         role_other=_text(el, "OpisRoli"),
         share=_dec(el, "Udzial"),
     )
-    party.contacts = [Contact(_text(c, "Email"), _text(c, "Telefon")) for c in el.findall(q("DaneKontaktowe"))]
+    party.contacts = [
+        Contact(_text(c, "Email"), _text(c, "Telefon")) for c in el.findall(q("DaneKontaktowe"))
+    ]
     return party
 
 

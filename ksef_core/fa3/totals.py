@@ -41,7 +41,8 @@ def resolve_totals(invoice, problems, check=True):
             "P_13_1",
             "Faktura/Fa",
             "for an advance or settlement invoice (%s) give the booked amounts per VAT rate (the advance "
-            "received, or the amount remaining after advances): they cannot be derived from the lines." % invoice.kind,
+            "received, or the amount remaining after advances): they cannot be derived from the lines."
+            % invoice.kind,
             "dla faktury zaliczkowej lub rozliczeniowej (%s) podaj zaksięgowane kwoty w podziale na stawki "
             "(otrzymana zaliczka albo kwota pozostała po zaliczkach): nie da się ich wyliczyć z pozycji."
             % invoice.kind,
@@ -54,7 +55,9 @@ def resolve_totals(invoice, problems, check=True):
         return totals, total
     computed = compute_sums(invoice.lines, invoice.rounding, invoice.prices_gross, _fx(invoice))
     other = "global" if invoice.rounding == "per_line" else "per_line"
-    alternative = compute_sums(invoice.lines, other, invoice.prices_gross, _fx(invoice)) if invoice.totals else {}
+    alternative = (
+        compute_sums(invoice.lines, other, invoice.prices_gross, _fx(invoice)) if invoice.totals else {}
+    )
     fx = _has_fx(invoice)
     totals = OrderedDict()
     if invoice.totals:

@@ -103,11 +103,15 @@ def bucket_23():
 
 
 def bucket_8():
-    return base(lines=[line("Usługa budowlana", "10", "120.5", "8", unit="h"), line("Materiał", "3", "7.3", "7")])
+    return base(
+        lines=[line("Usługa budowlana", "10", "120.5", "8", unit="h"), line("Materiał", "3", "7.3", "7")]
+    )
 
 
 def bucket_5():
-    return base(lines=[line("Książka", "3", "29.99", "5"), line("Mleko 3,2%", "2.000", "3.49", "5", unit="l")])
+    return base(
+        lines=[line("Książka", "3", "29.99", "5"), line("Mleko 3,2%", "2.000", "3.49", "5", unit="l")]
+    )
 
 
 def bucket_4():
@@ -116,7 +120,9 @@ def bucket_4():
 
 def bucket_oss():
     inv = base(
-        buyer=Party(name="Hans Müller", no_id=True, address=Address("Hauptstr. 1, 10115 Berlin", country="DE")),
+        buyer=Party(
+            name="Hans Müller", no_id=True, address=Address("Hauptstr. 1, 10115 Berlin", country="DE")
+        ),
         lines=[
             Line(
                 name="E-book",
@@ -434,7 +440,9 @@ def annotations_flags():
 
 def new_vehicle():
     return base(
-        buyer=Party(name="Autohaus AG", eu_country="AT", eu_vat="U12345678", address=Address("Ring 1", "Wien", "AT")),
+        buyer=Party(
+            name="Autohaus AG", eu_country="AT", eu_vat="U12345678", address=Address("Ring 1", "Wien", "AT")
+        ),
         lines=[line("Samochód osobowy Skoda Superb", "1", "120000", "0 WDT")],
         annotations=Annotations(
             new_vehicles=[

@@ -157,7 +157,9 @@ def test_split_payment_not_derived_below_15000_pln():
 
 
 def test_quantities_and_prices_keep_their_precision():
-    inv = base(lines=[Line(name="Śruba", quantity=D("1.123456"), unit="kg", unit_price=D("0.12345678"), rate="23")])
+    inv = base(
+        lines=[Line(name="Śruba", quantity=D("1.123456"), unit="kg", unit_price=D("0.12345678"), rate="23")]
+    )
     fa = _fa(build_fa3(inv))
     row = fa.find(NS + "FaWiersz")
     assert row.findtext(NS + "P_8B") == "1.123456"

@@ -180,7 +180,9 @@ def test_weak_keys_refused():
     with pytest.raises(CredentialError) as exc:
         check_for_authentication(k1)
     _assert_bilingual(exc.value, "key_too_weak")
-    assert check_for_authentication(certgen.make_test_certificate(nip=NIP, key_type="ec-p384")).key_size == 384
+    assert (
+        check_for_authentication(certgen.make_test_certificate(nip=NIP, key_type="ec-p384")).key_size == 384
+    )
 
 
 def test_missing_private_key():

@@ -38,7 +38,10 @@ def test_kod1_vectors(spec_dir, vectors):
         issue = datetime.date.fromisoformat(entry["P_1"])
         assert qr.kod1_url("TEST", entry["seller_nip"], issue, data) == entry["kod1_url_test"]
         if "kod1_url_prd" in entry:
-            assert qr.kod1_url(get_environment("PROD"), entry["seller_nip"], issue, data) == entry["kod1_url_prd"]
+            assert (
+                qr.kod1_url(get_environment("PROD"), entry["seller_nip"], issue, data)
+                == entry["kod1_url_prd"]
+            )
         # the same link from the API's Base64 hash
         assert (
             qr.kod1_url("TEST", entry["seller_nip"], issue, invoice_hash=entry["invoiceHash_base64"])
@@ -52,7 +55,9 @@ def test_kod1_vectors(spec_dir, vectors):
 
 def test_kod1_doc_example_and_labels(vectors):
     ex = vectors["kod1_doc_example"]
-    url = qr.kod1_url("https://qr-test.ksef.mf.gov.pl/", ex["seller_nip"], ex["P_1"], invoice_hash=ex["hash_base64"])
+    url = qr.kod1_url(
+        "https://qr-test.ksef.mf.gov.pl/", ex["seller_nip"], ex["P_1"], invoice_hash=ex["hash_base64"]
+    )
     assert url == ex["url"]
     assert qr.parse_kod1_url(url)["invoice_hash_b64url"] == ex["hash_base64url"]
     assert qr.kod1_label(ex["label_if_known"]) == "5265877635-20250729-01004014E040-00"
@@ -123,7 +128,10 @@ def _png_modules(png, url, box_size):
     size = len(matrix) * box_size
     x0 = (img.width - size) // 2
     got = [
-        [img.getpixel((x0 + x * box_size + box_size // 2, y * box_size + box_size // 2)) < 128 for x in range(len(row))]
+        [
+            img.getpixel((x0 + x * box_size + box_size // 2, y * box_size + box_size // 2)) < 128
+            for x in range(len(row))
+        ]
         for y, row in enumerate(matrix)
     ]
     return got, matrix, img
@@ -144,7 +152,9 @@ def test_png_contains_exactly_the_qr_modules_and_label():
 
 
 def test_svg_is_deterministic_and_matches_modules():
-    url = "https://qr.ksef.mf.gov.pl/invoice/9999999999/15-02-2026/X-wQflQVyRs1fImlI-xDPnWk1V37hys4O1lkx9iJbSA"
+    url = (
+        "https://qr.ksef.mf.gov.pl/invoice/9999999999/15-02-2026/X-wQflQVyRs1fImlI-xDPnWk1V37hys4O1lkx9iJbSA"
+    )
     a = qr.qr_svg(url, "OFFLINE")
     assert a == qr.qr_svg(url, "OFFLINE")
     assert a != qr.qr_svg(url, "CERTYFIKAT")

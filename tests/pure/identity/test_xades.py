@@ -103,16 +103,22 @@ def test_built_request_validates_against_xsd(spec_dir, version):
         ("InternalId", NIP + "-00001", ips),
     ):
         doc = etree.fromstring(
-            build_auth_token_request(CHALLENGE, ctx_type, value, allowed_ips=allowed, namespace_version=version)
+            build_auth_token_request(
+                CHALLENGE, ctx_type, value, allowed_ips=allowed, namespace_version=version
+            )
         )
         assert schema.validate(doc), schema.error_log
         assert etree.QName(doc).namespace == "http://ksef.mf.gov.pl/auth/token/%s" % version
     # NipVatUe / PeppolId: the XSD patterns contain ^ and $, which XSD engines (libxml2)
     # read as literal characters, so correct values cannot validate (API-NOTES §2.3).
-    peppol = etree.fromstring(build_auth_token_request(CHALLENGE, "PeppolId", "PPL123456", namespace_version=version))
+    peppol = etree.fromstring(
+        build_auth_token_request(CHALLENGE, "PeppolId", "PPL123456", namespace_version=version)
+    )
     assert not schema.validate(peppol)
     # the Java client's 2.0 XSD (sane regexes) accepts the 2.0 document too
-    java_xsd = etree.XMLSchema(etree.parse(str(spec_dir / "xsd" / "auth" / "AuthTokenRequest_ksef-client-java.xsd")))
+    java_xsd = etree.XMLSchema(
+        etree.parse(str(spec_dir / "xsd" / "auth" / "AuthTokenRequest_ksef-client-java.xsd"))
+    )
     assert java_xsd.validate(etree.fromstring(build_auth_token_request(CHALLENGE, "Nip", NIP)))
 
 
@@ -316,9 +322,12 @@ def test_inclusive_c14n_of_subtree_with_redefined_default_namespace():
     from ksef_core.xmldsig import C14N, c14n
 
     root = etree.fromstring(
-        b'<a xmlns="urn:a" xmlns:q="urn:q" xml:lang="pl"><S xmlns="urn:ds"><I><R><T><X/>t</T>u</R></I></S></a>'
+        b'<a xmlns="urn:a" xmlns:q="urn:q" xml:lang="pl">'
+        b'<S xmlns="urn:ds"><I><R><T><X/>t</T>u</R></I></S></a>'
     )
-    assert c14n(root[0][0], C14N) == (b'<I xmlns="urn:ds" xmlns:q="urn:q" xml:lang="pl"><R><T><X></X>t</T>u</R></I>')
+    assert c14n(root[0][0], C14N) == (
+        b'<I xmlns="urn:ds" xmlns:q="urn:q" xml:lang="pl"><R><T><X></X>t</T>u</R></I>'
+    )
 
 
 @pytest.mark.slow
