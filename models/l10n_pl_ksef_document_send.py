@@ -41,7 +41,7 @@ from ..ksef_core.errors import KsefError
 from .l10n_pl_ksef_budget import cron_budget, deadline_in
 from .l10n_pl_ksef_cron_lanes import SEND_LANES, call_other_lanes
 from .l10n_pl_ksef_document import OFFLINE_MODES
-from .l10n_pl_ksef_send_turn import PROBE_KEY, PROBE_SECONDS, SHARE_KEY, SHARE_SECONDS
+from .l10n_pl_ksef_send_turn import PROBE_KEY, PROBE_SECONDS, SHARE_KEY, SHARE_SECONDS, precise_now
 
 _logger = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ class L10nPlKsefDocument(models.Model):
         # the job's time comes from the cron worker's real-time limit (l10n_pl_ksef_budget.py)
         Document = self._l10n_pl_ksef_with_budget(cron_budget(self.env))
         results = {}
-        listed_at = fields.Datetime.now()
+        listed_at = precise_now()
         turns = self._l10n_pl_ksef_due_turns(listed_at)
         if len(turns) > 1:
             call_other_lanes(self.env, SEND_LANES)  # another cron worker takes companies too
@@ -279,7 +279,7 @@ class L10nPlKsefDocument(models.Model):
         Turn = self.env["l10n_pl_ksef.send.turn"].sudo()
         try:
             if turn:  # stamped first: a run that crashes still moves the company to the back of the queue
-                Turn._l10n_pl_ksef_serve(company, fields.Datetime.now())
+                Turn._l10n_pl_ksef_serve(company, precise_now())
             # what another worker committed before we got the lock must be seen: a fresh snapshot
             self._l10n_pl_ksef_commit()
             # documents of another KSeF (environment, address, NIP) are never sent, recovered or polled here

@@ -44,6 +44,11 @@ PROBE_ATTEMPTS = 2
 NOT_FAILURES = (None, "rate_limited", "busy")
 
 
+def precise_now():
+    """Now (naive UTC) to the microsecond: the turns of two lanes in the same second are told apart."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
 def failure_backoff(failures):
     """How long a company waits after ``failures`` (>= 1) failed runs in a row."""
     return min(FAILURE_BACKOFF * 2 ** min(max(failures - 1, 0), 16), MAX_FAILURE_BACKOFF)
@@ -75,10 +80,10 @@ class L10nPlKsefSendTurn(models.Model):
 
     @api.model
     def _l10n_pl_ksef_served_since(self, company, moment):
-        """Whether a turn of ``company`` started at ``moment`` or later (another cron lane took it)."""
+        """Whether a turn of ``company`` started after ``moment`` (another cron lane took it)."""
         self.env.cr.execute(
             SQL(
-                "SELECT 1 FROM l10n_pl_ksef_send_turn WHERE company_id = %s AND last_served >= %s",
+                "SELECT 1 FROM l10n_pl_ksef_send_turn WHERE company_id = %s AND last_served > %s",
                 company.id,
                 moment,
             )

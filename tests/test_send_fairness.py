@@ -71,7 +71,7 @@ class TestL10nPlKsefSendFairness(L10nPlKsefSendCommon):
                             "invoice_date": datetime.date(2026, 11, 20),
                             "invoice_date_due": datetime.date(2026, 12, 4),
                             "invoice_line_ids": [self.line(price=100.0 + i, tax_ids=[fields.Command.set(tax.ids)])],
-                            "name": "FV/%s/%06d" % (company.id, next(self.numbers)),
+                            "name": "FV/K%s/%06d" % (company.id, next(self.numbers)),
                         }
                         for i in range(count)
                     ]
@@ -176,3 +176,22 @@ class TestL10nPlKsefSendFairness(L10nPlKsefSendCommon):
         )
         self.assertEqual(cron_queries(), few)
         self.assertLessEqual(few, 3)
+
+    def test_a_second_cron_worker_takes_companies_too(self):
+        """With several companies waiting, the first lane of the sending calls the second one (another cron
+        worker, maybe of another server); with one company waiting, it does not."""
+        second, second_journal, second_tax = self.sending_company(OTHER_NIP, "Druga Sp. z o.o.")
+        main = self.env.ref("l10n_pl_ksef.ir_cron_l10n_pl_ksef_send")
+        lane = self.env.ref("l10n_pl_ksef.ir_cron_l10n_pl_ksef_send_2")
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        Trigger.search([("cron_id", "in", (main + lane).ids)]).unlink()
+        mine = self.queue(1)
+        self.Document.with_context(cron_id=main.id)._cron_l10n_pl_ksef_send()
+        self.assertEqual(mine.l10n_pl_ksef_state, "accepted")
+        self.assertFalse(Trigger.search([("cron_id", "=", lane.id)]), "one company: one worker is enough")
+        mine = self.queue(1)
+        theirs = self.queue(1, second, second_journal, second_tax)
+        self.Document.with_context(cron_id=main.id)._cron_l10n_pl_ksef_send()
+        self.assertTrue(Trigger.search([("cron_id", "=", lane.id)]), "the second lane is called")
+        self.assertEqual(mine.l10n_pl_ksef_state, "accepted")
+        self.assertEqual(theirs.l10n_pl_ksef_state, "accepted")
