@@ -26,7 +26,7 @@ from odoo.tools import SQL
 _logger = logging.getLogger(__name__)
 
 #: a company's share of one cron run; the rest of its queue waits for the next run
-SHARE_SECONDS = 20.0
+SHARE_SECONDS = 10.0
 #: the share of a company in back-off (its KSeF failed last time): a probe
 PROBE_SECONDS = 8.0
 #: first back-off after a failed run; doubles with every further one ...

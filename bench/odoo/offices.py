@@ -167,13 +167,18 @@ class Office:
                 )
                 env.user.company_ids |= company
                 cenv = env(context=dict(env.context, allowed_company_ids=[company.id]))
-                company = company.with_env(cenv)
+                if not self.root_id:
+                    cenv["account.chart.template"].try_loading("pl", company.with_env(cenv), install_demo=False)
+                company_id = company.id
+        # committed: a branch gets its part of the root's chart (Odoo loads it when the branch is committed)
+        with self.rig.env() as env:
+            cenv = env(context=dict(env.context, allowed_company_ids=[company_id]))
+            company = cenv["res.company"].browse(company_id)
+            with self.phase("company and chart"):
                 if self.root_id:
                     cenv["account.journal"].create(
                         {"name": "Zakupy z KSeF", "code": "KSZ", "type": "purchase", "company_id": company.id}
                     )
-                else:
-                    cenv["account.chart.template"].try_loading("pl", company, install_demo=False)
                 company.l10n_pl_ksef_active = True
             token = self.sim.mint_token(nip, ("InvoiceWrite", "InvoiceRead"))
             credentials = time.monotonic()
