@@ -176,8 +176,19 @@ class Office:
             company = cenv["res.company"].browse(company_id)
             with self.phase("company and chart"):
                 if self.root_id:
+                    expense = (
+                        env["account.journal"]
+                        .search([("company_id", "=", self.root_id), ("type", "=", "purchase")], limit=1)
+                        .default_account_id
+                    )
                     cenv["account.journal"].create(
-                        {"name": "Zakupy z KSeF", "code": "KSZ", "type": "purchase", "company_id": company.id}
+                        {
+                            "name": "Zakupy z KSeF",
+                            "code": "KSZ",
+                            "type": "purchase",
+                            "company_id": company.id,
+                            "default_account_id": expense.id,
+                        }
                     )
                 company.l10n_pl_ksef_active = True
             token = self.sim.mint_token(nip, ("InvoiceWrite", "InvoiceRead"))
