@@ -154,17 +154,16 @@ class L10nPlKsefDocument(models.Model):
         turns = self._l10n_pl_ksef_due_turns(listed_at)
         if len(turns) > 1:
             call_other_lanes(self.env, SEND_LANES)  # another cron worker takes companies too
-        Turn = self.env["l10n_pl_ksef.send.turn"].sudo()
         for index, (company, failures) in enumerate(turns):
             if Document._l10n_pl_ksef_time_up():
                 self._l10n_pl_ksef_progress(index, len(turns) - index)
                 break
-            if index and Turn._l10n_pl_ksef_served_since(company, listed_at):
-                continue  # another lane has served it meanwhile
             # a company's share: what is left of its queue waits until every other company had its turn
             share = PROBE_SECONDS if failures else SHARE_SECONDS
             runner = Document.with_context(**{SHARE_KEY: deadline_in(share), PROBE_KEY: bool(failures)})
-            results[company.id] = runner._l10n_pl_ksef_run(company, turn=True)
+            result = runner._l10n_pl_ksef_run(company, turn=listed_at)
+            if not result.get("skipped"):
+                results[company.id] = result
         # a company another worker is sending for: looked at again in a while, not at once (a loop)
         busy = any(result["busy"] for result in results.values())
         self._l10n_pl_ksef_wake_up(not_before=fields.Datetime.now() + BUSY_RETRY if busy else None)
@@ -269,7 +268,8 @@ class L10nPlKsefDocument(models.Model):
         """Recover, send the due queue and check statuses for ``company``; returns a result dict.
 
         ``only``: these documents only (a click), without the company's sessions or other UPOs.
-        ``turn``: the cron's turn of the company (stamped as served; a failure backs the company off)."""
+        ``turn``: the cron's turn of the company, from its list made at that moment (stamped as served; a
+        failure backs the company off; a company another lane served after that moment is skipped)."""
         result = self._l10n_pl_ksef_empty_result()
         lock_cr = self._l10n_pl_ksef_lock(company)
         if lock_cr is None:
@@ -278,10 +278,15 @@ class L10nPlKsefDocument(models.Model):
             return result
         Turn = self.env["l10n_pl_ksef.send.turn"].sudo()
         try:
-            if turn:  # stamped first: a run that crashes still moves the company to the back of the queue
-                Turn._l10n_pl_ksef_serve(company, precise_now())
             # what another worker committed before we got the lock must be seen: a fresh snapshot
             self._l10n_pl_ksef_commit()
+            if turn and Turn._l10n_pl_ksef_served_since(company, turn):
+                # another cron lane has served it since our list was made
+                result["skipped"], turn = True, False
+                return result
+            if turn:  # stamped first: a run that crashes still moves the company to the back of the queue
+                Turn._l10n_pl_ksef_serve(company, precise_now())
+                self._l10n_pl_ksef_commit()
             # documents of another KSeF (environment, address, NIP) are never sent, recovered or polled here
             self._l10n_pl_ksef_park_other_endpoints(company)
             pending = self._l10n_pl_ksef_pending_of(company)
