@@ -70,8 +70,9 @@ class TestL10nPlKsefSendFairness(L10nPlKsefSendCommon):
                             "partner_id": self.buyer_pl.id,
                             "invoice_date": datetime.date(2026, 11, 20),
                             "invoice_date_due": datetime.date(2026, 12, 4),
+                            # unique in the simulator, which lives as long as the class (440 for a number twice)
+                            "name": "FV/%s/%06d" % (self.id().rsplit(".", 1)[-1][-20:], next(self.numbers)),
                             "invoice_line_ids": [self.line(price=100.0 + i, tax_ids=[fields.Command.set(tax.ids)])],
-                            "name": "FV/K%s/%06d" % (company.id, next(self.numbers)),
                         }
                         for i in range(count)
                     ]

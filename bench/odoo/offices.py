@@ -69,6 +69,10 @@ def parse_args(args):
         "--failing", type=int, default=None, help="companies failing on purpose (default 10, 3 below 200)"
     )
     parser.add_argument("--deadline", type=float, default=1500.0, help="give up after this many seconds")
+    parser.add_argument("--until", help="give up at this UTC time of day (HH:MM) at the latest")
+    parser.add_argument(
+        "--setup-until", help="set up no further company after this UTC time of day (HH:MM): run with those set up"
+    )
     parser.add_argument(
         "--branches",
         action="store_true",
@@ -124,7 +128,11 @@ class Office:
                 renv = env(context=dict(env.context, allowed_company_ids=[root.id]))
                 renv["account.chart.template"].try_loading("pl", root.with_env(renv), install_demo=False)
                 self.root_id = root.id
+        stop = seconds_until(self.options.setup_until)
         for index in range(self.options.companies):
+            if stop is not None and time.monotonic() >= stop:
+                print("  set-up stopped at %s UTC (--setup-until): %d companies" % (self.options.setup_until, index))
+                break
             self.companies.append(self.setup_company(index))
             if index % 10 == 9 or index == self.options.companies - 1:
                 print(
@@ -303,6 +311,18 @@ class Office:
         return sent >= len(company["moves"]) and bills >= len(company["numbers"])
 
 
+def seconds_until(moment):
+    """The ``time.monotonic()`` value at the next UTC time of day ``moment`` (HH:MM), or None."""
+    if not moment:
+        return None
+    now = datetime.datetime.now(datetime.timezone.utc)
+    hour, minute = (int(part) for part in moment.split(":"))
+    until = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if until < now - datetime.timedelta(hours=12):
+        until += datetime.timedelta(days=1)
+    return time.monotonic() + (until - now).total_seconds()
+
+
 def server_shares(rigs):
     """Per server: (invoices sent, new bills) from its own log."""
     shares = []
@@ -358,7 +378,10 @@ def run(env, args):
                 flush=True,
             )
             last_report = time.monotonic()
-            while time.monotonic() - t0 < options.deadline:
+            deadline = t0 + options.deadline
+            if options.until:
+                deadline = min(deadline, seconds_until(options.until))
+            while time.monotonic() < deadline:
                 for rig in rigs:
                     if rig.server.poll() is not None:
                         raise RuntimeError("an Odoo server exited: %s" % rig.exit_reason())
@@ -412,7 +435,10 @@ def run(env, args):
         median = statistics.median(times) if times else float("nan")
         unfinished = [c["index"] for c in healthy if c["id"] not in finished]
         if unfinished:
-            print("NOT DONE: healthy companies %s" % unfinished[:20])
+            print(
+                "NOT DONE within %.0f s: %d of %d healthy companies (%s...)"
+                % (elapsed, len(unfinished), len(healthy), ", ".join(str(i) for i in unfinished[:20]))
+            )
         fastest = sorted(finished.items(), key=lambda item: item[1])
         by_id = {c["id"]: c["index"] for c in office.companies}
         print(
