@@ -49,6 +49,7 @@ HERE = Path(__file__).resolve()
 TARGET_SECONDS = 900.0
 MIN_SHARE = 25.0
 FAILURES = ("revoked token", "500 in its context", "429 storm in its context")
+FA3_NIP = re.compile(r"[1-9]((\d[1-9])|([1-9]\d))\d{7}")
 SENT_LINE = re.compile(r"KSeF: company (\d+) sent (\d+) invoice")
 RECEIVED_LINE = re.compile(r"KSeF: company (\d+) received (\d+) new bill")
 
@@ -152,7 +153,12 @@ class Office:
         self.phases[name] += time.monotonic() - started
 
     def setup_company(self, index):
-        nip = self.importer.make_nip(500000 + index * 37)
+        seed = 500000 + index * 37
+        nip = self.importer.make_nip(seed)
+        # FA(3)'s TNrNIP: the second and third digits are not both 0; one NIP per company
+        while not FA3_NIP.fullmatch(nip) or nip in {c["nip"] for c in self.companies}:
+            seed += 1
+            nip = self.importer.make_nip(seed)
         with self.rig.env() as env:
             poland = env.ref("base.pl")
             # install_mode: no extra localisation modules installed (see fa3-odoo.py)
