@@ -36,6 +36,8 @@ from . import account_move_fa3_actions
 from . import l10n_pl_ksef_session
 from . import l10n_pl_ksef_document
 from . import l10n_pl_ksef_document_audit
+from . import l10n_pl_ksef_send_turn
+from . import l10n_pl_ksef_cron_lanes
 from . import l10n_pl_ksef_document_send
 from . import l10n_pl_ksef_document_click
 from . import l10n_pl_ksef_document_status

@@ -6,11 +6,14 @@ the UPO.
 * Every bill that came from KSeF gets that print as a PDF attachment, made in the background by a
   cron (a few at a time: rendering costs far more than the import), and it becomes the bill's main
   attachment so that Odoo's side-by-side preview shows it; the XML stays attached. The cron works for the
-  time its worker's real-time limit allows (``cron_budget``) and then triggers itself for the rest. A
+  time its worker's real-time limit allows (``cron_budget``) and then triggers itself for the rest; it
+  gives way to the sending and the receiving (a lower priority, and it pauses while invoices or companies
+  are due: hundreds of companies' imports must not wait behind their PDFs). A
   bill whose visualization fails, for whatever reason, is marked failed with the reason on the bill and
   never tried again by the cron (its file would fail again and block the others).
 """
 
+import datetime
 import logging
 
 from markupsafe import Markup
@@ -31,6 +34,8 @@ VISUAL_CRON_XMLID = "l10n_pl_ksef.ir_cron_l10n_pl_ksef_visualize"
 VISUAL_REPORT_XMLID = "l10n_pl_ksef.action_report_ksef_visualization"
 #: bills taken per query (each is rendered by its own wkhtmltopdf call)
 VISUAL_BATCH = 20
+#: KSeF work is due: the visualizations wait this long before they look again
+VISUAL_YIELD = datetime.timedelta(minutes=1)
 
 
 class AccountMove(models.Model):
@@ -126,6 +131,10 @@ class AccountMove(models.Model):
         # the job's time comes from the cron worker's real-time limit, counted from the job's start
         deadline = deadline_in(cron_budget(self.env))
         while seconds_to(deadline) > 0:
+            if self._l10n_pl_ksef_visual_yields():
+                # invoices to send or companies to import are waiting: their cron workers and the CPU go to them
+                self.env.ref(VISUAL_CRON_XMLID)._trigger(at=fields.Datetime.now() + VISUAL_YIELD)
+                return
             bills = self._l10n_pl_ksef_visual_todo(VISUAL_BATCH)
             if not bills:
                 return
@@ -133,6 +142,14 @@ class AccountMove(models.Model):
             if not self.env.context.get("l10n_pl_ksef_no_commit"):
                 self.env["l10n_pl_ksef.document"]._l10n_pl_ksef_commit()
         self.env.ref(VISUAL_CRON_XMLID)._trigger()
+
+    @api.model
+    def _l10n_pl_ksef_visual_yields(self):
+        """Whether KSeF work is due now (invoices to send or statuses to check, companies to import): the
+        visualizations wait for it (two queries, whatever the number of companies)."""
+        if self.env["l10n_pl_ksef.document"]._l10n_pl_ksef_due_turns():
+            return True
+        return bool(self.env["res.company"]._l10n_pl_ksef_receive_queue())
 
     def _l10n_pl_ksef_attach_visualization(self):
         """Render these bills' visualizations and attach them as their main attachments (one wkhtmltopdf

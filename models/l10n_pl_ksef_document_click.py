@@ -28,6 +28,7 @@ from odoo import api, models
 
 from .l10n_pl_ksef_budget import click_budget, cron_budget, deadline_in, seconds_to
 from .l10n_pl_ksef_document import PENDING_STATES
+from .l10n_pl_ksef_send_turn import PROBE_KEY, SHARE_KEY
 
 #: context key: the ``time.monotonic()`` moment after which a run starts no further KSeF call
 DEADLINE_KEY = "l10n_pl_ksef_deadline"
@@ -44,17 +45,23 @@ class L10nPlKsefDocument(models.Model):
 
     @api.model
     def _l10n_pl_ksef_time_left(self, interactive=False):
-        """Seconds left to this run: until the context's deadline, else a click's or a cron job's budget."""
+        """Seconds left to this run: until the context's deadline, else a click's or a cron job's budget.
+
+        A company's probe after failures (``PROBE_KEY``) waits for KSeF only until its share ends; a
+        healthy company's waits (a batch, a login) may go on to the run's deadline."""
         deadline = self.env.context.get(DEADLINE_KEY)
-        if deadline is None:
-            return click_budget() if interactive else cron_budget(self.env)
-        return seconds_to(deadline)
+        left = (click_budget() if interactive else cron_budget(self.env)) if deadline is None else seconds_to(deadline)
+        share = self.env.context.get(SHARE_KEY)
+        if share is not None and self.env.context.get(PROBE_KEY):
+            left = min(left, seconds_to(share))
+        return left
 
     @api.model
     def _l10n_pl_ksef_time_up(self):
-        """Whether the context's deadline has passed (no deadline: never)."""
-        deadline = self.env.context.get(DEADLINE_KEY)
-        return deadline is not None and time.monotonic() >= deadline
+        """Whether the context's deadline, or the company's share of the cron run, has passed (none: never)."""
+        ends = [self.env.context.get(key) for key in (DEADLINE_KEY, SHARE_KEY)]
+        ends = [end for end in ends if end is not None]
+        return bool(ends) and time.monotonic() >= min(ends)
 
     # ------------------------------------------------------------------ clicks
 

@@ -17,6 +17,8 @@
 * Time: a run stops before its next KSeF call once the deadline in its context has passed (a cron job's
   budget from Odoo's real-time limit, a click's 30 s: ``l10n_pl_ksef_document_click.py``); a click runs
   only the documents clicked (``only``) and never rolls back the request's cursor.
+* Many companies: the cron serves them least recently served first, each for a share of the run, and
+  a company whose KSeF fails backs off as a whole (``l10n_pl_ksef_send_turn.py``).
 """
 
 import datetime
@@ -36,8 +38,10 @@ from ..ksef_core.client import (
 from ..ksef_core.client.errors import KsefApiError, KsefUnavailable
 from ..ksef_core.client.tokens import parse_datetime
 from ..ksef_core.errors import KsefError
-from .l10n_pl_ksef_budget import cron_budget
+from .l10n_pl_ksef_budget import cron_budget, deadline_in
+from .l10n_pl_ksef_cron_lanes import SEND_LANES, call_other_lanes
 from .l10n_pl_ksef_document import OFFLINE_MODES
+from .l10n_pl_ksef_send_turn import PROBE_KEY, PROBE_SECONDS, SHARE_KEY, SHARE_SECONDS, precise_now
 
 _logger = logging.getLogger(__name__)
 
@@ -141,16 +145,25 @@ class L10nPlKsefDocument(models.Model):
 
     @api.model
     def _cron_l10n_pl_ksef_send(self):
-        """Send the queues and check what KSeF is processing, company by company; errors are data."""
+        """Send the queues and check what KSeF is processing, company by company, least recently served
+        first, each for its share of the run (``l10n_pl_ksef_send_turn.py``); errors are data."""
         # the job's time comes from the cron worker's real-time limit (l10n_pl_ksef_budget.py)
         Document = self._l10n_pl_ksef_with_budget(cron_budget(self.env))
         results = {}
-        companies = self._l10n_pl_ksef_companies_with_work()
-        for index, company in enumerate(companies):
+        listed_at = precise_now()
+        turns = self._l10n_pl_ksef_due_turns(listed_at)
+        if len(turns) > 1:
+            call_other_lanes(self.env, SEND_LANES)  # another cron worker takes companies too
+        for index, (company, failures) in enumerate(turns):
             if Document._l10n_pl_ksef_time_up():
-                self._l10n_pl_ksef_progress(index, len(companies) - index)
+                self._l10n_pl_ksef_progress(index, len(turns) - index)
                 break
-            results[company.id] = Document._l10n_pl_ksef_run(company)
+            # a company's share: what is left of its queue waits until every other company had its turn
+            share = PROBE_SECONDS if failures else SHARE_SECONDS
+            runner = Document.with_context(**{SHARE_KEY: deadline_in(share), PROBE_KEY: bool(failures)})
+            result = runner._l10n_pl_ksef_run(company, turn=listed_at)
+            if not result.get("skipped"):
+                results[company.id] = result
         # a company another worker is sending for: looked at again in a while, not at once (a loop)
         busy = any(result["busy"] for result in results.values())
         self._l10n_pl_ksef_wake_up(not_before=fields.Datetime.now() + BUSY_RETRY if busy else None)
@@ -162,26 +175,37 @@ class L10nPlKsefDocument(models.Model):
 
     @api.model
     def _l10n_pl_ksef_companies_with_work(self, now=None):
+        """The companies with something due at ``now``, in the order the cron serves them."""
+        return self.env["res.company"].sudo().browse([company.id for company, _f in self._l10n_pl_ksef_due_turns(now)])
+
+    @api.model
+    def _l10n_pl_ksef_due_turns(self, now=None):
+        """``[(company, failed runs in a row)]`` of the companies with something due at ``now`` and not
+        paused after failures, least recently served first: one query, whatever the number of companies."""
         now = now or fields.Datetime.now()
         self.flush_model(["state", "next_try", "company_id", "upo_attachment_id", "session_id", "invoicing_mode"])
         self.env["l10n_pl_ksef.session"].flush_model(["next_try", "company_id"])
+        self.env["l10n_pl_ksef.send.turn"].flush_model()
         self.env["res.company"].flush_model(["l10n_pl_ksef_active"])
         self.env.cr.execute(
             SQL(
-                """SELECT c.id FROM res_company c
+                """SELECT c.id, COALESCE(t.failures, 0) FROM res_company c
+                     LEFT JOIN l10n_pl_ksef_send_turn t ON t.company_id = c.id
                     WHERE c.l10n_pl_ksef_active
+                      AND (t.not_before IS NULL OR t.not_before <= %(now)s)
                       AND (EXISTS (SELECT 1 FROM l10n_pl_ksef_document d
                                     WHERE d.company_id = c.id
                                       AND (d.next_try IS NULL OR d.next_try <= %(now)s)
                                       AND (d.state IN ('to_send', 'sending', 'processing') OR %(upo)s))
                            OR EXISTS (SELECT 1 FROM l10n_pl_ksef_session s
                                        WHERE s.company_id = c.id AND s.next_try <= %(now)s))
-                    ORDER BY c.id""",
+                    ORDER BY t.last_served ASC NULLS FIRST, c.id""",
                 now=now,
                 upo=UPO_MISSING,
             )
         )
-        return self.env["res.company"].sudo().browse([row[0] for row in self.env.cr.fetchall()])
+        Company = self.env["res.company"].sudo()
+        return [(Company.browse(company_id), failures) for company_id, failures in self.env.cr.fetchall()]
 
     @api.model
     def _l10n_pl_ksef_wake_up(self, now=None, not_before=None):
@@ -193,17 +217,22 @@ class L10nPlKsefDocument(models.Model):
         now = now or fields.Datetime.now()
         self.flush_model(["state", "next_try", "sent_date", "upo_attachment_id", "session_id", "invoicing_mode"])
         self.env["l10n_pl_ksef.session"].flush_model(["next_try", "company_id"])
+        self.env["l10n_pl_ksef.send.turn"].flush_model()
         self.env["res.company"].flush_model(["l10n_pl_ksef_active"])
         self.env.cr.execute(
             SQL(
                 """SELECT LEAST(
-                       (SELECT MIN(CASE WHEN d.state = 'processing' THEN COALESCE(d.next_try, d.sent_date + %(soon)s)
-                                        ELSE COALESCE(d.next_try, %(now)s) END)
+                       (SELECT MIN(GREATEST(
+                                   CASE WHEN d.state = 'processing' THEN COALESCE(d.next_try, d.sent_date + %(soon)s)
+                                        ELSE COALESCE(d.next_try, %(now)s) END,
+                                   t.not_before))
                           FROM l10n_pl_ksef_document d
                           JOIN res_company c ON c.id = d.company_id AND c.l10n_pl_ksef_active
+                          LEFT JOIN l10n_pl_ksef_send_turn t ON t.company_id = d.company_id
                          WHERE d.state IN ('to_send', 'sending', 'processing') OR %(upo)s),
-                       (SELECT MIN(s.next_try) FROM l10n_pl_ksef_session s
+                       (SELECT MIN(GREATEST(s.next_try, t.not_before)) FROM l10n_pl_ksef_session s
                           JOIN res_company c ON c.id = s.company_id AND c.l10n_pl_ksef_active
+                          LEFT JOIN l10n_pl_ksef_send_turn t ON t.company_id = s.company_id
                          WHERE s.next_try IS NOT NULL))""",
                 now=now,
                 soon=POLL_SOON,
@@ -235,19 +264,29 @@ class L10nPlKsefDocument(models.Model):
         }
 
     @api.model
-    def _l10n_pl_ksef_run(self, company, interactive=False, only=None):
+    def _l10n_pl_ksef_run(self, company, interactive=False, only=None, turn=False):
         """Recover, send the due queue and check statuses for ``company``; returns a result dict.
 
-        ``only``: these documents only (a click), without the company's sessions or other UPOs."""
+        ``only``: these documents only (a click), without the company's sessions or other UPOs.
+        ``turn``: the cron's turn of the company, from its list made at that moment (stamped as served; a
+        failure backs the company off; a company another lane served after that moment is skipped)."""
         result = self._l10n_pl_ksef_empty_result()
         lock_cr = self._l10n_pl_ksef_lock(company)
         if lock_cr is None:
             result["busy"] = True
             _logger.info("KSeF: company %s is already sending in another worker; skipped", company.id)
             return result
+        Turn = self.env["l10n_pl_ksef.send.turn"].sudo()
         try:
             # what another worker committed before we got the lock must be seen: a fresh snapshot
             self._l10n_pl_ksef_commit()
+            if turn and Turn._l10n_pl_ksef_served_since(company, turn):
+                # another cron lane has served it since our list was made
+                result["skipped"], turn = True, False
+                return result
+            if turn:  # stamped first: a run that crashes still moves the company to the back of the queue
+                Turn._l10n_pl_ksef_serve(company, precise_now())
+                self._l10n_pl_ksef_commit()
             # documents of another KSeF (environment, address, NIP) are never sent, recovered or polled here
             self._l10n_pl_ksef_park_other_endpoints(company)
             pending = self._l10n_pl_ksef_pending_of(company)
@@ -272,7 +311,11 @@ class L10nPlKsefDocument(models.Model):
             _logger.exception("KSeF: sending failed for company %s", company.id)
             result.update(error=str(exc.__class__.__name__), error_code="bug")
         finally:
-            self._l10n_pl_ksef_unlock(company, lock_cr)
+            try:
+                if turn:
+                    self._l10n_pl_ksef_end_turn(Turn, company, result)
+            finally:
+                self._l10n_pl_ksef_unlock(company, lock_cr)
         _logger.info(
             "KSeF: company %s sent %d invoice(s), %d accepted, %d rejected, %d resolved after a lost answer%s",
             company.id,
@@ -283,6 +326,17 @@ class L10nPlKsefDocument(models.Model):
             ", error %s" % result["error_code"] if result["error_code"] else "",
         )
         return result
+
+    @api.model
+    def _l10n_pl_ksef_end_turn(self, Turn, company, result):
+        """Record the end of ``company``'s turn (a back-off after a failure); never raises: a conflict here
+        only leaves the company's last back-off as it was."""
+        try:
+            Turn._l10n_pl_ksef_served(company, result, fields.Datetime.now())
+            self._l10n_pl_ksef_commit()
+        except Exception:
+            self.env.cr.rollback()
+            _logger.warning("KSeF: the end of company %s's sending turn could not be recorded", company.id)
 
     def _l10n_pl_ksef_by_sender(self, company):
         """``{user: documents}``: the documents of users with a named token go under that token;

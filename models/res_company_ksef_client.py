@@ -7,6 +7,7 @@ from odoo.exceptions import UserError
 
 from ..ksef_core.client import KsefClient
 from ..ksef_core.errors import KsefError
+from .l10n_pl_ksef_send_turn import PROBE_ATTEMPTS, PROBE_KEY, PROBE_TIMEOUT
 
 _logger = logging.getLogger(__name__)
 
@@ -73,8 +74,10 @@ class ResCompany(models.Model):
         if ksef_user is not None:
             domain.append(("ksef_user_id", "=", ksef_user.id))
         documents = self.env["l10n_pl_ksef.document"].sudo().search(domain)
+        resumed = self.env["l10n_pl_ksef.send.turn"].sudo()._l10n_pl_ksef_resume(self)
         if documents:
             documents._l10n_pl_ksef_set({"next_try": False})
+        if documents or resumed:
             self.env.ref("l10n_pl_ksef.ir_cron_l10n_pl_ksef_send").sudo()._trigger()
         if ksef_user is not None:
             return
@@ -141,6 +144,9 @@ class ResCompany(models.Model):
                     )
                 )
             kwargs["ksef_token"] = token
+        if self.env.context.get(PROBE_KEY):
+            # KSeF failed for this company last time: a short look, so that it never holds up the other companies
+            kwargs.update(timeout=min(kwargs["timeout"], PROBE_TIMEOUT), max_attempts=PROBE_ATTEMPTS)
         kwargs.update(options)
         try:
             return KsefClient(**kwargs)

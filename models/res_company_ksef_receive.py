@@ -27,6 +27,9 @@ is bounded, and the job's time comes from that limit (``cron_budget``, ``l10n_pl
 * the cron starts no company once the job's budget is spent: it reports the companies still due and
   Odoo runs the job again at once, in a fresh worker turn.
 
+A company whose last check failed (KSeF down, a revoked token) gets a probe: short HTTP timeouts, one
+retry and ``PROBE_SECONDS`` (``l10n_pl_ksef_send_turn.py``), so that it never holds up the others.
+
 The cron takes the due companies least recently checked first, commits after each one and reports
 as remaining only the companies due now, so Odoo calls it again only for a real backlog; it wakes
 itself for the earliest next check that comes before its next hourly run.
@@ -55,7 +58,10 @@ from ..ksef_core.client import (
 )
 from ..ksef_core.errors import KsefError
 from .l10n_pl_ksef_budget import cron_budget, deadline_in
+from .l10n_pl_ksef_cron_lanes import RECEIVE_LANES, call_other_lanes
+from .l10n_pl_ksef_document import CONCURRENT_ERRORS
 from .l10n_pl_ksef_document_click import DEADLINE_KEY
+from .l10n_pl_ksef_send_turn import PROBE_KEY, PROBE_SECONDS, SHARE_KEY
 
 _logger = logging.getLogger(__name__)
 
@@ -203,11 +209,22 @@ class ResCompany(models.Model):
             return results
         Company = self.with_context(**{DEADLINE_KEY: deadline_in(budget)})
         queue = Company._l10n_pl_ksef_receive_queue()
+        if len(queue) > 1:
+            call_other_lanes(self.env, RECEIVE_LANES)  # another cron worker takes companies too
         again = 0  # companies with more invoices waiting: due again at once
         for index, company in enumerate(queue):
             if index and Company.env["l10n_pl_ksef.document"]._l10n_pl_ksef_time_up():
                 self._l10n_pl_ksef_receive_progress(0, len(queue) - index + again)
                 break
+            due, errors = company._l10n_pl_ksef_receive_turn_info()
+            # the run starts in a fresh transaction with the company's lock: its snapshot then sees what another
+            # lane committed on the company until that lock was free (a write on a state read before would fail)
+            self._l10n_pl_ksef_receive_commit()
+            if index and not due:
+                continue  # another lane has checked it meanwhile
+            if errors:
+                # KSeF failed for it last time: a short probe, never the other companies' time
+                company = company.with_context(**{PROBE_KEY: True, SHARE_KEY: deadline_in(PROBE_SECONDS)})
             result = company._l10n_pl_ksef_receive_run(durable_backoff=True)
             results[company.id] = result
             again += bool(result["more"])
@@ -216,6 +233,18 @@ class ResCompany(models.Model):
                 break
         self._l10n_pl_ksef_receive_wake_up()
         return results
+
+    def _l10n_pl_ksef_receive_turn_info(self):
+        """``(due, failed checks in a row)`` of this company now (the queue was read a while ago; another lane
+        may have checked it since)."""
+        self.env.cr.execute(
+            "SELECT next_attempt, consecutive_errors FROM l10n_pl_ksef_receive_state WHERE company_id = %s",
+            (self.id,),
+        )
+        row = self.env.cr.fetchone()
+        if not row:
+            return True, 0
+        return not row[0] or row[0] <= fields.Datetime.now(), row[1] or 0
 
     @api.model
     def _l10n_pl_ksef_receive_candidates(self):
@@ -302,11 +331,18 @@ class ResCompany(models.Model):
         self.ensure_one()
         busy = not self._l10n_pl_ksef_receive_lock()
         if not busy and durable_backoff:
-            self.env["l10n_pl_ksef.receive.state"]._l10n_pl_ksef_for(self)._l10n_pl_ksef_before_run(
-                fields.Datetime.now()
-            )
-            self._l10n_pl_ksef_receive_commit()  # ends the transaction, and so the lock: taken again
-            busy = not self._l10n_pl_ksef_receive_lock()
+            try:
+                with self.env.cr.savepoint():
+                    self.env["l10n_pl_ksef.receive.state"]._l10n_pl_ksef_for(self)._l10n_pl_ksef_before_run(
+                        fields.Datetime.now()
+                    )
+            except CONCURRENT_ERRORS:
+                # another worker has just written the company's state (it ran the company meanwhile)
+                self.env.cr.rollback()
+                busy = True
+            else:
+                self._l10n_pl_ksef_receive_commit()  # ends the transaction, and so the lock: taken again
+                busy = not self._l10n_pl_ksef_receive_lock()
         if busy:
             result = self._l10n_pl_ksef_busy_result()
             result["text"] = result["error"]

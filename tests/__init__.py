@@ -54,3 +54,4 @@ from . import test_pos
 from . import test_cert_wizard
 from . import test_statement_match_import
 from . import test_tokens_ended_buttons
+from . import test_send_fairness

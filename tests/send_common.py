@@ -49,6 +49,7 @@ class L10nPlKsefSendCommon(L10nPlKsefFa3Common):
     def run_cron(self):
         """One cron pass with everything due (as if the waiting times had passed)."""
         self.Document.sudo().search([("next_try", "!=", False)]).write({"next_try": False})
+        self.env["l10n_pl_ksef.send.turn"].sudo().search([("not_before", "!=", False)]).write({"not_before": False})
         return self.Document._cron_l10n_pl_ksef_send()
 
     def close_idle_sessions(self):

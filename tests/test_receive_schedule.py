@@ -87,6 +87,23 @@ class TestL10nPlKsefReceiveSchedule(ReceiveCommon):
         self.assertGreaterEqual(self.state().next_attempt, fields.Datetime.now() + 60 * MINUTE - MINUTE)
         self.assertFalse(self.bills(mine))
 
+    def test_a_second_cron_worker_imports_when_several_companies_are_due(self):
+        """Two companies due: the import's first lane calls its second one (another cron worker, maybe of
+        another server, takes companies too); one company due: it does not."""
+        main = self.env.ref("l10n_pl_ksef.ir_cron_l10n_pl_ksef_receive")
+        lane = self.env.ref("l10n_pl_ksef.ir_cron_l10n_pl_ksef_receive_2")
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        Trigger.search([("cron_id", "in", (main + lane).ids)]).unlink()
+        self.state().next_attempt = False
+        self.env["res.company"].with_context(cron_id=main.id)._cron_l10n_pl_ksef_receive()
+        self.assertFalse(Trigger.search([("cron_id", "=", lane.id)]), "one company: one worker is enough")
+        other = self.receiving_company()
+        self.state().next_attempt = False
+        self.state(other).next_attempt = False
+        results = self.env["res.company"].with_context(cron_id=main.id)._cron_l10n_pl_ksef_receive()
+        self.assertTrue(Trigger.search([("cron_id", "=", lane.id)]), "the second lane is called")
+        self.assertEqual(set(results), {self.company.id, other.id})
+
     def test_rate_limit_postpones_the_company_until_retry_after(self):
         number = self.seed(fa3([line("Koperty", "100", "0.30", "23")]))
         cron = self.env.ref(receive_module.CRON_XMLID)

@@ -5,6 +5,7 @@ from unittest.mock import patch
 
 from lxml import html as lxml_html
 
+from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
@@ -91,6 +92,27 @@ class TestL10nPlKsefVisualReceived(ReceiveCommon):
         with patch.object(visual_module, "render_invoice_html", renderer):
             Move._cron_l10n_pl_ksef_visualize()
         self.assertEqual(calls, [], "not tried again by the cron")
+
+    def test_the_visualizations_wait_while_companies_are_due_for_an_import(self):
+        """Hundreds of companies' imports (and invoices to send) come before the PDFs of the bills: the cron of
+        the visualizations renders nothing while KSeF work is due, and comes back later."""
+        if not wkhtmltopdf_ok(self.env):
+            self.skipTest("wkhtmltopdf is not installed: the PDF of the visualization cannot be made")
+        reports_without_server(self.env)
+        number = self.seed(fa3([line("Papier ksero A4", "5", "21.50", "23")]))
+        self.run_cron()
+        bill = self.bills(number)
+        # the company is due for its next check (a backlog, or its interval has passed)
+        self.env["l10n_pl_ksef.receive.state"]._l10n_pl_ksef_for(self.company).next_attempt = False
+        cron = self.env.ref("l10n_pl_ksef.ir_cron_l10n_pl_ksef_visualize")
+        self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]).unlink()
+        self.env["account.move"].with_context(l10n_pl_ksef_no_commit=True)._cron_l10n_pl_ksef_visualize()
+        self.assertFalse(bill.l10n_pl_ksef_visual_id, "nothing rendered while an import is due")
+        later = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]).mapped("call_at")
+        self.assertTrue(later and min(later) > fields.Datetime.now(), "it looks again in a while")
+        self.run_cron()
+        self.env["account.move"].with_context(l10n_pl_ksef_no_commit=True)._cron_l10n_pl_ksef_visualize()
+        self.assertTrue(bill.l10n_pl_ksef_visual_id, "once the import is done, the PDF is made")
 
     def test_the_visualization_cron_works_within_its_budget(self):
         if not wkhtmltopdf_ok(self.env):

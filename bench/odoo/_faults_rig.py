@@ -82,6 +82,8 @@ class Rig:
         #: quick runs (the test command's trimmed set): seconds without progress after which the idle cron workers
         #: are woken (a respawned cron worker first sleeps 60-70 s when nothing notifies it); None: never
         self.wake_after = None
+        #: more options of odoo-bin (a later one overrides the same option above)
+        self.server_args = []
         self.wakes = 0  # the idle cron workers woken, in all
         self.log_start = 0
         self.restarts = 0  # the server started again by the supervisor, in all
@@ -144,6 +146,7 @@ class Rig:
             "--limit-memory-hard=6442450944",
             "--log-level=info",
             "--logfile=%s" % self.log_path,
+            *self.server_args,
         ]
         env = dict(os.environ, ODOO_NOTIFY_CRON_CHANGES="1")
         self.log_start = len(self.log_lines(""))  # this server's lines follow

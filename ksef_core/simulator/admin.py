@@ -151,6 +151,7 @@ def add_fault(sim, ctx):
         message=body.get("message"),
         retry_after=body.get("retryAfter"),
         skip=int(body.get("skip") or 0),
+        context=body.get("context"),
     )
     return json_response({"id": fid}, status=201)
 

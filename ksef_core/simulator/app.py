@@ -8,6 +8,7 @@ Every request goes through :meth:`Simulator.wsgi_app`: route match → faults (e
 import contextlib
 import importlib
 import ipaddress
+import json
 import logging
 import time
 
@@ -212,16 +213,13 @@ class Simulator:
         ctx = RequestContext(request, route, params, request.remote_addr or "")
         fault = self.faults.take(route, request)
         try:
-            if fault is not None and fault.kind == "error":
-                raise ApiError(
-                    fault.status,
-                    None,
-                    fault.message or "Błąd serwera (symulowany).",
-                    headers={"Retry-After": str(fault.retry_after)} if fault.retry_after else None,
-                )
-            if fault is not None and fault.kind == "delay" and not fault.after:
-                time.sleep(fault.seconds)
+            if fault is None and self.faults.scoped() and route.auth == "none":
+                fault = self.faults.take(route, request, context=_asked_context(ctx))
+            _fault_before(fault)
             self._authenticate(route, ctx)
+            if fault is None and self.faults.scoped() and ctx.principal is not None:
+                fault = self.faults.take(route, request, context=ctx.principal.context_value)
+                _fault_before(fault)
             self._check_rate(route, ctx)
             if route.lock:
                 with self.state.lock:
@@ -275,6 +273,31 @@ class Simulator:
         else:
             who = "ip|%s" % ctx.client_ip
         self.ratelimiter.hit(route.rate_group, "%s %s" % (route.method, route.full_path), who)
+
+
+def _fault_before(fault):
+    """Apply what ``fault`` does before the handler: an error answer, or a delay."""
+    if fault is not None and fault.kind == "error":
+        raise ApiError(
+            fault.status,
+            None,
+            fault.message or "Błąd serwera (symulowany).",
+            headers={"Retry-After": str(fault.retry_after)} if fault.retry_after else None,
+        )
+    if fault is not None and fault.kind == "delay" and not fault.after:
+        time.sleep(fault.seconds)
+
+
+def _asked_context(ctx):
+    """The context a login asks for (``contextIdentifier.value`` of its JSON body), or None."""
+    if "json" not in (ctx.headers.get("Content-Type") or ""):
+        return None
+    try:
+        body = json.loads(ctx.body or b"{}")
+    except ValueError:
+        return None
+    asked = body.get("contextIdentifier") if isinstance(body, dict) else None
+    return str(asked.get("value")) if isinstance(asked, dict) and asked.get("value") else None
 
 
 def ip_allowed(client_ip, policy):

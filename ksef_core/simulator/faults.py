@@ -12,6 +12,11 @@ Kinds:
 ``path`` is matched with :func:`fnmatch.fnmatchcase` against both the OpenAPI template of the
 route (``/sessions/online/{referenceNumber}/invoices``) and the actual path without the mount
 prefix (``/sessions/online/2025…/invoices``); ``method`` "*" matches any method.
+
+``context`` (a NIP, or any context identifier value) scopes a fault to the requests made in that
+context: those authenticated in it, and the logins that ask for it (``contextIdentifier`` of the
+body); one simulator serving many companies can thus fail for some of them only. A fault without a
+context applies to every request.
 """
 
 import fnmatch
@@ -24,6 +29,7 @@ KINDS = ("error", "delay", "drop", "corrupt")
 class Fault:
     __slots__ = (
         "after",
+        "context",
         "count",
         "id",
         "kind",
@@ -49,8 +55,10 @@ class Fault:
         message=None,
         retry_after=None,
         skip=0,
+        context=None,
     ):
         self.id = fid
+        self.context = str(context) if context else None
         self.kind = kind
         self.path = path
         self.method = (method or "*").upper()
@@ -65,7 +73,9 @@ class Fault:
     def as_dict(self):
         return {k: getattr(self, k) for k in self.__slots__}
 
-    def matches(self, route, request):
+    def matches(self, route, request, context=None):
+        if self.context != context:
+            return False
         if self.method not in ("*", request.method):
             return False
         actual = request.path
@@ -94,9 +104,10 @@ class FaultManager:
         message=None,
         retry_after=None,
         skip=0,
+        context=None,
     ):
         """Register a fault for the next ``count`` matching calls (None = unlimited) after the first ``skip``
-        matching calls (let through); returns its id."""
+        matching calls (let through), in ``context`` only when given; returns its id."""
         if kind not in KINDS:
             raise ValueError("fault kind must be one of %s" % (KINDS,))
         if kind == "error" and not 400 <= int(status) <= 599:
@@ -118,6 +129,7 @@ class FaultManager:
                 message,
                 retry_after,
                 skip,
+                context,
             )
             self._faults.append(fault)
             return fault.id
@@ -125,14 +137,16 @@ class FaultManager:
     def error(self, path, status=503, count=1, method="*", **kw):
         return self.add("error", path, method=method, count=count, status=status, **kw)
 
-    def delay(self, path, seconds, count=1, method="*", after=False, skip=0):
-        return self.add("delay", path, method=method, count=count, seconds=seconds, after=after, skip=skip)
+    def delay(self, path, seconds, count=1, method="*", after=False, skip=0, context=None):
+        return self.add(
+            "delay", path, method=method, count=count, seconds=seconds, after=after, skip=skip, context=context
+        )
 
-    def drop(self, path, count=1, method="*", skip=0):
-        return self.add("drop", path, method=method, count=count, skip=skip)
+    def drop(self, path, count=1, method="*", skip=0, context=None):
+        return self.add("drop", path, method=method, count=count, skip=skip, context=context)
 
-    def corrupt(self, path, count=1, method="*", skip=0):
-        return self.add("corrupt", path, method=method, count=count, skip=skip)
+    def corrupt(self, path, count=1, method="*", skip=0, context=None):
+        return self.add("corrupt", path, method=method, count=count, skip=skip, context=context)
 
     def remove(self, fault_id):
         with self._lock:
@@ -146,13 +160,18 @@ class FaultManager:
         with self._lock:
             return [f.as_dict() for f in self._faults]
 
-    def take(self, route, request):
-        """First matching fault (its count is consumed), or None."""
+    def scoped(self):
+        """Whether some fault is scoped to a context (the dispatcher then looks for the request's)."""
+        return any(fault.context for fault in self._faults)
+
+    def take(self, route, request, context=None):
+        """First matching fault without a context, or of ``context`` when given (its count is consumed),
+        or None."""
         if not self._faults:
             return None
         with self._lock:
             for fault in self._faults:
-                if fault.matches(route, request):
+                if fault.matches(route, request, context):
                     if fault.skip > 0:
                         fault.skip -= 1
                         continue
