@@ -52,7 +52,20 @@ class TestL10nPlKsefSendFairness(L10nPlKsefSendCommon):
         token = self.sim.mint_token(nip, ("InvoiceWrite", "InvoiceRead"))
         self.setup_wizard(company=company, auth_method="token", token=token).action_save_credentials()
         tax = self.env["account.chart.template"].with_company(company).ref("vs_kraj_23", raise_if_not_found=False)
-        return company, data["default_journal_sale"], tax or data["default_tax_sale"]
+        if not tax:  # without l10n_pl (the generic chart): a Polish 23% rate of the company's own
+            tax = self.env["account.tax"].create(
+                {
+                    "name": "VAT 23% (test)",
+                    "amount": 23,
+                    "amount_type": "percent",
+                    "type_tax_use": "sale",
+                    "company_id": company.id,
+                    "country_id": poland,
+                    "tax_group_id": self.env["account.tax.group"].create({"name": "VAT", "company_id": company.id}).id,
+                    "l10n_pl_ksef_rate_code": "23",
+                }
+            )
+        return company, data["default_journal_sale"], tax
 
     def queue(self, count, company=None, journal=None, tax=None):
         """``count`` posted invoices of ``company`` (default: the test company) queued for KSeF."""
