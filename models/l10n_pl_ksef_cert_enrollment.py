@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from ..ksef_core import credentials as ksef_credentials
 from ..ksef_core.client import KsefClient
@@ -116,6 +117,27 @@ class L10nPlKsefCertEnrollment(models.Model):
             )
         return login._l10n_pl_ksef_credential()
 
+    # ------------------------------------------------------------------ claims
+
+    def _l10n_pl_ksef_claim(self, states, wait=False):
+        """The requests of ``self`` still in one of ``states``, locked for this transaction (the daily job and an
+        administrator's Check again may act on the same request: the other one skips it, or with ``wait`` waits
+        and re-reads it)."""
+        if not self:
+            return self
+        self.flush_recordset()
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM l10n_pl_ksef_cert_enrollment WHERE id IN %s AND state IN %s FOR UPDATE %s",
+                tuple(self.ids),
+                tuple(states),
+                SQL("") if wait else SQL("SKIP LOCKED"),
+            )
+        )
+        claimed = self.browse([row[0] for row in self.env.cr.fetchall()])
+        self.invalidate_recordset()
+        return claimed
+
     # ------------------------------------------------------------------ key
 
     def _l10n_pl_ksef_key(self):
@@ -146,7 +168,9 @@ class L10nPlKsefCertEnrollment(models.Model):
             # the key must outlive the enrollment KSeF may take (found again by its name if its answer is lost)
             request.env.cr.commit()  # pylint: disable=invalid-commit
             reference, data = certissue.start_enrollment(client, key, request.purpose, name)
-            request.sudo().write({"reference": reference, "enrollment_data": json.dumps(data), "state": "pending"})
+            # recovery may have looked at it meanwhile: KSeF's answer is kept only while it is still being sent
+            if request._l10n_pl_ksef_claim(("sending",), wait=True):
+                request.sudo().write({"reference": reference, "enrollment_data": json.dumps(data), "state": "pending"})
 
     def _l10n_pl_ksef_follow(self, timeout=None):
         """Ask KSeF about the pending requests (for ``timeout`` seconds at most, default a click's time),
@@ -157,6 +181,9 @@ class L10nPlKsefCertEnrollment(models.Model):
         summary = {"done": 0, "pending": 0, "failed": 0}
         deadline = deadline_in(click_budget() if timeout is None else timeout)
         for request in self.filtered(lambda r: r.state == "pending" and r.reference):
+            if not request._l10n_pl_ksef_claim(("pending",)) or not request.reference:
+                summary["pending"] += 1  # being followed by another worker right now
+                continue
             try:
                 with request._l10n_pl_ksef_client() as client:
                     credential = certissue.follow_enrollment(
@@ -193,6 +220,8 @@ class L10nPlKsefCertEnrollment(models.Model):
 
         now = now or fields.Datetime.now()
         for request in self.filtered(lambda r: r.state == "sending"):
+            if not request._l10n_pl_ksef_claim(("sending",)):
+                continue  # its enrollment is being sent, or another worker recovers it
             late = request.create_date <= now - SENDING_GRACE
             try:
                 with request._l10n_pl_ksef_client() as client:
