@@ -37,7 +37,6 @@ import datetime
 import importlib.util
 import os
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -133,22 +132,6 @@ def seed_invoices(env, company, customers, prices, numbers):
         moves |= batch
         env.invalidate_all()
     return moves
-
-
-def count_requests(sim):
-    """A Counter of the simulator's requests by "METHOD /path" (numbers as {})."""
-    counter = collections.Counter()
-    original = sim.dispatch
-    lock = threading.Lock()
-
-    def dispatch(request):
-        path = "/".join("{}" if any(ch.isdigit() for ch in part) else part for part in request.path.split("/"))
-        with lock:
-            counter["%s %s" % (request.method, path)] += 1
-        return original(request)
-
-    sim.dispatch = dispatch
-    return counter
 
 
 def sql_tally(cr):
@@ -290,7 +273,7 @@ def run(env, args):
         )
 
         env.invalidate_all()
-        requests = count_requests(srv.sim)
+        requests = load("receive-10k").count_requests(srv.sim)
         before = srv.sim.request_count
         queries = env.cr.sql_log_count
         Cron = env["account.bank.statement.line"]
