@@ -133,8 +133,8 @@ def check_signed_request(signed, request, context_value, now):
             raise other_document_error() from None
         if reason not in KSEF_DECIDES:
             raise not_xades_error(reason or exc.code) from None
-        # a form KSeF accepts that is not checked here (an enveloping signature, the xmldsig-filter2 or base64
-        # transforms): what was signed is still checked, the signature itself is left to KSeF
+        # a form KSeF accepts that is not checked here (an XPath Filter 2.0 step the local verifier does not
+        # evaluate): what was signed is still checked, the signature itself is left to KSeF
         verified, root = None, _signed_request_element(document)
         if root is None:
             raise not_xades_error(reason) from None
@@ -159,9 +159,9 @@ def check_signed_request(signed, request, context_value, now):
     return verified
 
 
-#: why a signature is not verified here although KSeF accepts it (API-NOTES §2.3): an enveloping signature, a
-#: transform the local verifier lacks (xmldsig-filter2, base64)
-KSEF_DECIDES = {"not_enveloped", "transform_unsupported"}
+#: why a signature is not verified here although KSeF accepts it (API-NOTES §2.3): a transform step the local
+#: verifier does not evaluate (an XPath Filter 2.0 other than subtracting the signature)
+KSEF_DECIDES = {"transform_unsupported"}
 #: the transforms KSeF accepts in a signed request (API-NOTES §2.3)
 KSEF_TRANSFORMS = {
     ENVELOPED,

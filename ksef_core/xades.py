@@ -1,4 +1,4 @@
-"""XAdES-BES enveloped signatures of KSeF ``AuthTokenRequest`` documents (lxml + cryptography only).
+"""XAdES-BES signatures of KSeF ``AuthTokenRequest`` documents (lxml + cryptography only).
 
 Signing follows the profile of the official C# client (API-NOTES §2.3): ``ds:Signature
 Id="Signature"``, Reference ``URI=""`` (enveloped-signature + exc-c14n, SHA-256),
@@ -10,7 +10,8 @@ Verification (used by the simulator on ``POST /auth/xades-signature``) raises
 :class:`XadesError` whose ``ksef_code`` is the KSeF exception code (9101, 9102, 9103,
 9105, 21115).  It accepts RSA PKCS#1 v1.5, RSA-PSS (``sha*-rsa-MGF1``) and ECDSA
 (raw ``R||S``; DER tolerated), digests SHA-1/2/3, enveloped-signature,
-``not(ancestor-or-self::ds:Signature)`` XPath and C14N 1.0/1.1/exclusive transforms;
+``not(ancestor-or-self::ds:Signature)`` XPath, XPath Filter 2.0 (subtracting the signature), base64 and
+C14N 1.0/1.1/exclusive transforms, enveloped and enveloping signatures, as KSeF accepts them (API-NOTES §2.3);
 detached (external) references are refused.
 """
 
@@ -30,6 +31,7 @@ from .nip import is_valid_nip
 from .x509util import load_der_certificate
 from .xmldsig import (
     AUTH_NS,
+    BASE64,
     C14N_METHODS,
     DIGESTS,
     DS,
@@ -358,8 +360,48 @@ def _check_signing_certificate(signed_props, certs):
     )
 
 
+def _enveloped_content(target, signature):
+    """The ``ds:Object`` of an enveloping signature that ``target`` (the object or its one element) is or is
+    in, unless it is the object of the signed properties; else None."""
+    obj = target if etree.QName(target).localname == "Object" else target.getparent()
+    if obj is None or obj.tag != "{%s}Object" % DS or obj.getparent() is not signature:
+        return None
+    if obj.find(".//xades:QualifyingProperties", NSMAP) is not None:
+        return None
+    return obj
+
+
+def _enveloping_document(target, signature, octets, reference):
+    """The document an enveloping signature's content reference covers: the one element of its ``ds:Object``
+    or, through a base64 transform, the document the object carries encoded (parsed from the digested octets)."""
+    algorithms = [t.get("Algorithm") for t in reference.findall("ds:Transforms/ds:Transform", NSMAP)]
+    if algorithms and algorithms[-1] == BASE64:
+        try:
+            return parse_xml(octets, MAX_XADES_BYTES, "signed document", "podpisany dokument")
+        except XmlInputError:
+            raise invalid_signature(
+                "the document it carries in base64 is not XML",
+                "dokument, który zawiera w base64, nie jest XML",
+                "base64_content",
+            ) from None
+    if target.tag != "{%s}Object" % DS:
+        return target
+    elements = [child for child in target if isinstance(child.tag, str)]
+    if len(elements) != 1:
+        raise invalid_signature(
+            "its ds:Object must hold exactly one document",
+            "jego ds:Object musi zawierać dokładnie jeden dokument",
+            "structure",
+        )
+    return elements[0]
+
+
 def verify_enveloped(xml, check_certificate=False, now=None):
-    """Verify an enveloped XAdES signature; return :class:`XadesVerification`.
+    """Verify an enveloped or enveloping XAdES signature; return :class:`XadesVerification`.
+
+    Enveloping: ``ds:Signature`` is the root and a reference covers the document in one of its ``ds:Object``
+    elements (the object, or its one element, by ``Id``; or, with a base64 transform, the document encoded in
+    it); ``signed_root`` is then that document.
 
     :param check_certificate: also run the authentication checks of
         :func:`~ksef_core.credentials.check_for_authentication` (validity at ``now``,
@@ -393,12 +435,7 @@ def verify_enveloped(xml, check_certificate=False, now=None):
             ksef_code=9103,
         )
     signature = signatures[0]
-    if signature is root:
-        raise invalid_signature(
-            "only enveloped signatures are supported (the document root is ds:Signature)",
-            "obsługiwany jest tylko podpis otaczany (korzeniem dokumentu jest ds:Signature)",
-            "not_enveloped",
-        )
+    enveloping = signature is root
     signed_info = signature.find("ds:SignedInfo", NSMAP)
     sig_value_el = signature.find("ds:SignatureValue", NSMAP)
     if signed_info is None or sig_value_el is None:
@@ -424,6 +461,7 @@ def verify_enveloped(xml, check_certificate=False, now=None):
     certs = _signature_certificate(signature)
 
     covers_document = False
+    document = None if enveloping else root
     signed_props = None
     digest_method = None
     references = signed_info.findall("ds:Reference", NSMAP)
@@ -453,11 +491,19 @@ def verify_enveloped(xml, check_certificate=False, now=None):
                 "skrót odwołania %r się nie zgadza (podpisana treść została zmieniona)" % uri,
                 "digest_mismatch",
             )
-        if target is root:
+        if target is root and not enveloping:
             covers_document = True
             digest_method = alg
         elif etree.QName(target).localname == "SignedProperties" and etree.QName(target).namespace == XADES:
             signed_props = target
+        elif enveloping and _enveloped_content(target, signature) is not None:
+            if document is not None:
+                raise invalid_signature(
+                    "it signs more than one document", "obejmuje więcej niż jeden dokument", "structure"
+                )
+            document = _enveloping_document(target, signature, octets, ref)
+            covers_document = True
+            digest_method = alg
     if not covers_document:
         raise invalid_signature(
             "it does not cover the whole document (detached signatures are not accepted)",
@@ -493,9 +539,11 @@ def verify_enveloped(xml, check_certificate=False, now=None):
                 ksef_code=21115,
             ) from None
     signing_time = _parse_time(signed_props.findtext(".//xades:SigningTime", namespaces=NSMAP))
-    signed_copy = copy.deepcopy(root)
-    sig_copy = same_node_in(signed_copy, root, signature)
-    remove_keep_tail(sig_copy)
+    if enveloping:
+        signed_copy = copy.deepcopy(document)
+    else:
+        signed_copy = copy.deepcopy(root)
+        remove_keep_tail(same_node_in(signed_copy, root, signature))
     return XadesVerification(
         certificate=cert,
         signing_time=signing_time,

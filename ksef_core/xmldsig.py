@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from lxml import etree
 
 from .errors import KsefError
+from .hashing import b64decode
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
 XADES = "http://uri.etsi.org/01903/v1.3.2#"
@@ -20,6 +21,8 @@ AUTH_NS = {"2.0": "http://ksef.mf.gov.pl/auth/token/2.0", "2.1": "http://ksef.mf
 SIGNED_PROPS_TYPE = "http://uri.etsi.org/01903#SignedProperties"
 
 ENVELOPED = DS + "enveloped-signature"
+BASE64 = DS + "base64"
+FILTER2 = "http://www.w3.org/2002/06/xmldsig-filter2"
 XPATH_TRANSFORM = "http://www.w3.org/TR/1999/REC-xpath-19991116"
 C14N = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
 C14N11 = "http://www.w3.org/2006/12/xml-c14n11"
@@ -85,6 +88,10 @@ _HASHES = {
 MAX_XADES_BYTES = 1000 * 1000
 NSMAP = {"ds": DS, "xades": XADES}
 _XPATH_ENVELOPED = re.compile(r"^not\(ancestor-or-self::(\w+):Signature\)$")
+#: XPath Filter 2.0 expressions naming the signature itself (``here()`` is not XPath 1.0: lxml cannot evaluate it)
+_FILTER2_HERE = re.compile(r"^here\(\)/ancestor(?:-or-self)?::(\w+):Signature(?:\[1\])?$")
+_FILTER2_WHOLE = {"/", "/*", "/descendant-or-self::node()"}
+_FILTER2_MAX_EXPRESSION = 200
 
 
 class XadesError(KsefError):
@@ -214,24 +221,74 @@ def reference_octets(reference, root, signature):
     method = None
     prefixes = None
     transforms = reference.findall("ds:Transforms/ds:Transform", NSMAP)
-    for transform in transforms:
+    for position, transform in enumerate(transforms):
         alg = transform.get("Algorithm")
         if alg == ENVELOPED or (alg == XPATH_TRANSFORM and _is_enveloped_xpath(transform)):
             if sig_copy is not None:
                 remove_keep_tail(sig_copy)
                 sig_copy = None
+        elif alg == FILTER2:
+            sig_copy = _apply_filter2(transform, doc, sig_copy)
+        elif alg == BASE64 and position == len(transforms) - 1:
+            # the text of the node-set decoded (an enveloping signature over a document carried in base64)
+            text = "".join((doc.getroot() if whole else node).itertext())
+            try:
+                return b64decode(re.sub(r"\s+", "", text)), target
+            except ValueError:
+                raise invalid_signature(
+                    "the base64 content of %r cannot be decoded" % uri,
+                    "treści base64 elementu %r nie można odkodować" % uri,
+                    "base64_content",
+                ) from None
         elif alg in C14N_METHODS:
             method, prefixes = alg, _inclusive_prefixes(transform)
         else:
-            raise invalid_signature(
-                "transform %s is not supported" % alg,
-                "transformata %s nie jest obsługiwana" % alg,
-                "transform_unsupported",
-            )
+            raise _unsupported(alg)
     # URI="" and "#id" dereference to node-sets without comments (XML-DSig 4.4.3.3),
     # so a WithComments canonicalisation has no comments to keep.
     method = _WITHOUT_COMMENTS.get(method, method) if method else C14N
     return c14n(node, method, prefixes), target
+
+
+def _apply_filter2(transform, doc, sig_copy):
+    """XPath Filter 2.0 (``xmldsig-filter2``) as signing tools use it: ``subtract`` of the signature (or of other
+    elements), ``intersect``/``union`` of the whole document. Anything else is refused as unsupported. Returns
+    the signature's copy (``sig_copy``: None once it is out of the node-set) while it is still in it."""
+    steps = [child for child in transform if isinstance(child.tag, str) and child.tag == "{%s}XPath" % FILTER2]
+    if not steps:
+        raise _unsupported(FILTER2)
+    for step in steps:
+        expression = re.sub(r"\s+", "", step.text or "")
+        kind = step.get("Filter")
+        here = _FILTER2_HERE.match(expression)
+        if kind in ("intersect", "union") and expression in _FILTER2_WHOLE:
+            continue
+        if kind != "subtract" or len(expression) > _FILTER2_MAX_EXPRESSION:
+            raise _unsupported(FILTER2)
+        if here and step.nsmap.get(here.group(1)) == DS:
+            selected = [sig_copy] if sig_copy is not None else []
+        else:
+            try:
+                selected = doc.xpath(expression, namespaces={k: v for k, v in step.nsmap.items() if k})
+            except etree.XPathError:
+                raise _unsupported(FILTER2) from None
+            if not isinstance(selected, list) or not all(isinstance(n, etree._Element) for n in selected):
+                raise _unsupported(FILTER2)
+        for element in selected:
+            if element is None or element.getparent() is None:
+                raise _unsupported(FILTER2)  # subtracting the whole document leaves nothing signed
+            if element is sig_copy or (sig_copy is not None and any(a is element for a in sig_copy.iterancestors())):
+                sig_copy = None
+            remove_keep_tail(element)
+    return sig_copy
+
+
+def _unsupported(alg):
+    return invalid_signature(
+        "transform %s is not supported" % alg,
+        "transformata %s nie jest obsługiwana" % alg,
+        "transform_unsupported",
+    )
 
 
 def _is_enveloped_xpath(transform):

@@ -45,7 +45,8 @@ class AccountBankStatementLine(models.Model):
         numbers, collectives = [], []
         texts = [self.payment_ref] + ([html2plaintext(self.narration)] if self.narration else [])
         for text in texts:
-            found_numbers, found_collectives = find_ksef_numbers(text)
+            # KSeF 1.0 numbers too (invoices issued before February 2026): only a stored one matches
+            found_numbers, found_collectives = find_ksef_numbers(text, legacy=True)
             numbers += [n for n in found_numbers if n not in numbers]
             collectives += [c for c in found_collectives if c not in collectives]
         return numbers, collectives

@@ -9,12 +9,13 @@ from odoo import fields
 from odoo.exceptions import AccessError, RedirectWarning, UserError
 from odoo.tests import new_test_user, tagged
 
-from odoo.addons.l10n_pl_ksef.ksef_core import certgen, certissue, secretbox, xades
+from odoo.addons.l10n_pl_ksef.ksef_core import certgen, certissue, secretbox
 from odoo.addons.l10n_pl_ksef.ksef_core.errors import KsefError
 from odoo.addons.l10n_pl_ksef.ksef_core.simulator.token_end import TOKENS_END
 from odoo.addons.l10n_pl_ksef.models import l10n_pl_ksef_cert_enrollment as cert_enrollment
 
 from .common import OTHER_NIP, TEST_NIP, L10nPlKsefTestCommon
+from .pure import independent_xades
 from .test_clocks import ksef_clock
 
 UTC = datetime.timezone.utc
@@ -50,10 +51,12 @@ class CertWizardCommon(L10nPlKsefTestCommon):
         """The company's "qualified seal": a self-made certificate, which the simulator trusts as TEST does."""
         return certgen.make_test_certificate(nip=nip, seal=True, organization="Firma Testowa Sp. z o.o.")
 
-    def sign(self, wizard, signer=None):
-        """What the administrator does outside Odoo: sign the downloaded request with XAdES."""
+    def sign(self, wizard, signer=None, form="enveloped"):
+        """What the administrator does outside Odoo: sign the downloaded request with XAdES, in his signing
+        application (a signer sharing no code with the addon, ``tests/pure/independent_xades.py``)."""
         request = base64.b64decode(wizard.request_file)
-        return xades.sign_enveloped(request, signer or self.signer())
+        signer = signer or self.signer()
+        return independent_xades.sign(request, signer.private_key, signer.certificate, form)
 
     def upload(self, wizard, signed):
         wizard.signed_file = base64.b64encode(signed)
@@ -180,6 +183,15 @@ class TestL10nPlKsefCertIssue(CertWizardCommon):
         report = self.company._l10n_pl_ksef_check_connection()
         self.assertTrue(report["ok"], report.get("error"))
         self.assertEqual(report["method"], "certificate")
+
+    def test_enveloping_signatures_as_signing_applications_offer_them(self):
+        """Some signing applications wrap the request in the signature (enveloping), as is or base64-encoded:
+        KSeF accepts both, and so does the wizard."""
+        for form in ("enveloping", "enveloping-base64"):
+            wizard = self.open_wizard()
+            self.upload(wizard, self.sign(wizard, form=form))
+            self.assertEqual(wizard.step, "done", "%s: %s" % (form, wizard.result))
+            self.assertTrue(self.company.l10n_pl_ksef_certificate_id.enrolled_by_odoo)
 
     def test_rsa_on_request(self):
         self.get_certificate(key_kind="rsa")

@@ -113,6 +113,15 @@ class TestStatementMatch(StatementMatchCommon):
         self.assertEqual(invoice.payment_state, "paid")
         self.assertEqual(lines.mapped("is_reconciled"), [True, False])
 
+    def test_ksef_1_0_number_of_an_older_invoice_is_matched(self):
+        """An invoice issued in KSeF 1.0 (2025) keeps its 36-character number; a customer paying it in 2027 quotes
+        that number, as his bank delivers it."""
+        invoice = self.invoice(None)
+        invoice.l10n_pl_ksef_number = "%s-20251230-0100A1-AF629B-8E" % TEST_NIP
+        line = self.st_line("Zaplata %s" % self.as_bank_gives(invoice.l10n_pl_ksef_number), 1000.0)
+        self.assertEqual(line._l10n_pl_ksef_match(), line)
+        self.assertEqual(invoice.payment_state, "paid")
+
     def test_not_matched(self):
         """A label without a valid KSeF number, a number of a paid invoice, another customer's invoices in one
         line: nothing is reconciled without a person's choice."""

@@ -180,7 +180,7 @@ class L10nPlKsefCertWizard(models.TransientModel):
         done = requests.filtered(lambda r: r.state == "done")
         failed = requests.filtered(lambda r: r.state == "failed")
         lines = [
-            _(
+            self.env._(
                 "Installed: %(certificate)s, valid until %(date)s",
                 certificate=r.certificate_id.name,
                 date=fields.Date.to_string(r.certificate_id.valid_to.date()),

@@ -1,7 +1,8 @@
 """Sign-in with an ``AuthTokenRequest`` signed outside the program (qualified signature or seal, Profil Zaufany).
 
 :meth:`Authenticator.prepare_signed_login` fetches a challenge and builds the unsigned document; the user signs
-it (enveloped XAdES) in their signing application or on the Profil Zaufany page and hands the signed file back;
+it (XAdES, enveloped or enveloping) in their signing application or on the Profil Zaufany page and hands the
+signed file back;
 :meth:`Authenticator.login_with_signed_request` checks that it is that document, still valid, signed with XAdES,
 then submits it (``POST /auth/xades-signature``), polls and redeems the tokens.
 
@@ -11,6 +12,7 @@ A session opened this way may request KSeF certificates (``client.certificates``
 import datetime
 
 from ..errors import XmlInputError
+from ..hashing import b64decode
 from ..xades import build_auth_token_request
 from ..xmldsig import AUTH_NS, DS, MAX_XADES_BYTES, XADES
 from ..xmlsafe import parse_xml
@@ -60,11 +62,9 @@ def read_signed_request(signed_xml):
             "Nie można odczytać podpisanego pliku (%s)." % exc.message_pl,
             "signed_request_unreadable",
         ) from None
+    signature_root = root
     if root.tag == "{%s}Signature" % DS:  # an enveloping signature: the request is inside its ds:Object
-        for element in root.iterfind("{%s}Object/*" % DS):
-            if isinstance(element.tag, str) and element.tag.split("}", 1)[-1] == "AuthTokenRequest":
-                root = element
-                break
+        root = _enveloped_request(root)
     namespace = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
     if namespace not in AUTH_NS.values() or root.tag.split("}", 1)[-1] != "AuthTokenRequest":
         raise _error(
@@ -73,7 +73,7 @@ def read_signed_request(signed_xml):
             "Podpisany plik nie jest żądaniem uwierzytelnienia KSeF (AuthTokenRequest): podpisano inny dokument.",
             "signed_request_wrong_document",
         )
-    signatures = list(root.getroottree().getroot().iter("{%s}Signature" % DS))
+    signatures = list(signature_root.iter("{%s}Signature" % DS))
     if not signatures:
         raise _error(
             "The file is not signed (no XML signature inside): sign it with a XAdES signature, not PAdES or a "
@@ -97,6 +97,25 @@ def read_signed_request(signed_xml):
         if isinstance(el.tag, str):
             ctx_type, ctx_value = el.tag.split("}", 1)[-1], (el.text or "").strip()
     return challenge, ctx_type, ctx_value
+
+
+def _enveloped_request(signature):
+    """The ``AuthTokenRequest`` an enveloping signature carries in one of its ``ds:Object`` elements, as an
+    element or base64-encoded; the signature itself when there is none."""
+    for obj in signature.iterfind("{%s}Object" % DS):
+        for element in obj:
+            if isinstance(element.tag, str) and element.tag.split("}", 1)[-1] == "AuthTokenRequest":
+                return element
+        text = "".join((obj.text or "").split())
+        if len(obj) or not text:
+            continue
+        try:
+            inner = parse_xml(b64decode(text), MAX_XADES_BYTES, "signed request", "podpisane żądanie")
+        except (ValueError, XmlInputError):
+            continue
+        if inner.tag.split("}", 1)[-1] == "AuthTokenRequest":
+            return inner
+    return signature
 
 
 def login(auth, signed_xml, prepared=None, verify_chain=None):

@@ -35,3 +35,17 @@ def test_collective_identifier():
     title = "zbiorczo %s" % COLLECTIVE.lower().replace("-", " ")
     assert find_ksef_numbers(title) == ([], [COLLECTIVE])
     assert find_ksef_numbers(COLLECTIVE[:-2] + "00") == ([], [])
+
+
+def test_ksef_1_0_numbers_offered_only_with_legacy():
+    """An invoice issued in KSeF 1.0 (before February 2026) has a 36-character number, its technical part split
+    by a dash and no published checksum rule: the matching also looks for that form, and only an invoice stored
+    with it confirms it."""
+    legacy = "5265877635-20250826-0100A1-AF629B-8E"
+    title = "Zaplata FV/5/2025 %s" % legacy.lower().replace("-", " ")
+    assert find_ksef_numbers(title) == ([], [])
+    assert find_ksef_numbers(title, legacy=True) == ([legacy], [])
+    # a KSeF 2.0 number is given once, in its own form
+    assert find_ksef_numbers(NUMBER, legacy=True) == ([NUMBER], [])
+    # not a number's shape (no date): nothing
+    assert find_ksef_numbers("5265877635-20251399-0100A1-AF629B-8E", legacy=True) == ([], [])

@@ -8,6 +8,7 @@ very request of the challenge, for this company) is still checked.
 
 import datetime
 
+import independent_xades
 import pytest
 from lxml import etree
 
@@ -33,10 +34,12 @@ def signed(req):
 
 
 def with_filter2(document):
-    """The first reference's transforms as some signing tools write them: an xmldsig-filter2 transform."""
+    """The first reference with an XPath Filter 2.0 step the local verifier does not evaluate (an ``intersect``
+    of a part of the document): a form KSeF accepts (API-NOTES §2.3), whose signature is left to KSeF."""
     root = etree.fromstring(document)
     transforms = root.find(".//{%s}Reference/{%s}Transforms" % (DS, DS))
-    etree.SubElement(transforms, "{%s}Transform" % DS, Algorithm=FILTER2)
+    transform = etree.SubElement(transforms, "{%s}Transform" % DS, Algorithm=FILTER2)
+    etree.SubElement(transform, "{%s}XPath" % FILTER2, Filter="intersect").text = "//*[local-name()='Challenge']"
     return etree.tostring(root)
 
 
@@ -65,25 +68,26 @@ def test_a_transform_ksef_refuses_is_still_refused_here():
     assert refused.value.code == "signed_not_xades"
 
 
-def enveloping(document):
-    """The same signature made enveloping, as some signing tools offer: ds:Signature is the root and the request
-    sits in its ds:Object (the signature value is not recomputed: KSeF, not Odoo, verifies this form)."""
-    root = etree.fromstring(document)
-    signature = root.find("{%s}Signature" % DS)
-    root.remove(signature)
-    obj = etree.SubElement(signature, "{%s}Object" % DS)
-    obj.append(root)
-    return etree.tostring(signature)
+@pytest.mark.parametrize("form", independent_xades.FORMS)
+def test_every_form_ksef_accepts_is_verified_here_as_a_signing_tool_makes_it(form):
+    """Enveloped, enveloping (the request in a ds:Object, as is or base64-encoded), XPath Filter 2.0: signed by a
+    signer that shares no code with the addon."""
+    seal = make_test_certificate(nip=NIP, seal=True)
+    document = independent_xades.sign(request().xml, seal.private_key, seal.certificate, form)
+    verified = certflow.check_signed_request(document, request(), NIP, NOW)
+    assert verified is not None and verified.certificate == seal.certificate
+    other = independent_xades.sign(
+        request("20261207-CR-1234567890-ABCDEF0123-99").xml, seal.private_key, seal.certificate, form
+    )
+    with pytest.raises(Exception) as refused:
+        certflow.check_signed_request(other, request(), NIP, NOW)
+    assert refused.value.code == "signed_other_document"
 
 
-def test_an_enveloping_signature_is_left_to_ksef_and_read_by_the_client():
+def test_an_enveloping_signature_is_read_by_the_client():
     from ksef_core.client.signed_login import read_signed_request
 
-    document = enveloping(signed(request()))
-    assert certflow.check_signed_request(document, request(), NIP, NOW) is None
-    assert read_signed_request(document) == (CHALLENGE, "Nip", NIP)
-    with pytest.raises(Exception) as refused:
-        certflow.check_signed_request(
-            enveloping(signed(request("20261207-CR-1234567890-ABCDEF0123-99"))), request(), NIP, NOW
-        )
-    assert refused.value.code == "signed_other_document"
+    seal = make_test_certificate(nip=NIP, seal=True)
+    for form in ("enveloping", "enveloping-base64"):
+        document = independent_xades.sign(request().xml, seal.private_key, seal.certificate, form)
+        assert read_signed_request(document) == (CHALLENGE, "Nip", NIP), form

@@ -1,5 +1,6 @@
 """XAdES authentication: EC and RSA certificates, failures, permissions by grant."""
 
+import independent_xades
 import pytest
 
 NIP = "5265877635"
@@ -100,3 +101,22 @@ def test_token_login_cannot_generate_tokens(api):
     )
     assert resp.status_code == 403
     assert resp.json()["reasonCode"] == "auth-method-not-allowed"
+
+
+@pytest.mark.parametrize("form", independent_xades.FORMS)
+def test_the_simulator_logs_in_with_each_form(api, form):
+    """``POST /auth/xades-signature`` as KSeF: the signer's NIP certificate gets the company's session."""
+    seal = certgen.make_test_certificate(nip=NIP, seal=True)
+    challenge = api.challenge()["challenge"]
+    signed = independent_xades.sign(certgen_request(challenge), seal.private_key, seal.certificate, form)
+    resp = api.http.post(api.url("/auth/xades-signature"), data=signed, headers={"Content-Type": "application/xml"})
+    assert resp.status_code == 202, resp.text
+    init = resp.json()
+    assert api.status(init)["status"]["code"] == 200
+    assert api.redeem(init).status_code == 200
+
+
+def certgen_request(challenge):
+    from ksef_core.xades import build_auth_token_request
+
+    return build_auth_token_request(challenge, "Nip", NIP, "certificateSubject")
