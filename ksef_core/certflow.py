@@ -18,6 +18,7 @@ refused. The first certificate therefore starts with an ``AuthTokenRequest`` the
 import datetime
 from dataclasses import dataclass
 
+from .calendar_pl import warsaw_now
 from .client.errors import KsefApiError
 from .errors import InputError, KsefError, XmlInputError
 from .xades import XadesError, verify_enveloped
@@ -84,7 +85,7 @@ def not_xades_error(reason=None):
         "upload the signed .xml file. PAdES (PDF) and CAdES (.p7s/.sig) signatures are not accepted.",
         "Przesłany plik nie jest żądaniem podpisanym podpisem XAdES. Podpisz pobrany plik AuthTokenRequest w "
         "formacie XAdES (podpis otaczany; na gov.pl: 'Podpisz dokument elektronicznie' Profilem Zaufanym albo "
-        "programem podpisu kwalifikowanego z opcją XAdES) i prześlij podpisany plik .xml. Podpisy PAdES (PDF) i "
+        "programem podpisu kwalifikowanego z opcją XAdES) i wczytaj podpisany plik .xml. Podpisy PAdES (PDF) i "
         "CAdES (.p7s/.sig) nie są akceptowane.",
         reason=reason,
     )
@@ -96,18 +97,19 @@ def other_document_error():
         "The signed file is not the request Odoo prepared last (it was signed over another document or an older "
         "request). Download the current request from this window, sign that file and upload it.",
         "Podpisany plik nie jest ostatnim żądaniem przygotowanym przez Odoo (podpisano inny dokument albo starsze "
-        "żądanie). Pobierz aktualne żądanie z tego okna, podpisz ten plik i prześlij go.",
+        "żądanie). Pobierz aktualne żądanie z tego okna, podpisz ten plik i wczytaj go.",
     )
 
 
 def expired_error(expires_at):
-    stamp = expires_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    # the time of the user's clock (Polish time), as the wizard's own deadline field shows it
+    stamp = warsaw_now(expires_at).strftime("%d.%m.%Y %H:%M:%S")
     return _refused(
         "signed_challenge_expired",
-        "The request to sign was valid until %s (KSeF accepts a challenge for 10 minutes) and has expired. "
-        "Odoo prepared a new one: download it, sign it and upload it within 10 minutes." % stamp,
-        "Żądanie do podpisu było ważne do %s (KSeF przyjmuje wyzwanie przez 10 minut) i wygasło. Odoo przygotowało "
-        "nowe: pobierz je, podpisz i prześlij w ciągu 10 minut." % stamp,
+        "The request to sign was valid until %s Polish time (KSeF accepts a challenge for 10 minutes) and has "
+        "expired. Odoo prepared a new one: download it, sign it and upload it within 10 minutes." % stamp,
+        "Żądanie do podpisu było ważne do %s czasu polskiego (KSeF przyjmuje wyzwanie przez 10 minut) i wygasło. "
+        "Odoo przygotowało nowe: pobierz je, podpisz i wczytaj w ciągu 10 minut." % stamp,
         expires_at=expires_at.isoformat(),
     )
 
@@ -213,7 +215,7 @@ def token_session_error():
         "Settings > KSeF: download the request, sign it and upload it.",
         "KSeF wydaje certyfikaty tylko w sesji otwartej podpisem (kwalifikowanym podpisem lub pieczęcią, "
         "Profilem Zaufanym albo certyfikatem KSeF), nie tokenem KSeF. Użyj 'Uzyskaj certyfikat KSeF' w "
-        "Ustawienia > KSeF: pobierz żądanie, podpisz je i prześlij.",
+        "Ustawienia > KSeF: pobierz żądanie, podpisz je i wczytaj.",
         code="cert_token_session",
     )
 
@@ -269,7 +271,7 @@ def explain_refusal(exc):
             "KSeF no longer accepts the challenge of the signed request (it was valid for 10 minutes, or was "
             "already used). Odoo prepared a new request: download it, sign it and upload it.",
             "KSeF nie przyjmuje już wyzwania podpisanego żądania (było ważne 10 minut albo zostało już użyte). "
-            "Odoo przygotowało nowe żądanie: pobierz je, podpisz i prześlij.",
+            "Odoo przygotowało nowe żądanie: pobierz je, podpisz i wczytaj.",
         )
     if exc.code in ("signed_request_other_document", "signed_request_wrong_document"):
         return other_document_error()

@@ -214,22 +214,29 @@ class AccountBankStatementLine(models.Model):
         account and reconciled with them. Written per customer and per account, reconciled in one go."""
         if not plan:
             return
-        no_sync = {"skip_account_move_synchronization": True, "skip_readonly_check": True, **QUIET}
-        suspense_by_target, others_by_partner, st_lines_by_partner = {}, {}, {}
+        # the transactions' own entries (moves of type "entry", no invoice lines to keep in step: Odoo itself skips
+        # that synchronisation for entries, ``skip_invoice_sync``)
+        no_sync = {
+            "skip_account_move_synchronization": True,
+            "skip_readonly_check": True,
+            "skip_invoice_sync": True,
+            **QUIET,
+        }
+        suspense_by_account, lines_by_partner, st_lines_by_partner = {}, {}, {}
         for st_line, amls, suspense in plan:
             partner = amls.partner_id.commercial_partner_id
-            suspense_by_target.setdefault((amls.account_id.id, partner.id), []).append(suspense.id)
+            suspense_by_account.setdefault(amls.account_id.id, []).append(suspense.id)
+            lines_by_partner.setdefault(partner.id, []).extend(
+                st_line.move_id.line_ids.filtered(lambda aml, p=partner: aml.partner_id != p).ids
+            )
             if st_line.partner_id.commercial_partner_id != partner:
                 st_lines_by_partner.setdefault(partner.id, []).append(st_line.id)
-                others = st_line.move_id.line_ids - suspense
-                others_by_partner.setdefault(partner.id, []).extend(
-                    others.filtered(lambda aml, p=partner: aml.partner_id != p).ids
-                )
         AccountMoveLine = self.env["account.move.line"].with_context(**no_sync)
-        # one write per customer and account (each written journal item is logged once on its entry, as Odoo does)
-        for (account_id, partner_id), ids in suspense_by_target.items():
-            AccountMoveLine.browse(ids).write({"account_id": account_id, "partner_id": partner_id})
-        for partner_id, ids in others_by_partner.items():
+        # the suspense lines to the invoices' receivable account: one write per account (its checks and analytic
+        # synchronisation run once for the batch), then the customer on the transactions' lines: one per customer
+        for account_id, ids in suspense_by_account.items():
+            AccountMoveLine.browse(ids).write({"account_id": account_id})
+        for partner_id, ids in lines_by_partner.items():
             if ids:
                 AccountMoveLine.browse(ids).write({"partner_id": partner_id})
         for partner_id, ids in st_lines_by_partner.items():
@@ -238,7 +245,10 @@ class AccountBankStatementLine(models.Model):
             st_lines.move_id.filtered(lambda move, p=partner_id: move.partner_id.id != p).write(
                 {"partner_id": partner_id}
             )
-        self.env["account.move.line"].with_context(**QUIET)._reconcile_plan(
+        # a reconciliation changes no invoice line (only what is left to pay): the invoices' tax, payment term and
+        # early-discount lines need no synchronisation (Odoo's own ``skip_invoice_sync``; measured: a sixth of the
+        # time of matching)
+        self.env["account.move.line"].with_context(skip_invoice_sync=True, **QUIET)._reconcile_plan(
             [suspense + amls for _st_line, amls, suspense in plan]
         )
         bodies = {}
