@@ -11,6 +11,7 @@ import datetime
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import format_date
 
 from ..ksef_core import certflow
 from ..ksef_core.client.errors import KsefApiError, KsefUnknownOutcome
@@ -183,7 +184,7 @@ class L10nPlKsefCertWizard(models.TransientModel):
             self.env._(
                 "Installed: %(certificate)s, valid until %(date)s",
                 certificate=r.certificate_id.name,
-                date=fields.Date.to_string(r.certificate_id.valid_to.date()),
+                date=format_date(self.env, r.certificate_id.valid_to.date()),
             )
             for r in done
         ] + failed.mapped("error")
