@@ -7,7 +7,7 @@ refused. The first certificate therefore starts with an ``AuthTokenRequest`` the
 
 1. :func:`new_signing_request` asks KSeF for a challenge and prepares the unsigned request, valid
    :data:`CHALLENGE_TTL` from KSeF's time of the challenge;
-2. the user signs it (XAdES, enveloped) and uploads it; :func:`check_signed_request` finds locally
+2. the user signs it (XAdES, enveloped or enveloping) and uploads it; :func:`check_signed_request` finds locally
    what KSeF would refuse (no XAdES signature, another document, another context, too late);
 3. :func:`login_with_signed_request` submits it and completes the login (access + refresh token);
 4. the enrollment itself (``certenroll`` + ``client.certificates``) runs in that session.
@@ -80,13 +80,14 @@ def not_xades_error(reason=None):
     return _refused(
         "signed_not_xades",
         "The uploaded file is not the request signed with a XAdES signature inside it. Sign the downloaded "
-        "AuthTokenRequest file itself with the XAdES format (enveloped signature; on gov.pl: 'Podpisz dokument "
-        "elektronicznie' with Profil Zaufany, or your qualified signature's program with the XAdES option), then "
-        "upload the signed .xml file. PAdES (PDF) and CAdES (.p7s/.sig) signatures are not accepted.",
+        "AuthTokenRequest file itself with the XAdES format (enveloped or enveloping, not detached; on gov.pl: "
+        "'Podpisz dokument elektronicznie' with Profil Zaufany, or your qualified signature's program with the "
+        "XAdES option), then upload the signed .xml file. PAdES (PDF) and CAdES (.p7s/.sig) signatures are not "
+        "accepted.",
         "Przesłany plik nie jest żądaniem podpisanym podpisem XAdES. Podpisz pobrany plik AuthTokenRequest w "
-        "formacie XAdES (podpis otaczany; na gov.pl: 'Podpisz dokument elektronicznie' Profilem Zaufanym albo "
-        "programem podpisu kwalifikowanego z opcją XAdES) i wczytaj podpisany plik .xml. Podpisy PAdES (PDF) i "
-        "CAdES (.p7s/.sig) nie są akceptowane.",
+        "formacie XAdES (podpis otaczany lub otaczający, nie zewnętrzny; na gov.pl: 'Podpisz dokument "
+        "elektronicznie' Profilem Zaufanym albo programem podpisu kwalifikowanego z opcją XAdES) i wczytaj "
+        "podpisany plik .xml. Podpisy PAdES (PDF) i CAdES (.p7s/.sig) nie są akceptowane.",
         reason=reason,
     )
 

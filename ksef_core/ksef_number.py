@@ -101,7 +101,8 @@ def find_ksef_numbers(text, legacy=False):
     form, in the order they appear: ``(ksef_numbers, collective_identifiers)``.
 
     ``legacy``: the numbers also include, after the KSeF 2.0 ones, the KSeF 1.0 form (36 characters, its
-    technical part split by a dash) of each place that has a number's shape but not a KSeF 2.0 checksum: an
+    technical part split by a dash) of each place that has a number's shape (with or without a KSeF 2.0
+    checksum: the same digits may be both): an
     invoice issued in KSeF 1.0 (before February 2026) is paid with that number in the title, and no checksum
     rule is published for it, so only an invoice stored with that number can confirm it."""
     squeezed = _SQUEEZE_RE.sub("", str(text or "")).upper()
@@ -110,6 +111,6 @@ def find_ksef_numbers(text, legacy=False):
         for match in _KSEF_CANDIDATE_RE.finditer(squeezed):
             nip, day, technical, check = match.groups()
             value = "-".join((nip, day, technical[:6], technical[6:], check))
-            if value not in numbers and "-".join(match.groups()) not in numbers and is_valid_ksef_number(value):
+            if value not in numbers and is_valid_ksef_number(value):
                 numbers.append(value)
     return numbers, _found(_COLLECTIVE_CANDIDATE_RE, squeezed, is_valid_collective_identifier)

@@ -38,6 +38,7 @@ from .xmldsig import (
     ECDSA_SHA256,
     ENVELOPED,
     EXC_C14N,
+    MAX_REFERENCES,
     MAX_XADES_BYTES,
     NSMAP,
     RSA_PSS_SHA256,
@@ -360,6 +361,11 @@ def _check_signing_certificate(signed_props, certs):
     )
 
 
+def _last_transform(reference):
+    transforms = reference.findall("ds:Transforms/ds:Transform", NSMAP)
+    return transforms[-1].get("Algorithm") if transforms else None
+
+
 def _enveloped_content(target, signature):
     """The ``ds:Object`` of an enveloping signature that ``target`` (the object or its one element) is or is
     in, unless it is the object of the signed properties; else None."""
@@ -374,8 +380,7 @@ def _enveloped_content(target, signature):
 def _enveloping_document(target, signature, octets, reference):
     """The document an enveloping signature's content reference covers: the one element of its ``ds:Object``
     or, through a base64 transform, the document the object carries encoded (parsed from the digested octets)."""
-    algorithms = [t.get("Algorithm") for t in reference.findall("ds:Transforms/ds:Transform", NSMAP)]
-    if algorithms and algorithms[-1] == BASE64:
+    if _last_transform(reference) == BASE64:
         try:
             return parse_xml(octets, MAX_XADES_BYTES, "signed document", "podpisany dokument")
         except XmlInputError:
@@ -422,8 +427,9 @@ def verify_enveloped(xml, check_certificate=False, now=None):
     signatures = list(root.iter("{%s}Signature" % DS))
     if not signatures:
         raise XadesError(
-            "The document is not signed: it contains no ds:Signature. Sign it with XAdES (enveloped).",
-            "Dokument nie jest podpisany: brak elementu ds:Signature. Podpisz go podpisem XAdES (otaczanym).",
+            "The document is not signed: it contains no ds:Signature. Sign it with XAdES (enveloped or enveloping).",
+            "Dokument nie jest podpisany: brak elementu ds:Signature. Podpisz go podpisem XAdES (otaczanym lub "
+            "otaczającym).",
             code="xades_no_signature",
             ksef_code=9102,
         )
@@ -469,6 +475,12 @@ def verify_enveloped(xml, check_certificate=False, now=None):
         raise invalid_signature(
             "SignedInfo has no Reference", "SignedInfo nie zawiera elementu Reference", "structure"
         )
+    if len(references) > MAX_REFERENCES:
+        raise invalid_signature(
+            "SignedInfo has more than %d references" % MAX_REFERENCES,
+            "SignedInfo zawiera więcej niż %d odwołań" % MAX_REFERENCES,
+            "structure",
+        )
     for ref in references:
         dm = ref.find("ds:DigestMethod", NSMAP)
         dv = ref.find("ds:DigestValue", NSMAP)
@@ -491,7 +503,8 @@ def verify_enveloped(xml, check_certificate=False, now=None):
                 "skrót odwołania %r się nie zgadza (podpisana treść została zmieniona)" % uri,
                 "digest_mismatch",
             )
-        if target is root and not enveloping:
+        decoded = _last_transform(ref) == BASE64
+        if target is root and not enveloping and not decoded:
             covers_document = True
             digest_method = alg
         elif etree.QName(target).localname == "SignedProperties" and etree.QName(target).namespace == XADES:

@@ -88,10 +88,14 @@ _HASHES = {
 MAX_XADES_BYTES = 1000 * 1000
 NSMAP = {"ds": DS, "xades": XADES}
 _XPATH_ENVELOPED = re.compile(r"^not\(ancestor-or-self::(\w+):Signature\)$")
-#: XPath Filter 2.0 expressions naming the signature itself (``here()`` is not XPath 1.0: lxml cannot evaluate it)
-_FILTER2_HERE = re.compile(r"^here\(\)/ancestor(?:-or-self)?::(\w+):Signature(?:\[1\])?$")
+#: XPath Filter 2.0 expressions naming the signature itself (the only ones evaluated)
+_FILTER2_SIGNATURE = re.compile(
+    r"^(?:here\(\)/ancestor(?:-or-self)?::(\w+):Signature(?:\[1\])?|(?:/descendant::|//)(\w+):Signature)$"
+)
 _FILTER2_WHOLE = {"/", "/*", "/descendant-or-self::node()"}
-_FILTER2_MAX_EXPRESSION = 200
+#: at most this many references in a signature, and transforms in a reference (each costs a copy of the document)
+MAX_REFERENCES = 8
+MAX_TRANSFORMS = 8
 
 
 class XadesError(KsefError):
@@ -221,6 +225,12 @@ def reference_octets(reference, root, signature):
     method = None
     prefixes = None
     transforms = reference.findall("ds:Transforms/ds:Transform", NSMAP)
+    if len(transforms) > MAX_TRANSFORMS:
+        raise invalid_signature(
+            "a reference has more than %d transforms" % MAX_TRANSFORMS,
+            "odwołanie ma więcej niż %d transformat" % MAX_TRANSFORMS,
+            "structure",
+        )
     for position, transform in enumerate(transforms):
         alg = transform.get("Algorithm")
         if alg == ENVELOPED or (alg == XPATH_TRANSFORM and _is_enveloped_xpath(transform)):
@@ -228,7 +238,7 @@ def reference_octets(reference, root, signature):
                 remove_keep_tail(sig_copy)
                 sig_copy = None
         elif alg == FILTER2:
-            sig_copy = _apply_filter2(transform, doc, sig_copy)
+            sig_copy = _apply_filter2(transform, sig_copy)
         elif alg == BASE64 and position == len(transforms) - 1:
             # the text of the node-set decoded (an enveloping signature over a document carried in base64)
             text = "".join((doc.getroot() if whole else node).itertext())
@@ -250,36 +260,28 @@ def reference_octets(reference, root, signature):
     return c14n(node, method, prefixes), target
 
 
-def _apply_filter2(transform, doc, sig_copy):
-    """XPath Filter 2.0 (``xmldsig-filter2``) as signing tools use it: ``subtract`` of the signature (or of other
-    elements), ``intersect``/``union`` of the whole document. Anything else is refused as unsupported. Returns
-    the signature's copy (``sig_copy``: None once it is out of the node-set) while it is still in it."""
+def _apply_filter2(transform, sig_copy):
+    """XPath Filter 2.0 (``xmldsig-filter2``) as signing tools use it: ``subtract`` of the signature itself
+    (``here()/ancestor::ds:Signature[1]``, ``/descendant::ds:Signature``, ``//ds:Signature``: one signature only
+    is allowed), ``intersect``/``union`` of the whole document. No other expression is evaluated (an expression
+    from an unauthenticated document could take unbounded time, or remove signed content): it is refused as
+    unsupported. Returns the signature's copy (``sig_copy``: None once it is out of the node-set) while it is
+    still in it."""
     steps = [child for child in transform if isinstance(child.tag, str) and child.tag == "{%s}XPath" % FILTER2]
     if not steps:
         raise _unsupported(FILTER2)
     for step in steps:
         expression = re.sub(r"\s+", "", step.text or "")
         kind = step.get("Filter")
-        here = _FILTER2_HERE.match(expression)
         if kind in ("intersect", "union") and expression in _FILTER2_WHOLE:
             continue
-        if kind != "subtract" or len(expression) > _FILTER2_MAX_EXPRESSION:
+        names_signature = _FILTER2_SIGNATURE.match(expression)
+        prefix = names_signature and (names_signature.group(1) or names_signature.group(2))
+        if kind != "subtract" or not prefix or step.nsmap.get(prefix) != DS:
             raise _unsupported(FILTER2)
-        if here and step.nsmap.get(here.group(1)) == DS:
-            selected = [sig_copy] if sig_copy is not None else []
-        else:
-            try:
-                selected = doc.xpath(expression, namespaces={k: v for k, v in step.nsmap.items() if k})
-            except etree.XPathError:
-                raise _unsupported(FILTER2) from None
-            if not isinstance(selected, list) or not all(isinstance(n, etree._Element) for n in selected):
-                raise _unsupported(FILTER2)
-        for element in selected:
-            if element is None or element.getparent() is None:
-                raise _unsupported(FILTER2)  # subtracting the whole document leaves nothing signed
-            if element is sig_copy or (sig_copy is not None and any(a is element for a in sig_copy.iterancestors())):
-                sig_copy = None
-            remove_keep_tail(element)
+        if sig_copy is not None:
+            remove_keep_tail(sig_copy)
+            sig_copy = None
     return sig_copy
 
 

@@ -214,8 +214,8 @@ class AccountBankStatementLine(models.Model):
         account and reconciled with them. Written per customer and per account, reconciled in one go."""
         if not plan:
             return
-        # the transactions' own entries (moves of type "entry", no invoice lines to keep in step: Odoo itself skips
-        # that synchronisation for entries, ``skip_invoice_sync``)
+        # the transactions' own entries (posted, no invoice lines, no taxes: nothing for Odoo's invoice
+        # synchronisation to keep in step, ``skip_invoice_sync``)
         no_sync = {
             "skip_account_move_synchronization": True,
             "skip_readonly_check": True,
@@ -226,11 +226,15 @@ class AccountBankStatementLine(models.Model):
         for st_line, amls, suspense in plan:
             partner = amls.partner_id.commercial_partner_id
             suspense_by_account.setdefault(amls.account_id.id, []).append(suspense.id)
-            lines_by_partner.setdefault(partner.id, []).extend(
-                st_line.move_id.line_ids.filtered(lambda aml, p=partner: aml.partner_id != p).ids
-            )
+            # the customer on the line that becomes receivable and, when the transaction names nobody or someone
+            # else, on the transaction and its bank line (a contact of the customer on the transaction stays);
+            # other lines of the entry (written by a person) are left as they are
+            lines = suspense.filtered(lambda aml, p=partner: aml.partner_id != p)
             if st_line.partner_id.commercial_partner_id != partner:
                 st_lines_by_partner.setdefault(partner.id, []).append(st_line.id)
+                liquidity = st_line._seek_for_lines()[0]
+                lines |= liquidity.filtered(lambda aml, p=partner: aml.partner_id != p)
+            lines_by_partner.setdefault(partner.id, []).extend(lines.ids)
         AccountMoveLine = self.env["account.move.line"].with_context(**no_sync)
         # the suspense lines to the invoices' receivable account: one write per account (its checks and analytic
         # synchronisation run once for the batch), then the customer on the transactions' lines: one per customer

@@ -25,15 +25,15 @@ def masked_subject(subject):
     return _PESEL_IN_SUBJECT.sub(lambda match: match.group(1) + PESEL_MASK, subject or "")
 
 
-
 def _subject_holder(subject):
     """Who a certificate was issued to, as a person reads it: the common name (else the organisation) of its
     subject (an RFC 4514 string); the whole subject when it has neither."""
     for attribute in ("CN", "O"):
-        found = re.search(r"(?:^|,)%s=((?:\\.|[^,])*)" % attribute, subject or "")
+        found = re.search(r"(?:^|[,+])%s=((?:\\.|[^,+])*)" % attribute, subject or "")
         if found and found.group(1).strip():
             return found.group(1).replace("\\", "").strip()
     return subject or ""
+
 
 class L10nPlKsefCertificate(models.Model):
     """A certificate (with its private key) used by one company for KSeF.

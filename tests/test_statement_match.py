@@ -122,6 +122,20 @@ class TestStatementMatch(StatementMatchCommon):
         self.assertEqual(line._l10n_pl_ksef_match(), line)
         self.assertEqual(invoice.payment_state, "paid")
 
+    def test_a_contact_of_the_customer_on_the_transaction_stays(self):
+        """The bank named the customer's contact person: the transaction keeps her, its bank line too; the line
+        that pays the invoice carries the customer, as the invoice does."""
+        invoice = self.invoice("0A")
+        contact = self.env["res.partner"].create({"name": "Anna Księgowa", "parent_id": self.customer.id})
+        line = self.st_line(invoice.l10n_pl_ksef_number, 1000.0, partner_id=contact.id)
+        self.assertEqual(line._l10n_pl_ksef_match(), line)
+        self.assertEqual(invoice.payment_state, "paid")
+        self.assertEqual(line.partner_id, contact)
+        liquidity, _suspense, others = line._seek_for_lines()
+        self.assertEqual(liquidity.partner_id, contact)
+        self.assertEqual(others.partner_id, self.customer)
+        self.assertEqual(others.account_id, self.receivable(invoice).account_id)
+
     def test_not_matched(self):
         """A label without a valid KSeF number, a number of a paid invoice, another customer's invoices in one
         line: nothing is reconciled without a person's choice."""

@@ -20,8 +20,8 @@ from .errors import KsefApiError, KsefAuthError
 from .tokens import TokenState, parse_datetime
 
 CHALLENGE_TTL = 600  # seconds (API-NOTES §2.1)
-_FIX_EN = "Download a new request from Odoo, sign it (XAdES, enveloped) and upload the signed file."
-_FIX_PL = "Pobierz z Odoo nowe żądanie, podpisz je (XAdES, podpis otaczany) i wczytaj podpisany plik."
+_FIX_EN = "Download a new request from Odoo, sign it (XAdES, enveloped or enveloping) and upload the signed file."
+_FIX_PL = "Pobierz z Odoo nowe żądanie, podpisz je (XAdES, podpis otaczany lub otaczający) i wczytaj podpisany plik."
 
 
 def _now(auth):
@@ -100,22 +100,35 @@ def read_signed_request(signed_xml):
 
 
 def _enveloped_request(signature):
-    """The ``AuthTokenRequest`` an enveloping signature carries in one of its ``ds:Object`` elements, as an
-    element or base64-encoded; the signature itself when there is none."""
-    for obj in signature.iterfind("{%s}Object" % DS):
-        for element in obj:
-            if isinstance(element.tag, str) and element.tag.split("}", 1)[-1] == "AuthTokenRequest":
-                return element
-        text = "".join((obj.text or "").split())
-        if len(obj) or not text:
+    """The ``AuthTokenRequest`` an enveloping signature carries in the ``ds:Object`` its content reference names
+    (``URI="#id"``: the object or the element with that Id), as an element or base64-encoded; the signature
+    itself when there is none."""
+    for reference in signature.iterfind("{%s}SignedInfo/{%s}Reference" % (DS, DS)):
+        uri = reference.get("URI") or ""
+        if not uri.startswith("#") or len(uri) < 2:
             continue
-        try:
-            inner = parse_xml(b64decode(text), MAX_XADES_BYTES, "signed request", "podpisane żądanie")
-        except (ValueError, XmlInputError):
-            continue
-        if inner.tag.split("}", 1)[-1] == "AuthTokenRequest":
-            return inner
+        for target in signature.iter():
+            if isinstance(target.tag, str) and uri[1:] in (target.get("Id"), target.get("ID"), target.get("id")):
+                found = _request_in(target)
+                if found is not None:
+                    return found
     return signature
+
+
+def _request_in(target):
+    if target.tag.split("}", 1)[-1] == "AuthTokenRequest":
+        return target
+    for element in target:
+        if isinstance(element.tag, str) and element.tag.split("}", 1)[-1] == "AuthTokenRequest":
+            return element
+    text = "".join("".join(target.itertext()).split())
+    if not text or any(isinstance(element.tag, str) for element in target):
+        return None
+    try:
+        inner = parse_xml(b64decode(text), MAX_XADES_BYTES, "signed request", "podpisane żądanie")
+    except (ValueError, XmlInputError):
+        return None
+    return inner if inner.tag.split("}", 1)[-1] == "AuthTokenRequest" else None
 
 
 def login(auth, signed_xml, prepared=None, verify_chain=None):

@@ -45,7 +45,9 @@ def test_ksef_1_0_numbers_offered_only_with_legacy():
     title = "Zaplata FV/5/2025 %s" % legacy.lower().replace("-", " ")
     assert find_ksef_numbers(title) == ([], [])
     assert find_ksef_numbers(title, legacy=True) == ([legacy], [])
-    # a KSeF 2.0 number is given once, in its own form
-    assert find_ksef_numbers(NUMBER, legacy=True) == ([NUMBER], [])
+    # the same digits may be a KSeF 2.0 number and a KSeF 1.0 one (1 in 256 pass both): both forms are looked for
+    both = "5265877635-20250826-0100A1-AF0000-32"
+    assert find_ksef_numbers(both, legacy=True) == (["5265877635-20250826-0100A1AF0000-32", both], [])
+    assert find_ksef_numbers(NUMBER, legacy=True)[0][0] == NUMBER
     # not a number's shape (no date): nothing
     assert find_ksef_numbers("5265877635-20251399-0100A1-AF629B-8E", legacy=True) == ([], [])

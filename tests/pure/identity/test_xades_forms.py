@@ -4,6 +4,9 @@ addon (``independent_xades``), verified by the addon's verifier (the simulator's
 ``simulator_core/test_xades_auth.py``)."""
 
 import base64
+import shutil
+import subprocess
+from pathlib import Path
 
 import independent_xades
 import pytest
@@ -74,3 +77,81 @@ def test_a_filter2_step_other_than_subtracting_is_not_evaluated(seal):
     assert reason(signed.replace(xpath, b"/descendant::dsig:Signature", 1)) == (9105, "signature_mismatch")
     # subtracting the whole document would leave nothing signed
     assert reason(signed.replace(xpath, b"/*", 1)) == (9105, "transform_unsupported")
+
+
+# ---------------------------------------------------------------------------- what an attacker may try
+
+
+def _signed_root_nip(document):
+    root = verify_enveloped(document).signed_root
+    return root.findtext(".//{*}Nip")
+
+
+def test_unsigned_objects_around_the_signed_one_are_never_taken(seal):
+    """Signature wrapping: an unsigned ds:Object (as an element or base64) put before the signed one names another
+    company; what the verifier returns as signed is still the signed request."""
+    signed = independent_xades.sign(request_xml(), seal.private_key, seal.certificate, "enveloping")
+    for extra in ("element", "base64"):
+        root = etree.fromstring(signed)
+        obj = etree.Element("{%s}Object" % DS, Id="Decoy")
+        if extra == "element":
+            obj.append(etree.fromstring(request_xml(nip=OTHER_NIP)))
+        else:
+            obj.text = base64.b64encode(request_xml(nip=OTHER_NIP)).decode()
+        root.insert(list(root).index(root.find("{%s}Object" % DS)), obj)
+        assert _signed_root_nip(etree.tostring(root)) == NIP, extra
+
+        from ksef_core.client.signed_login import read_signed_request
+
+        assert read_signed_request(etree.tostring(root))[2] == NIP, "the client reads the object the signature names"
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        # an EXSLT regular expression with catastrophic backtracking, a quadratic XPath, a broken regex
+        "//*[re:test(.,'(a+)+b')]",
+        "//*[count(preceding::*)=-1]",
+        "//*[re:match(.,'[')]",
+        # subtracting signed content too (here: everything carrying an Id starting like the signature's)
+        "//*[starts-with(@Id,'Sig-')]",
+    ],
+)
+def test_filter2_expressions_other_than_the_signature_are_not_evaluated(seal, expression):
+    signed = independent_xades.sign(request_xml(), seal.private_key, seal.certificate, "filter2")
+    hostile = signed.replace(b"here()/ancestor::dsig:Signature[1]", expression.encode(), 1).replace(
+        b'Filter="subtract"', b'Filter="subtract" xmlns:re="http://exslt.org/regular-expressions"', 1
+    )
+    assert reason(hostile) == (9105, "transform_unsupported")
+
+
+def test_too_many_references_are_refused_before_any_work(seal):
+    signed = independent_xades.sign(request_xml(), seal.private_key, seal.certificate, "enveloped")
+    root = etree.fromstring(signed)
+    signed_info = root.find(".//{%s}SignedInfo" % DS)
+    reference = signed_info.find("{%s}Reference" % DS)
+    for _ in range(10):
+        signed_info.append(etree.fromstring(etree.tostring(reference)))
+    assert reason(etree.tostring(root)) == (9105, "structure")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("java") is None, reason="java not installed")
+def test_the_jdk_validates_every_form_of_the_independent_signer(tmp_path):
+    """The independent signer itself is checked by a third implementation (the JDK's XML-DSig)."""
+    seal = make_test_certificate(nip=NIP, seal=True, key_type="rsa")
+    files = []
+    for form in independent_xades.FORMS:
+        path = tmp_path / ("%s.xml" % form)
+        path.write_bytes(independent_xades.sign(request_xml(), seal.private_key, seal.certificate, form))
+        files.append(str(path))
+    out = subprocess.run(
+        ["java", str(Path(__file__).with_name("XadesVerify.java")), *files],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) == len(files) and all("valid=true" in line for line in lines), out.stdout
