@@ -199,17 +199,17 @@ class AccountBankStatementLine(models.Model):
                 if claimed.intersection(amls.ids):
                     later[st_line] = numbers[st_line]
                     continue
-                suspense = st_line._seek_for_lines()[1]
+                liquidity, suspense, _other = st_line._seek_for_lines()
                 if self._l10n_pl_ksef_can_reconcile(st_line, amls, suspense):
-                    plan.append((st_line, amls, suspense))
+                    plan.append((st_line, amls, suspense, liquidity))
                     claimed.update(amls.ids)
             self._l10n_pl_ksef_reconcile(plan)
-            result["matched"] |= self.browse([st_line.id for st_line, _amls, _suspense in plan])
+            result["matched"] |= self.browse([entry[0].id for entry in plan])
             numbers = later
 
     @api.model
     def _l10n_pl_ksef_reconcile(self, plan):
-        """Reconcile each ``(statement line, invoice lines, suspense line)`` of ``plan`` as Odoo reconciles a
+        """Reconcile each ``(statement line, invoice lines, suspense line, bank line)`` of ``plan`` as Odoo reconciles a
         statement line: the customer on the transaction, its suspense line moved to the invoices' receivable
         account and reconciled with them. Written per customer and per account, reconciled in one go."""
         if not plan:
@@ -223,7 +223,7 @@ class AccountBankStatementLine(models.Model):
             **QUIET,
         }
         suspense_by_account, lines_by_partner, st_lines_by_partner = {}, {}, {}
-        for st_line, amls, suspense in plan:
+        for st_line, amls, suspense, liquidity in plan:
             partner = amls.partner_id.commercial_partner_id
             suspense_by_account.setdefault(amls.account_id.id, []).append(suspense.id)
             # the customer on the line that becomes receivable and, when the transaction names nobody or someone
@@ -232,7 +232,6 @@ class AccountBankStatementLine(models.Model):
             lines = suspense.filtered(lambda aml, p=partner: aml.partner_id != p)
             if st_line.partner_id.commercial_partner_id != partner:
                 st_lines_by_partner.setdefault(partner.id, []).append(st_line.id)
-                liquidity = st_line._seek_for_lines()[0]
                 lines |= liquidity.filtered(lambda aml, p=partner: aml.partner_id != p)
             lines_by_partner.setdefault(partner.id, []).extend(lines.ids)
         AccountMoveLine = self.env["account.move.line"].with_context(**no_sync)
@@ -253,10 +252,10 @@ class AccountBankStatementLine(models.Model):
         # early-discount lines need no synchronisation (Odoo's own ``skip_invoice_sync``; measured: a sixth of the
         # time of matching)
         self.env["account.move.line"].with_context(skip_invoice_sync=True, **QUIET)._reconcile_plan(
-            [suspense + amls for _st_line, amls, suspense in plan]
+            [suspense + amls for _st_line, amls, suspense, _liquidity in plan]
         )
         bodies = {}
-        for st_line, amls, _suspense in plan:
+        for st_line, amls, _suspense, _liquidity in plan:
             for invoice in amls.move_id:
                 note = escape(
                     _(
