@@ -468,7 +468,10 @@ class L10nPlKsefDocument(models.Model):
                 if online:
                     online._l10n_pl_ksef_send_online(client, company, user_token, result)
                 self._l10n_pl_ksef_poll(client, result, sent_since=now)
-                self._l10n_pl_ksef_missing_upos(company, client, only=self if interactive else None)
+                if interactive or not result["sent"]:
+                    # a cron turn that sent invoices leaves their UPOs (receipts KSeF keeps) to the company's next
+                    # turn: the other companies' queues go first (a company alone: its next run comes at once)
+                    self._l10n_pl_ksef_missing_upos(company, client, only=self if interactive else None)
                 sessions._l10n_pl_ksef_wrap_up(client)
                 result["time_up"] |= self._l10n_pl_ksef_time_up()
             except _Stop:
