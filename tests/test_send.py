@@ -278,6 +278,11 @@ class TestL10nPlKsefSendExactlyOnce(L10nPlKsefSendCommon):
         self.assertTrue(self.Document._l10n_pl_ksef_wake_up())
         self.run_cron()
         self.assertEqual(move.l10n_pl_ksef_state, "accepted")
+        # the UPO of an invoice the cron has just sent comes at the company's next turn, due at once
+        self.assertFalse(move.l10n_pl_ksef_document_id.upo_attachment_id)
+        self.assertLessEqual(self.Document._l10n_pl_ksef_wake_up(), fields.Datetime.now())
+        self.run_cron()
+        self.assertTrue(move.l10n_pl_ksef_document_id.upo_attachment_id)
         session = move.l10n_pl_ksef_document_id.session_id
         self.assertEqual(
             self.Document._l10n_pl_ksef_wake_up(), session.next_try, "only the idle session's closing is ahead"
