@@ -64,8 +64,10 @@ UPO_MISSING = SQL(
     "(d.state = 'accepted' AND d.upo_attachment_id IS NULL AND d.session_id IS NOT NULL"
     " AND d.invoicing_mode != 'manual')"
 )
-#: the longest Retry-After (seconds) the cron waits for within a company's turn: KSeF's per-second limit
+#: the longest Retry-After (seconds) the cron waits for within the last company's turn: KSeF's per-second limit
 CRON_RATE_WAIT = 2.0
+#: context key: other companies wait after this one in the cron's list
+OTHERS_KEY = "l10n_pl_ksef_others_waiting"
 #: the cron found another worker sending for a company: it looks again after this long
 BUSY_RETRY = datetime.timedelta(seconds=10)
 #: a send whose outcome is unknown is looked up in KSeF after this long
@@ -191,7 +193,9 @@ class L10nPlKsefDocument(models.Model):
                 break
             # a company's share: what is left of its queue waits until every other company had its turn
             share = PROBE_SECONDS if failures else SHARE_SECONDS
-            runner = Document.with_context(**{SHARE_KEY: deadline_in(share), PROBE_KEY: bool(failures)})
+            runner = Document.with_context(
+                **{SHARE_KEY: deadline_in(share), PROBE_KEY: bool(failures), OTHERS_KEY: index < len(turns) - 1}
+            )
             result = runner._l10n_pl_ksef_run(company, turn=listed_at)
             if not result.get("skipped"):
                 results[company.id] = result
@@ -423,12 +427,15 @@ class L10nPlKsefDocument(models.Model):
 
     @api.model
     def _l10n_pl_ksef_rate_wait(self, interactive=False):
-        """The longest Retry-After (429) a run waits for before going on: a click a few seconds; the cron the
-        moment KSeF's per-second limit needs (10 invoices a second), not the per-minute or hourly ones (the run
-        stops and the company comes back at the Retry-After), and nothing in a probe after failures."""
+        """The longest Retry-After (429) a run waits for before going on: a click a few seconds. The cron waits
+        the moment KSeF's per-second limit needs (10 invoices a second) only for the last company of its list:
+        with other companies after it, the turn ends there and they go first (the company comes back after
+        them, its limit renewed meanwhile); never the per-minute or hourly ones (the company comes back at the
+        Retry-After), and nothing in a probe after failures."""
         if interactive:
             return 5
-        return 0 if self.env.context.get(PROBE_KEY) else CRON_RATE_WAIT
+        context = self.env.context
+        return 0 if context.get(PROBE_KEY) or context.get(OTHERS_KEY) else CRON_RATE_WAIT
 
     def _l10n_pl_ksef_run_sender(self, company, user, result, interactive, sessions):
         """Work on these documents and ``sessions`` (due steps) of ``company`` with ``user``'s

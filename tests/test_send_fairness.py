@@ -257,3 +257,25 @@ class TestL10nPlKsefSendFairness(L10nPlKsefSendCommon):
         self.sim.faults.clear()
         self.run_cron()
         self.assertEqual(mine.l10n_pl_ksef_state, "accepted")
+
+    def test_a_short_retry_after_ends_the_turn_while_other_companies_wait(self):
+        """KSeF's per-second limit on a company with others after it in the cron's list: its turn ends there
+        and the others go first (the lane does not sleep meanwhile); the last company of the list waits the
+        second out and sends the rest of its queue."""
+        second, journal, tax = self.sending_company(OTHER_NIP, "Druga Sp. z o.o.")
+        mine = self.queue(2)
+        theirs = self.queue(2, second, journal, tax)
+        # the other company was served a moment ago: the test company comes first
+        self.env["l10n_pl_ksef.send.turn"].sudo()._l10n_pl_ksef_serve(second, fields.Datetime.now())
+        self.sim.faults.error(SEND, status=429, retry_after=1, method="POST", skip=1, context=TEST_NIP)
+        self.sim.faults.error(SEND, status=429, retry_after=1, method="POST", skip=1, context=OTHER_NIP)
+
+        results = self.Document._cron_l10n_pl_ksef_send()
+
+        self.assertEqual(list(results), [self.company.id, second.id])
+        self.assertEqual(results[self.company.id]["error_code"], "rate_limited")
+        self.assertEqual(sorted(mine.mapped("l10n_pl_ksef_state")), ["processing", "to_send"])
+        self.assertFalse(results[second.id]["error_code"], "the last company of the list waits the second out")
+        self.assertEqual(set(theirs.mapped("l10n_pl_ksef_state")), {"accepted"})
+        self.run_cron()
+        self.assertEqual(set(mine.mapped("l10n_pl_ksef_state")), {"accepted"})
