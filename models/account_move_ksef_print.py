@@ -108,12 +108,26 @@ class AccountMove(models.Model):
     def _l10n_pl_ksef_after_acceptance(self):
         """KSeF has just given these invoices their numbers: payment reference (company option), and a
         PDF already made without the number is made again, so that the stored PDF carries it."""
-        for move in self.filtered(lambda m: m.company_id.l10n_pl_ksef_payment_reference and m.l10n_pl_ksef_number):
-            if move.move_type == "out_invoice" and move.payment_reference != move.l10n_pl_ksef_number:
-                move.payment_reference = move.l10n_pl_ksef_number
+        referenced = self.filtered(
+            lambda m: m._l10n_pl_ksef_takes_payment_reference() and m.payment_reference != m.l10n_pl_ksef_number
+        )
+        # only the reference (and with it the label of the payment-term lines) changes, no amount: the invoice's
+        # lines need no synchronisation and stay balanced; it is KSeF's number, not a user's edit; and the line
+        # "Accepted by KSeF" in the chatter says it (l10n_pl_ksef_document_audit.py), no tracking line of its own
+        quiet = referenced.with_context(
+            skip_invoice_sync=True, check_move_validity=False, skip_is_manually_modified=True, tracking_disable=True
+        )
+        for move in quiet:
+            move.payment_reference = move.l10n_pl_ksef_number
         sent = self.filtered("is_move_sent")  # only Send & Print stores an invoice PDF
         for move in sent.filtered("invoice_pdf_report_id"):
             move._l10n_pl_ksef_refresh_pdf()
+
+    def _l10n_pl_ksef_takes_payment_reference(self):
+        """Whether this invoice's KSeF number becomes its payment reference (the company's option)."""
+        self.ensure_one()
+        wanted = self.company_id.l10n_pl_ksef_payment_reference and self.move_type == "out_invoice"
+        return bool(wanted and self.l10n_pl_ksef_number)
 
     def _l10n_pl_ksef_refresh_pdf(self):
         self.ensure_one()

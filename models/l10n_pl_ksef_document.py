@@ -167,10 +167,11 @@ class L10nPlKsefDocument(models.Model):
         if self:
             self.write(values)
 
-    def _l10n_pl_ksef_claim(self, from_states, to_state, values=None, wait=False):
+    def _l10n_pl_ksef_claim(self, from_states, to_state, values=None, wait=False, each=None, audit=True):
         """Move those of these documents that are in one of ``from_states`` *in the database* to
-        ``to_state`` (and write ``values``); returns the documents claimed, read afresh. The others
-        (withdrawn, taken or decided by someone else meanwhile) are left as they are.
+        ``to_state`` (and write ``values``, and ``each[document id]`` on that document: what differs
+        from one document to the next, e.g. KSeF numbers); returns the documents claimed, read afresh.
+        The others (withdrawn, taken or decided by someone else meanwhile) are left as they are.
 
         The state is read with a row lock (``SELECT ... FOR UPDATE``) in the same transaction as the
         write, so no other transaction can change it between the check and the write. The engine
@@ -178,7 +179,8 @@ class L10nPlKsefDocument(models.Model):
         after its snapshot is left for the next run (nothing raises); a user's action (``wait=True``)
         waits for the lock, and a conflict goes up to Odoo, which retries the request.
 
-        Each transition leaves its line in the invoice's chatter (:meth:`_l10n_pl_ksef_audit`)."""
+        Each transition leaves its line in the invoice's chatter (:meth:`_l10n_pl_ksef_audit`), one batch for
+        all the documents claimed; ``audit=False``: the caller logs it (:meth:`_l10n_pl_ksef_audit_later`)."""
         from_states = (from_states,) if isinstance(from_states, str) else tuple(from_states)
         illegal = [state for state in from_states if state != to_state and to_state not in TRANSITIONS[state]]
         if illegal:
@@ -187,12 +189,12 @@ class L10nPlKsefDocument(models.Model):
         if not self:
             return self
         if wait:
-            claimed = self._l10n_pl_ksef_claim_rows(from_states, to_state, values, SQL("FOR UPDATE"))
+            claimed = self._l10n_pl_ksef_claim_rows(from_states, to_state, values, SQL("FOR UPDATE"), each)
         else:
             try:
                 with self.env.cr.savepoint():
                     claimed = self._l10n_pl_ksef_claim_rows(
-                        from_states, to_state, values, SQL("FOR UPDATE SKIP LOCKED")
+                        from_states, to_state, values, SQL("FOR UPDATE SKIP LOCKED"), each
                     )
             except CONCURRENT_ERRORS as exc:
                 _logger.info(
@@ -201,11 +203,11 @@ class L10nPlKsefDocument(models.Model):
                     exc.__class__.__name__,
                 )
                 return self.browse()
-        if claimed and any(state != to_state for state in from_states):
+        if audit and claimed and any(state != to_state for state in from_states):
             claimed._l10n_pl_ksef_audit(to_state)
         return claimed
 
-    def _l10n_pl_ksef_claim_rows(self, from_states, to_state, values, lock):
+    def _l10n_pl_ksef_claim_rows(self, from_states, to_state, values, lock, each=None):
         self.flush_recordset()
         self.env.cr.execute(
             SQL(
@@ -220,7 +222,10 @@ class L10nPlKsefDocument(models.Model):
         self.invalidate_recordset()
         if claimed:
             claimed.sudo().write(dict(values or {}, state=to_state))
-            # the invoices' stored KSeF fields are written now, under the same guard
+            for document in claimed.sudo():
+                if each and each.get(document.id):
+                    document.write(each[document.id])
+            # the invoices' stored KSeF fields are written now, under the same guard (one UPDATE per table)
             self.env.flush_all()
         return claimed
 

@@ -9,6 +9,7 @@ token or any other secret.
 """
 
 from odoo import _, models
+from odoo.tools import SQL
 
 
 class L10nPlKsefDocument(models.Model):
@@ -22,6 +23,11 @@ class L10nPlKsefDocument(models.Model):
                 return _("Sent to KSeF in batch session %(session)s.", session=self.session_id.reference or "-")
             return _("Sent to KSeF in online session %(session)s.", session=self.session_id.reference or "-")
         if to_state == "accepted":
+            if self.move_id._l10n_pl_ksef_takes_payment_reference():
+                return _(
+                    "Accepted by KSeF with number %(number)s; it is now the invoice's payment reference.",
+                    number=self.ksef_number,
+                )
             return _("Accepted by KSeF with number %(number)s.", number=self.ksef_number)
         if to_state == "rejected":
             return _(
@@ -60,14 +66,26 @@ class L10nPlKsefDocument(models.Model):
                 texts[document] = _("Queued for KSeF by %(user)s.", user=who)
         self._l10n_pl_ksef_log(texts)
 
-    def _l10n_pl_ksef_audit_upo(self, attachment):
-        """The line with the UPO just kept for this accepted document (the attachment opens from the chatter)."""
-        self.ensure_one()
-        self.move_id._message_log(
-            body=_(
+    def _l10n_pl_ksef_audit_upo(self, attachments):
+        """The line with the UPO just kept for each of these accepted documents (``{document: attachment}``; the
+        attachment opens from the chatter): one batch of lines, their attachments linked in one statement."""
+        bodies = {}
+        for document, attachment in attachments.items():
+            bodies[document.move_id.id] = _(
                 "UPO (KSeF's official receipt) of KSeF number %(number)s kept: %(name)s",
-                number=self.ksef_number,
+                number=document.ksef_number,
                 name=attachment.name,
-            ),
-            attachment_ids=attachment.ids,
+            )
+        moves = self.env["account.move"].browse(list(bodies))
+        messages = moves._message_log_batch(bodies=bodies)
+        by_move = {document.move_id.id: attachment.id for document, attachment in attachments.items()}
+        pairs = [(message.id, by_move[message.res_id]) for message in messages]
+        self.env.cr.execute(
+            SQL(
+                "INSERT INTO message_attachment_rel (message_id, attachment_id)"
+                " SELECT * FROM unnest(%s::int[], %s::int[])",
+                [pair[0] for pair in pairs],
+                [pair[1] for pair in pairs],
+            )
         )
+        messages.invalidate_recordset(["attachment_ids"])

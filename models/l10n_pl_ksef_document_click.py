@@ -57,9 +57,10 @@ class L10nPlKsefDocument(models.Model):
         return left
 
     @api.model
-    def _l10n_pl_ksef_time_up(self):
-        """Whether the context's deadline, or the company's share of the cron run, has passed (none: never)."""
-        ends = [self.env.context.get(key) for key in (DEADLINE_KEY, SHARE_KEY)]
+    def _l10n_pl_ksef_time_up(self, share=True):
+        """Whether the context's deadline, or the company's share of the cron run, has passed (none: never);
+        ``share=False``: the run's deadline only."""
+        ends = [self.env.context.get(key) for key in ((DEADLINE_KEY, SHARE_KEY) if share else (DEADLINE_KEY,))]
         ends = [end for end in ends if end is not None]
         return bool(ends) and time.monotonic() >= min(ends)
 

@@ -300,14 +300,14 @@ class L10nPlKsefDocument(models.Model):
             )
         return len(documents)
 
-    def _l10n_pl_ksef_accept(self, outcome, duplicate=False):
-        accepted = super()._l10n_pl_ksef_accept(outcome, duplicate=duplicate)
-        if not accepted:
-            return accepted
-        if self.invoicing_mode in OFFLINE_MODES:
-            self.move_id.sudo().activity_unlink([DEADLINE_ACTIVITY_XMLID])
-        # the corrections waiting for this number go at the next run (no query for invoices without credit notes)
-        if self.move_id.reversal_move_ids:
-            domain = [("waits_for_id.move_id", "=", self.move_id.id), ("state", "=", "to_send")]
+    def _l10n_pl_ksef_accept_all(self, outcomes, duplicate=False):
+        accepted = super()._l10n_pl_ksef_accept_all(outcomes, duplicate=duplicate)
+        offline = accepted.filtered(lambda d: d.invoicing_mode in OFFLINE_MODES)
+        if offline:
+            offline.move_id.sudo().activity_unlink([DEADLINE_ACTIVITY_XMLID])
+        # the corrections waiting for these numbers go at the next run (no query for invoices without credit notes)
+        corrected = accepted.move_id.filtered("reversal_move_ids")
+        if corrected:
+            domain = [("waits_for_id.move_id", "in", corrected.ids), ("state", "=", "to_send")]
             self.search([*domain, ("invoice_hash", "=", False)])._l10n_pl_ksef_set({"next_try": False})
         return accepted

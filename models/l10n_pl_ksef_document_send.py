@@ -5,7 +5,8 @@
 * One run per company at a time: a PostgreSQL advisory lock held for the run (it survives the
   commits of the run; a crashed worker's connection releases it). A second worker finds it taken and
   does nothing; the documents themselves are claimed with row locks that skip rows another has.
-* The state is committed before each KSeF call and after its answer. A document left in ``sending``
+* The state is committed before each KSeF call (``sending``) and, with the next one, after its answer
+  (``processing``: online, the answers of a few sends are recorded together). A document left in ``sending``
   (a crash, a lost answer) is resolved at the next run from its session reference and hash: KSeF's
   list of the session's invoices says whether it got it. Only then may it be sent again, and a
   resend KSeF already has ends as 440, whose original number is taken over only when its hash matches.
@@ -63,6 +64,10 @@ UPO_MISSING = SQL(
     "(d.state = 'accepted' AND d.upo_attachment_id IS NULL AND d.session_id IS NOT NULL"
     " AND d.invoicing_mode != 'manual')"
 )
+#: the longest Retry-After (seconds) the cron waits for within the last company's turn: KSeF's per-second limit
+CRON_RATE_WAIT = 2.0
+#: context key: other companies wait after this one in the cron's list
+OTHERS_KEY = "l10n_pl_ksef_others_waiting"
 #: the cron found another worker sending for a company: it looks again after this long
 BUSY_RETRY = datetime.timedelta(seconds=10)
 #: a send whose outcome is unknown is looked up in KSeF after this long
@@ -75,6 +80,8 @@ INTERACTIVE_POLL = PollPolicy(initial=0.3, factor=1.6, max_delay=2.0, timeout=20
 CRON_POLL = PollPolicy(initial=0.5, factor=1.6, max_delay=5.0, timeout=45.0)
 #: documents whose XML is read at once while building a batch
 XML_CHUNK = 500
+#: KSeF's answers to online sends recorded (as processing, with their chatter lines) together
+ANSWERS_PER_RECORD = 10
 
 
 def _naive(value):
@@ -90,6 +97,32 @@ def _naive(value):
 
 class _Stop(Exception):
     """Stop this sender's run: the reason is already written on the documents."""
+
+
+class _Answered:
+    """KSeF's answers to the online sends of a run, recorded (``sending`` -> ``processing``, the element
+    reference, the "sent" line of the chatter) ``ANSWERS_PER_RECORD`` at a time: one claim, one UPDATE per table
+    and one batch of chatter lines for them all, in the transaction the next send commits anyway."""
+
+    def __init__(self, documents, result):
+        self.documents = documents.browse()
+        self.each = {}
+        self.result = result
+
+    def add(self, document, sent):
+        self.documents |= document
+        self.each[document.id] = {"reference_number": sent.reference_number, "invoice_hash": sent.invoice_hash}
+
+    def record(self, full_only=False):
+        """Record the answers kept (``full_only``: only once there are ``ANSWERS_PER_RECORD`` of them)."""
+        if not self.documents or (full_only and len(self.documents) < ANSWERS_PER_RECORD):
+            return
+        documents, each = self.documents, self.each
+        self.documents, self.each = documents.browse(), {}
+        recorded = documents._l10n_pl_ksef_claim(
+            "sending", "processing", {"last_error": False, "next_try": False}, each=each
+        )
+        self.result["sent"] += len(recorded)
 
 
 class L10nPlKsefDocument(models.Model):
@@ -160,13 +193,16 @@ class L10nPlKsefDocument(models.Model):
                 break
             # a company's share: what is left of its queue waits until every other company had its turn
             share = PROBE_SECONDS if failures else SHARE_SECONDS
-            runner = Document.with_context(**{SHARE_KEY: deadline_in(share), PROBE_KEY: bool(failures)})
+            runner = Document.with_context(
+                **{SHARE_KEY: deadline_in(share), PROBE_KEY: bool(failures), OTHERS_KEY: index < len(turns) - 1}
+            )
             result = runner._l10n_pl_ksef_run(company, turn=listed_at)
             if not result.get("skipped"):
                 results[company.id] = result
-        # a company another worker is sending for: looked at again in a while, not at once (a loop)
-        busy = any(result["busy"] for result in results.values())
-        self._l10n_pl_ksef_wake_up(not_before=fields.Datetime.now() + BUSY_RETRY if busy else None)
+        # a company another worker is sending for: looked at again in a while, not at once (a loop); the
+        # others' work is not held back by it
+        busy = self.env["res.company"].browse([company_id for company_id, r in results.items() if r["busy"]])
+        self._l10n_pl_ksef_wake_up(busy=busy)
         return results
 
     @api.model
@@ -208,13 +244,16 @@ class L10nPlKsefDocument(models.Model):
         return [(Company.browse(company_id), failures) for company_id, failures in self.env.cr.fetchall()]
 
     @api.model
-    def _l10n_pl_ksef_wake_up(self, now=None, not_before=None):
-        """Trigger the cron when there is something to do: a due retry, a status to check; not before
-        ``not_before`` when given.
+    def _l10n_pl_ksef_wake_up(self, now=None, busy=None):
+        """Trigger the cron when there is something to do: a due retry, a status to check. The work of the
+        ``busy`` companies (another worker is sending for them) is left out: they are looked at again after
+        ``BUSY_RETRY``, the others' as soon as it is due. Called from a lane of the sending cron, the lane
+        triggers itself too, so that it does not stay idle while its companies wait for the first lane.
 
         Returns the moment it was triggered for, or None when nothing is pending.
         """
         now = now or fields.Datetime.now()
+        busy_ids = tuple(busy.ids) if busy else (0,)
         self.flush_model(["state", "next_try", "sent_date", "upo_attachment_id", "session_id", "invoicing_mode"])
         self.env["l10n_pl_ksef.session"].flush_model(["next_try", "company_id"])
         self.env["l10n_pl_ksef.send.turn"].flush_model()
@@ -229,23 +268,44 @@ class L10nPlKsefDocument(models.Model):
                           FROM l10n_pl_ksef_document d
                           JOIN res_company c ON c.id = d.company_id AND c.l10n_pl_ksef_active
                           LEFT JOIN l10n_pl_ksef_send_turn t ON t.company_id = d.company_id
-                         WHERE d.state IN ('to_send', 'sending', 'processing') OR %(upo)s),
+                         WHERE (d.state IN ('to_send', 'sending', 'processing') OR %(upo)s)
+                           AND d.company_id NOT IN %(busy)s),
                        (SELECT MIN(GREATEST(s.next_try, t.not_before)) FROM l10n_pl_ksef_session s
                           JOIN res_company c ON c.id = s.company_id AND c.l10n_pl_ksef_active
                           LEFT JOIN l10n_pl_ksef_send_turn t ON t.company_id = s.company_id
-                         WHERE s.next_try IS NOT NULL))""",
+                         WHERE s.next_try IS NOT NULL AND s.company_id NOT IN %(busy)s))""",
                 now=now,
                 soon=POLL_SOON,
                 upo=UPO_MISSING,
+                busy=busy_ids,
             )
         )
         when = self.env.cr.fetchone()[0]
-        cron = self.env.ref(CRON_XMLID, raise_if_not_found=False)
-        if not when or not cron:
+        crons = self._l10n_pl_ksef_lanes_to_wake()
+        if not crons:
             return None
-        when = max(when, now, not_before or now)
-        cron.sudo()._trigger(at=when)
+        if busy:
+            for cron in crons:
+                cron._trigger(at=now + BUSY_RETRY)
+        if not when:
+            return None
+        when = max(when, now)
+        for cron in crons:
+            cron._trigger(at=when)
         return when
+
+    @api.model
+    def _l10n_pl_ksef_lanes_to_wake(self):
+        """The first lane of the sending cron, and the lane running now if it is another one."""
+        main = self.env.ref(CRON_XMLID, raise_if_not_found=False)
+        crons = main.sudo() if main else self.env["ir.cron"].sudo()
+        running = self.env.context.get("cron_id")
+        if running and running != (main.id if main else None):
+            for xmlid in SEND_LANES:
+                cron = self.env.ref(xmlid, raise_if_not_found=False)
+                if cron and cron.id == running and cron.sudo().active:
+                    crons |= cron.sudo()
+        return crons
 
     # ------------------------------------------------------------------ one company
 
@@ -365,6 +425,18 @@ class L10nPlKsefDocument(models.Model):
             groups[user] = groups.get(user, session.browse()) | session
         return groups
 
+    @api.model
+    def _l10n_pl_ksef_rate_wait(self, interactive=False):
+        """The longest Retry-After (429) a run waits for before going on: a click a few seconds. The cron waits
+        the moment KSeF's per-second limit needs (10 invoices a second) only for the last company of its list:
+        with other companies after it, the turn ends there and they go first (the company comes back after
+        them, its limit renewed meanwhile); never the per-minute or hourly ones (the company comes back at the
+        Retry-After), and nothing in a probe after failures."""
+        if interactive:
+            return 5
+        context = self.env.context
+        return 0 if context.get(PROBE_KEY) or context.get(OTHERS_KEY) else CRON_RATE_WAIT
+
     def _l10n_pl_ksef_run_sender(self, company, user, result, interactive, sessions):
         """Work on these documents and ``sessions`` (due steps) of ``company`` with ``user``'s
         credentials (empty user: the company's)."""
@@ -372,7 +444,7 @@ class L10nPlKsefDocument(models.Model):
         try:
             client = company.sudo()._l10n_pl_ksef_client(
                 ksef_user=user,
-                max_wait_seconds=5 if interactive else 0,
+                max_wait_seconds=self._l10n_pl_ksef_rate_wait(interactive),
                 poll_policy=INTERACTIVE_POLL if interactive else CRON_POLL,
                 deadline_seconds=self._l10n_pl_ksef_time_left(interactive),
             )
@@ -402,8 +474,11 @@ class L10nPlKsefDocument(models.Model):
                     online = due
                 if online:
                     online._l10n_pl_ksef_send_online(client, company, user_token, result)
-                self._l10n_pl_ksef_poll(client, result)
-                self._l10n_pl_ksef_missing_upos(company, client, only=self if interactive else None)
+                self._l10n_pl_ksef_poll(client, result, sent_since=now)
+                if interactive or not result["sent"]:
+                    # a cron turn that sent invoices leaves their UPOs (receipts KSeF keeps) to the company's next
+                    # turn: the other companies' queues go first (a company alone: its next run comes at once)
+                    self._l10n_pl_ksef_missing_upos(company, client, only=self if interactive else None)
                 sessions._l10n_pl_ksef_wrap_up(client)
                 result["time_up"] |= self._l10n_pl_ksef_time_up()
             except _Stop:
@@ -497,10 +572,20 @@ class L10nPlKsefDocument(models.Model):
         return record, client_session
 
     def _l10n_pl_ksef_send_online(self, client, company, user_token, result, reopened=False):
+        """Send these queued documents one by one in an online session.
+
+        Each document is claimed (``to_send`` -> ``sending``) and committed before its request: that commit is what
+        makes the sending exactly-once. KSeF's answers (the element references) are recorded as ``processing``
+        a few at a time (:class:`_Answered`), each record with the next commit; until then the document is
+        ``sending`` in the database, and a run that dies meanwhile leaves it to the next run's recovery, which
+        asks KSeF by hash, as after any lost answer."""
         record, client_session = self._l10n_pl_ksef_online_session(client, company, user_token, force_new=reopened)
-        for queued in self.sorted("id"):
+        answered = _Answered(self, result)
+        queue = self.sorted("id")
+        for queued in queue:
             if self._l10n_pl_ksef_time_up():
                 result["time_up"] = True  # the rest stays queued for the next run
+                answered.record()
                 return
             now = fields.Datetime.now()
             # claimed from the queue in the database: a document withdrawn (invoice reset to draft), issued
@@ -508,11 +593,17 @@ class L10nPlKsefDocument(models.Model):
             document = queued._l10n_pl_ksef_claim(
                 "to_send",
                 "sending",
-                {"session_id": record.id, "environment": client.environment.name, "sent_date": now},
+                {
+                    "session_id": record.id,
+                    "environment": client.environment.name,
+                    "sent_date": now,
+                    # only the sender (under the company's sending lock) writes the attempts
+                    "attempts": queued.attempts + 1,
+                },
             )
             if not document:
                 continue
-            document._l10n_pl_ksef_set({"attempts": document.attempts + 1})
+            answered.record(full_only=True)
             self._l10n_pl_ksef_commit()
             try:
                 sent = client.online.send(
@@ -523,16 +614,19 @@ class L10nPlKsefDocument(models.Model):
                     hash_of_corrected=document.hash_of_corrected or None,
                 )
             except KsefRateLimited:
+                answered.record()
                 document._l10n_pl_ksef_claim("sending", "to_send", {"session_id": False})
                 self._l10n_pl_ksef_commit()
                 raise
             except KsefUnknownOutcome as exc:
+                answered.record()
                 # stays in "sending": the next run asks KSeF by hash before anything else
                 document._l10n_pl_ksef_set({"last_error": exc.message_en})
                 result.update(error=exc.message_en, error_code=exc.code, retry_at=now)
                 self._l10n_pl_ksef_commit()
                 raise _Stop() from None
             except KsefApiError as exc:
+                answered.record()
                 if set(exc.exception_codes) & SESSION_GONE and not reopened:
                     record._l10n_pl_ksef_mark_closed(now)
                     document._l10n_pl_ksef_claim("sending", "to_send", {"session_id": False})
@@ -551,24 +645,17 @@ class L10nPlKsefDocument(models.Model):
                 self._l10n_pl_ksef_commit()
                 raise
             except KsefError:
+                answered.record()
                 # nothing reached KSeF (refused before sending, or the request failed without doubt)
                 document._l10n_pl_ksef_claim("sending", "to_send", {"session_id": False})
                 self._l10n_pl_ksef_commit()
                 raise
-            document._l10n_pl_ksef_claim(
-                "sending",
-                "processing",
-                {
-                    "reference_number": sent.reference_number,
-                    "invoice_hash": sent.invoice_hash,
-                    "last_error": False,
-                    "next_try": False,
-                },
-            )
-            result["sent"] += 1
+            answered.add(document, sent)
             if sent.final:  # a lost answer resolved inside the client: KSeF had it already
+                answered.record()
                 document._l10n_pl_ksef_apply(client, sent, result)
-            self._l10n_pl_ksef_commit()
+        answered.record()
+        self._l10n_pl_ksef_commit()
 
     # ------------------------------------------------------------------ batch
 

@@ -34,11 +34,15 @@ class L10nPlKsefDocument(models.Model):
 
     # ------------------------------------------------------------------ polling
 
-    def _l10n_pl_ksef_poll(self, client, result):
-        """Ask KSeF about the documents in ``processing`` and apply the final answers."""
+    def _l10n_pl_ksef_poll(self, client, result, sent_since=None):
+        """Ask KSeF about the documents in ``processing`` and apply the final answers.
+
+        The sessions this run has just sent into (documents sent from ``sent_since``) are asked even once the
+        company's share of the cron run is over (one request a session): KSeF has usually decided by then, and
+        the company's invoices are not left waiting a whole round of the other companies for it."""
         processing = self.filtered(lambda d: d.state == "processing")
         if processing:
-            processing._l10n_pl_ksef_poll_sessions(client, result)
+            processing._l10n_pl_ksef_poll_sessions(client, result, sent_since)
             # still processing: checked again after a pause that grows with the wait (10 s .. 2 min)
             now = fields.Datetime.now()
 
@@ -51,9 +55,14 @@ class L10nPlKsefDocument(models.Model):
             for moment, documents in waiting.grouped(next_check).items():
                 documents.next_try = moment
 
-    def _l10n_pl_ksef_poll_sessions(self, client, result):
-        for session, documents in self.grouped("session_id").items():
-            if self._l10n_pl_ksef_time_up():
+    def _l10n_pl_ksef_poll_sessions(self, client, result, sent_since=None):
+        def fresh(documents):
+            return bool(sent_since) and any(d.sent_date and d.sent_date >= sent_since for d in documents)
+
+        # the sessions just sent into first
+        groups = sorted(self.grouped("session_id").items(), key=lambda group: not fresh(group[1]))
+        for session, documents in groups:
+            if self._l10n_pl_ksef_time_up(share=not fresh(documents)):
                 result["time_up"] = True  # the others are checked at the next run
                 return
             if not session.reference:
@@ -63,10 +72,12 @@ class L10nPlKsefDocument(models.Model):
             if session.kind == "batch" or len(documents) > LIST_THRESHOLD:
                 by_hash = {d.invoice_hash: d for d in documents}
                 by_ref = {d.reference_number: d for d in documents if d.reference_number}
+                answers = []
                 for item in client.online.list_invoices(session.reference, page_size=1000):
                     document = by_ref.get(item.get("referenceNumber")) or by_hash.get(item.get("invoiceHash"))
                     if document is not None:
-                        document._l10n_pl_ksef_apply_item(client, item, result)
+                        answers.append((document, item))
+                self._l10n_pl_ksef_apply_items(client, answers, result)
             else:
                 for document in documents.filtered("reference_number"):
                     item = client.online.invoice_status(session.reference, document.reference_number)
@@ -112,6 +123,21 @@ class L10nPlKsefDocument(models.Model):
         )
         if missing:
             missing._l10n_pl_ksef_fetch_upos(client=client)
+
+    def _l10n_pl_ksef_apply_items(self, client, answers, result):
+        """Apply ``[(document, SessionInvoiceStatusResponse)]``: the plain acceptances all at once (one claim,
+        one batch of chatter lines, one write per table), the rest (440, rejections) one by one."""
+        accepted = {}
+        for document, item in answers:
+            outcome = InvoiceResult(
+                document.id, document.invoice_hash, session_reference=document.session_id.reference
+            ).update(item)
+            if outcome.final and outcome.ok and not outcome.duplicate:
+                accepted[document.id] = outcome
+            else:
+                document._l10n_pl_ksef_apply(client, outcome, result)
+        if accepted:
+            result["accepted"] += len(self.browse(list(accepted))._l10n_pl_ksef_accept_all(accepted))
 
     def _l10n_pl_ksef_apply_item(self, client, item, result):
         """Apply one ``SessionInvoiceStatusResponse`` to this document."""
@@ -166,22 +192,35 @@ class L10nPlKsefDocument(models.Model):
 
     def _l10n_pl_ksef_accept(self, outcome, duplicate=False):
         """Accepted by KSeF: returns the document when it was still waiting for KSeF's answer (else empty)."""
+        self.ensure_one()
+        return self._l10n_pl_ksef_accept_all({self.id: outcome}, duplicate=duplicate)
+
+    def _l10n_pl_ksef_accept_all(self, outcomes, duplicate=False):
+        """Accepted by KSeF (``{document id: InvoiceResult}``): returns those of these documents that were still
+        waiting for KSeF's answer, claimed together; the others (decided meanwhile) are left as they are."""
+        now = fields.Datetime.now()
+        each = {}
+        for document in self:
+            outcome = outcomes[document.id]
+            each[document.id] = {
+                "ksef_number": outcome.ksef_number,
+                "acceptance_date": _naive(outcome.acquisition_date) or now,
+                "status_code": outcome.status.code if outcome.status else 200,
+                "upo_url": outcome.upo_download_url or False,
+                "reference_number": outcome.reference_number or document.reference_number,
+                "ksef_invoicing_mode": outcome.invoicing_mode or False,
+            }
         accepted = self._l10n_pl_ksef_claim(
             "processing",
             "accepted",
             {
-                "ksef_number": outcome.ksef_number,
-                "acceptance_date": _naive(outcome.acquisition_date) or fields.Datetime.now(),
-                "status_code": outcome.status.code if outcome.status else 200,
                 "duplicate": duplicate,
                 "reason_en": False,
                 "reason_pl": False,
                 "last_error": False,
                 "next_try": False,
-                "upo_url": outcome.upo_download_url or False,
-                "reference_number": outcome.reference_number or self.reference_number,
-                "ksef_invoicing_mode": outcome.invoicing_mode or False,
             },
+            each=each,
         )
         accepted.move_id._l10n_pl_ksef_after_acceptance()
         return accepted
@@ -271,10 +310,11 @@ class L10nPlKsefDocument(models.Model):
                 }
             )
             fetched.append(document)
-        attachments = self.env["ir.attachment"].sudo().create(values) if values else []
-        for document, attachment in zip(fetched, attachments, strict=True):
-            document.sudo().upo_attachment_id = attachment
-            document._l10n_pl_ksef_audit_upo(attachment)
+        if values:
+            attachments = self.env["ir.attachment"].sudo().create(values)
+            for document, attachment in zip(fetched, attachments, strict=True):
+                document.sudo().upo_attachment_id = attachment
+            documents.browse()._l10n_pl_ksef_audit_upo(dict(zip(fetched, attachments, strict=True)))
         self._l10n_pl_ksef_commit()
 
     def _l10n_pl_ksef_download_upo(self, client):

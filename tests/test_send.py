@@ -278,6 +278,11 @@ class TestL10nPlKsefSendExactlyOnce(L10nPlKsefSendCommon):
         self.assertTrue(self.Document._l10n_pl_ksef_wake_up())
         self.run_cron()
         self.assertEqual(move.l10n_pl_ksef_state, "accepted")
+        # the UPO of an invoice the cron has just sent comes at the company's next turn, due at once
+        self.assertFalse(move.l10n_pl_ksef_document_id.upo_attachment_id)
+        self.assertLessEqual(self.Document._l10n_pl_ksef_wake_up(), fields.Datetime.now())
+        self.run_cron()
+        self.assertTrue(move.l10n_pl_ksef_document_id.upo_attachment_id)
         session = move.l10n_pl_ksef_document_id.session_id
         self.assertEqual(
             self.Document._l10n_pl_ksef_wake_up(), session.next_try, "only the idle session's closing is ahead"
@@ -361,6 +366,18 @@ class TestL10nPlKsefSendExactlyOnce(L10nPlKsefSendCommon):
         self.run_cron()
         self.assertEqual(document.state, "accepted")
         self.assertEqual(len(self.stored_numbers_of(move.name)), 1)
+
+    def test_a_short_retry_after_is_waited_for_within_the_run(self):
+        """KSeF's per-second limit (429 with a Retry-After of a second) does not end the company's turn: the cron
+        waits that second and sends the rest of the queue in the same run, each invoice once."""
+        moves = self.invoices(3)
+        moves._l10n_pl_ksef_queue()
+        self.sim.faults.error("/sessions/online/*/invoices", method="POST", status=429, retry_after=1, skip=1)
+        result = self.Document._cron_l10n_pl_ksef_send()[self.company.id]
+        self.assertFalse(result["error_code"])
+        self.assertEqual(set(moves.mapped("l10n_pl_ksef_state")), {"accepted"})
+        for move in moves:
+            self.assertEqual(len(self.stored_numbers_of(move.name)), 1, move.name)
 
     def test_expired_session_is_replaced(self):
         first = self.invoice()

@@ -119,7 +119,7 @@ class TestL10nPlKsefSendClick(L10nPlKsefSendCommon):
     def test_check_status_asks_about_the_invoice_clicked_only(self):
         first, second = self.queued(2)
         # both sent by the cron, whose status checks come later (KSeF is still processing them)
-        with patch.object(type(self.Document), "_l10n_pl_ksef_poll", lambda self, client, result: None):
+        with patch.object(type(self.Document), "_l10n_pl_ksef_poll", lambda self, client, result, **kwargs: None):
             self.run_cron()
         self.assertEqual((first.l10n_pl_ksef_state, second.l10n_pl_ksef_state), ("processing", "processing"))
         first.action_l10n_pl_ksef_check_status()

@@ -4,10 +4,11 @@ round-robin order, and a company whose KSeF fails never holds up the others."""
 import datetime
 from unittest.mock import patch
 
-from odoo import fields
+from odoo import fields, sql_db
 from odoo.tests import tagged
 from odoo.tools import config
 
+from ..models.l10n_pl_ksef_document_send import SEND_LOCK
 from .common import OTHER_NIP, TEST_NIP
 from .send_common import L10nPlKsefSendCommon
 
@@ -209,3 +210,72 @@ class TestL10nPlKsefSendFairness(L10nPlKsefSendCommon):
         self.assertTrue(Trigger.search([("cron_id", "=", lane.id)]), "the second lane is called")
         self.assertEqual(mine.l10n_pl_ksef_state, "accepted")
         self.assertEqual(theirs.l10n_pl_ksef_state, "accepted")
+
+    def test_a_company_busy_in_another_worker_delays_no_other_company(self):
+        """Another worker is sending for one company (it holds its lock): the cron looks at that company again in
+        a while, but the other company's work, due again in a few seconds (KSeF's Retry-After), wakes the cron at
+        its own time, not after the busy company's wait."""
+        second, journal, tax = self.sending_company(OTHER_NIP, "Druga Sp. z o.o.")
+        self.queue(1)
+        theirs = self.queue(1, second, journal, tax)
+        other = sql_db.db_connect(self.env.cr.dbname).cursor()
+        self.addCleanup(other.close)
+        other.execute("SELECT pg_advisory_lock(%s, %s)", (SEND_LOCK, self.company.id))
+        self.addCleanup(other.execute, "SELECT pg_advisory_unlock(%s, %s)", (SEND_LOCK, self.company.id))
+        # longer than the cron waits within a turn (KSeF's per-second limit): the company's turn ends
+        self.sim.faults.error(SEND, status=429, retry_after=3, method="POST", context=OTHER_NIP)
+        main = self.env.ref("l10n_pl_ksef.ir_cron_l10n_pl_ksef_send")
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        Trigger.search([("cron_id", "=", main.id)]).unlink()
+        before = fields.Datetime.now()
+
+        # run as the first lane (it calls the second one, not itself)
+        results = self.Document.with_context(cron_id=main.id)._cron_l10n_pl_ksef_send()
+
+        self.assertTrue(results[self.company.id]["busy"])
+        self.assertEqual(results[second.id]["error_code"], "rate_limited")
+        self.assertEqual(theirs.l10n_pl_ksef_state, "to_send")
+        calls = sorted(Trigger.search([("cron_id", "=", main.id)]).mapped("call_at"))
+        self.assertLessEqual(calls[0], before + datetime.timedelta(seconds=7), "woken for the other company's retry")
+        self.assertGreaterEqual(calls[-1], before + datetime.timedelta(seconds=9), "the busy company in a while")
+
+    def test_the_second_lane_wakes_itself_while_work_is_due(self):
+        """A run of the second lane that leaves work due (a Retry-After) triggers that lane again too, not only the
+        first one, which may be busy with other companies for a long while: no lane stays idle while work waits."""
+        main = self.env.ref("l10n_pl_ksef.ir_cron_l10n_pl_ksef_send")
+        lane = self.env.ref("l10n_pl_ksef.ir_cron_l10n_pl_ksef_send_2")
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        Trigger.search([("cron_id", "in", (main + lane).ids)]).unlink()
+        mine = self.queue(1)
+        self.sim.faults.error(SEND, status=429, retry_after=3, method="POST", context=TEST_NIP)
+
+        self.Document.with_context(cron_id=lane.id)._cron_l10n_pl_ksef_send()
+
+        self.assertEqual(mine.l10n_pl_ksef_state, "to_send")
+        self.assertTrue(Trigger.search([("cron_id", "=", lane.id)]), "the second lane comes back by itself")
+        self.assertTrue(Trigger.search([("cron_id", "=", main.id)]))
+        self.sim.faults.clear()
+        self.run_cron()
+        self.assertEqual(mine.l10n_pl_ksef_state, "accepted")
+
+    def test_a_short_retry_after_ends_the_turn_while_other_companies_wait(self):
+        """KSeF's per-second limit on a company with others after it in the cron's list: its turn ends there
+        and the others go first (the lane does not sleep meanwhile); the last company of the list waits the
+        second out and sends the rest of its queue."""
+        second, journal, tax = self.sending_company(OTHER_NIP, "Druga Sp. z o.o.")
+        mine = self.queue(2)
+        theirs = self.queue(2, second, journal, tax)
+        # the other company was served a moment ago: the test company comes first
+        self.env["l10n_pl_ksef.send.turn"].sudo()._l10n_pl_ksef_serve(second, fields.Datetime.now())
+        self.sim.faults.error(SEND, status=429, retry_after=1, method="POST", skip=1, context=TEST_NIP)
+        self.sim.faults.error(SEND, status=429, retry_after=1, method="POST", skip=1, context=OTHER_NIP)
+
+        results = self.Document._cron_l10n_pl_ksef_send()
+
+        self.assertEqual(list(results), [self.company.id, second.id])
+        self.assertEqual(results[self.company.id]["error_code"], "rate_limited")
+        self.assertEqual(sorted(mine.mapped("l10n_pl_ksef_state")), ["processing", "to_send"])
+        self.assertFalse(results[second.id]["error_code"], "the last company of the list waits the second out")
+        self.assertEqual(set(theirs.mapped("l10n_pl_ksef_state")), {"accepted"})
+        self.run_cron()
+        self.assertEqual(set(mine.mapped("l10n_pl_ksef_state")), {"accepted"})

@@ -58,6 +58,16 @@ RESTART_ATTEMPTS = 10
 RESTART_SEC = 5.0
 
 
+#: runs odoo-bin (the first argument) without its longpolling (gevent) worker: nobody is connected to the
+#: benchmark's servers, and where gevent cannot start (a Python without zope.interface) the prefork server
+#: spawns it again at every turn of its loop, a Python start-up each time that eats a core of the machine
+NO_LONGPOLLING = (
+    "import os, runpy, sys; sys.argv = sys.argv[1:]; sys.path.insert(0, os.path.dirname(sys.argv[0])); "
+    "import odoo.service.server as server; server.PreforkServer.long_polling_spawn = lambda self: None; "
+    "runpy.run_path(sys.argv[0], run_name='__main__')"
+)
+
+
 class ServerDead(RuntimeError):
     """The Odoo server exited and could not be kept running: the scenario fails at once."""
 
@@ -129,6 +139,8 @@ class Rig:
         self.http_port = free_port()
         command = [
             sys.executable,
+            "-c",
+            NO_LONGPOLLING,
             odoo_bin,
             "--addons-path=%s" % addons,
             "--data-dir=%s" % config["data_dir"],

@@ -25,7 +25,9 @@ does not matter; with KSEF_BENCH_DB a run leaves its company and invoices behind
 retires them first (renamed, KSeF off, pending documents cancelled).
 
 KSEF_BENCH_PROFILE=1: cProfile of the draft creation, of the posting and of the cron passes (this
-thread only: the simulator's threads are not included) on stderr.
+thread only: the simulator's threads are not included) on stderr. KSEF_BENCH_SQLSTATS=1: the statements the
+cron passes ran, by their first words, and the queries per invoice (the time per invoice is always shown); the
+passes then go on until every UPO is kept, so that its work is counted too.
 
 Last line: ``send-10k: N accepted of M in T s, peak RSS R MB, requests Q, duplicates D, lost L`` —
 N = documents accepted with a KSeF number, M = invoices posted, T = seconds from the start of
@@ -115,6 +117,62 @@ def profiled(label):
         stats = pstats.Stats(profile, stream=sys.stderr)
         stats.sort_stats("tottime").print_stats(30)
         stats.sort_stats("cumulative").print_stats(40)
+
+
+class SqlTally:
+    """KSEF_BENCH_SQLSTATS=1: the statements the cron passes run (this thread only), by their first words."""
+
+    def __init__(self):
+        self.enabled = bool(os.environ.get("KSEF_BENCH_SQLSTATS"))
+        self.counter = collections.Counter()
+        self.total = 0
+        self.seconds = self.cpu = 0.0
+        self.active = False
+        if not self.enabled:
+            return
+        from odoo import sql_db
+
+        original = sql_db.Cursor.execute
+        owner = threading.get_ident()
+        tally = self
+
+        def execute(cr, query, params=None, log_exceptions=True):
+            if tally.active and threading.get_ident() == owner:
+                text = " ".join(str(getattr(query, "code", query)).split())
+                tally.counter[text[:110]] += 1
+                tally.total += 1
+            return original(cr, query, params, log_exceptions)
+
+        sql_db.Cursor.execute = execute
+
+    @contextlib.contextmanager
+    def counting(self):
+        self.active = True
+        started, cpu = time.perf_counter(), time.thread_time()
+        try:
+            yield
+        finally:
+            self.seconds += time.perf_counter() - started
+            self.cpu += time.thread_time() - cpu
+            self.active = False
+
+    def report(self, invoices):
+        print(
+            "cron passes: %.2f s in all = %.1f ms per invoice (Python CPU of the cron thread %.1f ms); %s"
+            % (
+                self.seconds,
+                1000.0 * self.seconds / max(invoices, 1),
+                1000.0 * self.cpu / max(invoices, 1),
+                "%d queries = %.1f per invoice" % (self.total, self.total / max(invoices, 1))
+                if self.enabled
+                else "queries not counted (KSEF_BENCH_SQLSTATS=1)",
+            )
+        )
+        for text, count in self.counter.most_common(60):
+            print("  %6d  %s" % (count, text))
+
+
+TALLY = None
 
 
 # --------------------------------------------------------------------------- simulator requests
@@ -236,6 +294,15 @@ def accepted_numbers(env, company):
     return env.cr.fetchone()[0]
 
 
+def without_upo(env, company):
+    env.cr.execute(
+        """SELECT count(*) FROM l10n_pl_ksef_document
+            WHERE company_id = %s AND state = 'accepted' AND upo_attachment_id IS NULL""",
+        (company.id,),
+    )
+    return env.cr.fetchone()[0]
+
+
 def describe_result(results):
     parts = []
     for result in results.values():
@@ -338,7 +405,7 @@ def schedule(registry, company, t0, deadline, profile):
     passes = Passes()
     while True:
         started = time.perf_counter()
-        with fresh_env(registry) as env:
+        with fresh_env(registry) as env, TALLY.counting():
             if profile is not None:
                 results = profile.runcall(env["l10n_pl_ksef.document"]._cron_l10n_pl_ksef_send)
             else:
@@ -347,6 +414,8 @@ def schedule(registry, company, t0, deadline, profile):
         with fresh_env(registry) as env:
             pending, states = pending_count(env, company)
             accepted = accepted_numbers(env, company)
+            if TALLY.enabled and not pending:  # diagnostics: the UPOs' work is counted too
+                pending = without_upo(env, company)
             wake = env["l10n_pl_ksef.document"]._l10n_pl_ksef_wake_up()
             now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
         elapsed = time.perf_counter() - t0
@@ -455,7 +524,9 @@ def anchor_hours(count):
 
 
 def run(env, args):
+    global TALLY  # noqa: PLW0603 (the benchmark's one diagnostics switch)
     options = parse_args(args)
+    TALLY = SqlTally()
     fa3 = load_fa3_bench()
     registry = env.registry
     with running_simulator(rate_limits=True) as srv:
@@ -529,6 +600,7 @@ def run(env, args):
         with profiled("cron passes") as profile:
             passes, loop_end, finished = schedule(registry, company, t0, options.deadline, profile)
         watcher.stop()
+        TALLY.report(len(ids))
         # all numbers stored: the commit of the last one (seen by the watcher), not the end of the pass
         done_at = watcher.numbers_at if finished and watcher.numbers_at else loop_end
         after_send, statuses = counter.snapshot()
