@@ -9,7 +9,7 @@ from odoo import fields
 from odoo.exceptions import AccessError, RedirectWarning, UserError
 from odoo.tests import new_test_user, tagged
 
-from odoo.addons.l10n_pl_ksef.ksef_core import certgen, certissue, secretbox
+from odoo.addons.l10n_pl_ksef.ksef_core import certgen, certissue, qr, secretbox
 from odoo.addons.l10n_pl_ksef.ksef_core.errors import KsefError
 from odoo.addons.l10n_pl_ksef.ksef_core.simulator.token_end import TOKENS_END
 from odoo.addons.l10n_pl_ksef.models import l10n_pl_ksef_cert_enrollment as cert_enrollment
@@ -178,6 +178,12 @@ class TestL10nPlKsefCertIssue(CertWizardCommon):
             self.assertEqual(certificate.nip, TEST_NIP)
             self.assertTrue(certificate.key_description.startswith("EC"), "EC P-256 by default")
         self.assertEqual(self.company.l10n_pl_ksef_auth_method, "certificate", "the token is left behind")
+        # the Offline certificate KSeF issued signs KOD II, the second QR code of an offline invoice
+        signer = offline.sudo()._l10n_pl_ksef_credential()
+        when = offline.valid_from.replace(tzinfo=UTC) + datetime.timedelta(days=1)
+        kod2 = qr.kod2_url("https://qr-test.ksef.mf.gov.pl", "Nip", TEST_NIP, TEST_NIP, signer, b"<Faktura/>", now=when)
+        self.assertTrue(qr.verify_kod2_url(kod2, signer.certificate))
+        self.assertEqual(int(qr.parse_kod2_url(kod2)["certificate_serial"], 16), signer.certificate.serial_number)
         # the private key never left Odoo: the request downloaded and the data sent hold only public parts
         self.assertNotIn(b"PRIVATE", base64.b64decode(wizard.request_file))
         report = self.company._l10n_pl_ksef_check_connection()
